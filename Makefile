@@ -1,0 +1,53 @@
+# QRForge developer commands. Everything runs from the project virtualenv in .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+PROTOS := $(wildcard proto/qrforge/v1/*.proto)
+STUBS := gen/qrforge/v1/.stamp
+
+.PHONY: setup proto run test test-unit test-integration bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@# Generated stubs live in gen/ (ignored); make them importable without PYTHONPATH.
+	echo "$(CURDIR)/gen" > $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qrforge_gen.pth
+	touch $@
+
+setup: $(VENV)/.installed $(STUBS)
+
+proto: $(STUBS)
+
+$(STUBS): $(PROTOS) | $(VENV)/.installed
+	rm -rf gen && mkdir -p gen
+	$(BIN)/python -m grpc_tools.protoc -Iproto \
+		--python_out=gen --grpc_python_out=gen --mypy_out=gen --mypy_grpc_out=gen $(PROTOS)
+	touch gen/qrforge/__init__.py gen/qrforge/v1/__init__.py gen/qrforge/py.typed $@
+
+run: setup
+	bash scripts/run-local.sh
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services tests bench
+
+clean:
+	rm -rf gen $(VENV) .mypy_cache .ruff_cache .pytest_cache
