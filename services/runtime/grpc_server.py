@@ -1,0 +1,113 @@
+"""One way to run a gRPC service: interceptors for request id, metrics and ApiError mapping,
+the standard ``grpc.health.v1`` service, and a graceful stop that lets in-flight calls finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from services.runtime.errors import ApiError
+from services.runtime.grpc_errors import grpc_status_for, trailing_metadata_for
+from services.runtime.logs import request_id_var
+from services.runtime.metrics import (
+    grpc_server_request_duration_seconds,
+    grpc_server_requests_total,
+)
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_KEY = "x-request-id"
+
+_Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+
+
+def _request_id_from(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_KEY and isinstance(value, str):
+            return value
+    return None
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every unary call: binds the caller's request id to the logs, counts and times
+    the call, and turns a raised :class:`ApiError` into a status + trailing metadata."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        # Our servicers are async, so the handler grpc.aio built returns an awaitable.
+        inner = cast(_Handler, handler.unary_unary)
+
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            token = request_id_var.set(_request_id_from(context))
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await inner(request, context)
+            except ApiError as err:
+                status = grpc_status_for(err)
+                code = status.name
+                await context.abort(status, err.message, trailing_metadata=trailing_metadata_for(err))
+            except grpc.aio.AbortError:
+                code = "ABORTED"
+                raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except Exception:
+                code = "INTERNAL"
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                grpc_server_requests_total.labels(method, code).inc()
+                grpc_server_request_duration_seconds.labels(method).observe(
+                    time.perf_counter() - started
+                )
+                request_id_var.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class GrpcServer:
+    """A started ``grpc.aio`` server with the health service marked SERVING."""
+
+    def __init__(self, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104
+        self.server = grpc.aio.server(
+            interceptors=[ServiceInterceptor()],
+            options=[
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        log.info("grpc server listening", extra={"port": self.port})
+
+    async def stop(self, grace_s: float) -> None:
+        """Refuse new calls, let in-flight ones finish within ``grace_s``, then cancel them."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_s)

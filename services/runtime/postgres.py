@@ -1,0 +1,31 @@
+"""The asyncpg pool every Postgres-backed service opens once and closes on shutdown."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # JSON columns come back as Python values, not strings.
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=10,
+    )
+    assert pool is not None
+    return pool
+
+
+async def check_pool(pool: asyncpg.Pool) -> None:
+    """Readiness: a round trip to the database."""
+    async with pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")

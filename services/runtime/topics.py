@@ -1,0 +1,27 @@
+"""Every exchange, routing key and queue name the services share, defined once.
+
+Event payloads are JSON objects with a ``"v"`` version field; consumers ignore fields they do
+not know and reject versions they cannot read (dead-lettered, never requeued in a loop).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+EVENT_VERSION: Final = 1
+
+# Key lifecycle, published by keys, consumed by every gateway (one exclusive queue each).
+KEYS_EXCHANGE: Final = "keys"
+KEY_REVOKED: Final = "key.revoked"
+
+# Catalog changes, published by the gateway, consumed by every redirect replica.
+CATALOG_EXCHANGE: Final = "catalog"
+CODE_UPDATED: Final = "code.updated"
+CODE_DELETED: Final = "code.deleted"
+
+# Scan events, published by redirect in small batches, consumed by analytics.
+SCANS_EXCHANGE: Final = "scans"
+SCAN_RECORDED: Final = "scan.recorded"
+SCANS_QUEUE: Final = "analytics.scans"
+SCANS_DEAD_LETTER_EXCHANGE: Final = "scans.dlx"
+SCANS_DEAD_LETTER_QUEUE: Final = "analytics.scans.dead"
