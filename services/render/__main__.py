@@ -1,0 +1,44 @@
+"""Start the render service: ``python -m services.render``."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ProcessPoolExecutor
+
+from qrforge.v1 import render_pb2_grpc
+
+from services.render.servicer import RenderServicer
+from services.render.settings import RenderSettings
+from services.runtime.admin import AdminServer
+from services.runtime.grpc_server import GrpcServer
+from services.runtime.lifecycle import run_service
+
+
+def _warm_up() -> None:
+    # Import the heavy rendering stack in each worker before the first call arrives.
+    import services.render.rendering  # noqa: F401, PLC0415
+
+
+async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
+    pool = ProcessPoolExecutor(max_workers=settings.workers, initializer=_warm_up)
+    grpc_server = GrpcServer(settings.port)
+    render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(pool), grpc_server.server)
+    admin = AdminServer(settings.admin_port, checks={})
+    await grpc_server.start()
+    await admin.start()
+    try:
+        await stop.wait()
+    finally:
+        admin.draining = True
+        await grpc_server.stop(settings.shutdown_grace_s)
+        pool.shutdown(wait=True, cancel_futures=True)
+        await admin.stop()
+
+
+def main() -> None:
+    settings = RenderSettings.from_env()
+    run_service("render", lambda stop: serve(settings, stop), settings.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""gRPC transport of the render service: messages in, plain specs to the worker pool, bytes out."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+
+from qrforge.v1 import render_pb2, render_pb2_grpc
+
+from services.render.rendering import render_barcode, render_qr
+from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
+
+
+def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
+    design = request.design
+    return QRSpec(
+        payload=request.payload,
+        format=request.format or "png",
+        size=request.size or 512,
+        error_correction=request.error_correction or "M",
+        quiet_zone=request.quiet_zone,
+        design=QRDesign(
+            fg_color=design.fg_color or "#000000",
+            bg_color=design.bg_color or "#ffffff",
+            dot_style=design.dot_style or "square",
+            corner_style=design.corner_style or "square",
+            logo=design.logo or None,
+            logo_size=design.logo_size or 0.2,
+        ),
+    )
+
+
+def barcode_spec_from(request: render_pb2.RenderBarcodeRequest) -> BarcodeSpec:
+    return BarcodeSpec(
+        symbology=request.symbology,
+        value=request.value,
+        output=request.output or "png",
+        width=request.width or 400,
+        height=request.height or 200,
+        show_text=request.show_text,
+    )
+
+
+def to_message(image: RenderedImage) -> render_pb2.RenderedImage:
+    return render_pb2.RenderedImage(
+        data=image.data,
+        content_type=image.content_type,
+        version=image.version,
+        error_correction=image.error_correction,
+    )
+
+
+class RenderServicer(render_pb2_grpc.RenderServiceServicer):
+    """Runs each render in the process pool so the event loop keeps accepting calls.
+
+    An :class:`~services.runtime.errors.ApiError` raised in a worker is pickled back and
+    re-raised here, where the interceptor maps it to a status.
+    """
+
+    def __init__(self, pool: Executor) -> None:
+        self._pool = pool
+
+    async def RenderQR(  # noqa: N802 - gRPC method name
+        self, request: render_pb2.RenderQRRequest, context: object
+    ) -> render_pb2.RenderedImage:
+        loop = asyncio.get_running_loop()
+        image = await loop.run_in_executor(self._pool, render_qr, qr_spec_from(request))
+        return to_message(image)
+
+    async def RenderBarcode(  # noqa: N802 - gRPC method name
+        self, request: render_pb2.RenderBarcodeRequest, context: object
+    ) -> render_pb2.RenderedImage:
+        loop = asyncio.get_running_loop()
+        image = await loop.run_in_executor(self._pool, render_barcode, barcode_spec_from(request))
+        return to_message(image)

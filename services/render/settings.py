@@ -1,0 +1,28 @@
+"""Render service settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from services.runtime.config import env_float, env_int, env_str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    port: int
+    admin_port: int
+    workers: int
+    shutdown_grace_s: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> RenderSettings:
+        return cls(
+            port=env_int("RENDER_PORT", 50051),
+            admin_port=env_int("RENDER_ADMIN_PORT", 9051),
+            # One worker per core: rendering is CPU-bound and the gRPC loop must stay free.
+            workers=env_int("RENDER_WORKERS", os.cpu_count() or 1),
+            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
+            log_level=env_str("LOG_LEVEL", "INFO"),
+        )
