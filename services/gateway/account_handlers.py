@@ -1,0 +1,27 @@
+"""``/v1/account/usage``: what the caller's plan allows and how much of it is used."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.gateway import catalog_storage
+from services.gateway.context import context_of, principal_of, rate_decision_of
+from services.gateway.envelope import ok
+
+
+async def usage(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    decision = rate_decision_of(request)
+    qr_used, barcodes_used = await catalog_storage.count_codes(ctx.pool, principal.account_id)
+    return ok(
+        {
+            "plan": principal.plan,
+            "rate_limit": {
+                "limit": principal.rate_limit_per_min,
+                "remaining": decision.remaining if decision else principal.rate_limit_per_min,
+                "reset": decision.reset_at if decision else None,
+            },
+            "qr_codes": {"used": qr_used, "limit": principal.max_codes or None},
+            "barcodes": {"used": barcodes_used},
+        }
+    )

@@ -1,0 +1,103 @@
+"""Who is calling: API keys resolved through the keys service, cached briefly.
+
+The cache is keyed by a SHA-256 of the presented key, so no secret sits in memory as a dict key
+or in a log. ``key.revoked`` events evict entries at once; the TTL bounds staleness should an
+event be missed, and expiry is re-checked on every hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import web
+from qrforge.v1 import keys_pb2, keys_pb2_grpc
+
+from services.runtime.errors import ApiError
+from services.runtime.grpc_client import call_unary
+
+MAX_CACHED_KEYS: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: their account, plan limits and key."""
+
+    account_id: str
+    plan: str
+    api_access: bool
+    rate_limit_per_min: int
+    max_codes: int
+    key_id: str
+    permissions: frozenset[str]
+    expires_at: float | None  # Unix seconds
+
+    @classmethod
+    def from_message(cls, response: keys_pb2.AuthenticateResponse) -> Principal:
+        account, key = response.account, response.key
+        return cls(
+            account_id=account.account_id,
+            plan=account.plan,
+            api_access=account.api_access,
+            rate_limit_per_min=account.rate_limit_per_min,
+            max_codes=account.max_codes,
+            key_id=key.key_id,
+            permissions=frozenset(key.permissions),
+            expires_at=key.expires_at.seconds if key.HasField("expires_at") else None,
+        )
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The key from ``Authorization: Bearer`` or ``X-API-Key``; never from the query string."""
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    api_key = request.headers.get("X-API-Key", "").strip()
+    return api_key or None
+
+
+class Authenticator:
+    def __init__(
+        self, keys: keys_pb2_grpc.KeysServiceAsyncStub, ttl_s: float, timeout_s: float
+    ) -> None:
+        self._keys = keys
+        self._ttl_s = ttl_s
+        self._timeout_s = timeout_s
+        self._cache: dict[bytes, tuple[float, Principal]] = {}
+        self._digests_by_key_id: dict[str, set[bytes]] = {}
+
+    async def authenticate(self, secret: str | None) -> Principal:
+        if not secret:
+            raise ApiError("INVALID_API_KEY", "Missing API key")
+        digest = hashlib.sha256(secret.encode()).digest()
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            response = await call_unary(
+                self._keys.Authenticate,
+                keys_pb2.AuthenticateRequest(api_key=secret),
+                timeout=self._timeout_s,
+                name="keys.Authenticate",
+            )
+            principal = Principal.from_message(response)
+            self._remember(digest, principal, now)
+        if principal.expires_at is not None and principal.expires_at <= time.time():
+            self.evict_key(principal.key_id)
+            raise ApiError("INVALID_API_KEY", "The API key has expired")
+        return principal
+
+    def _remember(self, digest: bytes, principal: Principal, now: float) -> None:
+        if len(self._cache) >= MAX_CACHED_KEYS:
+            self._cache.clear()
+            self._digests_by_key_id.clear()
+        self._cache[digest] = (now + self._ttl_s, principal)
+        self._digests_by_key_id.setdefault(principal.key_id, set()).add(digest)
+
+    def evict_key(self, key_id: str) -> None:
+        for digest in self._digests_by_key_id.pop(key_id, ()):
+            self._cache.pop(digest, None)

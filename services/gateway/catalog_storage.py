@@ -1,0 +1,153 @@
+"""Postgres access for the code catalog (qr_codes, barcodes, logos). Every query that reads or
+changes a code is scoped by account id: another account's code simply is not found."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from services.gateway.qr_records import StoredQR
+from services.runtime.errors import ApiError
+
+_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
+    error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at"""
+
+
+def _stored_qr(row: Any) -> StoredQR:
+    return StoredQR(**{key: row[key] for key in StoredQR.__slots__})
+
+
+async def count_codes(pool: Any, account_id: str) -> tuple[int, int]:
+    """(stored QR codes, stored barcodes) of an account, deleted ones excluded."""
+    row = await pool.fetchrow(
+        """SELECT (SELECT count(*) FROM qr_codes WHERE account_id = $1 AND deleted_at IS NULL) AS qr,
+                  (SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL) AS bc""",
+        account_id,
+    )
+    return int(row["qr"]), int(row["bc"])
+
+
+async def store_logo(conn: Any, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    await conn.execute(
+        "INSERT INTO logos (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+        digest,
+        data,
+    )
+    return digest
+
+
+async def load_logo(pool: Any, digest: str) -> bytes | None:
+    data: bytes | None = await pool.fetchval("SELECT data FROM logos WHERE sha256 = $1", digest)
+    return data
+
+
+async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
+    """Store a code unless the account's plan limit is reached (QUOTA_EXCEEDED).
+
+    The count and the insert run under a per-account transaction lock, so concurrent creates
+    can never overshoot the limit.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", record.account_id)
+        if max_codes > 0:
+            used = await conn.fetchval(
+                "SELECT count(*) FROM qr_codes WHERE account_id = $1 AND deleted_at IS NULL",
+                record.account_id,
+            )
+            if used >= max_codes:
+                raise ApiError(
+                    "QUOTA_EXCEEDED",
+                    f"Your plan allows {max_codes} stored codes; delete some or upgrade",
+                    details={"limit": max_codes, "used": int(used)},
+                )
+        logo_sha256 = await store_logo(conn, logo) if logo else None
+        row = await conn.fetchrow(
+            f"""INSERT INTO qr_codes (qr_id, account_id, kind, qr_type, name, content, payload, format,
+                    size, error_correction, quiet_zone, design, logo_sha256, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                RETURNING {_QR_COLUMNS}""",
+            record.qr_id,
+            record.account_id,
+            record.kind,
+            record.qr_type,
+            record.name,
+            record.content,
+            record.payload,
+            record.format,
+            record.size,
+            record.error_correction,
+            record.quiet_zone,
+            record.design,
+            logo_sha256,
+            record.version,
+        )
+    return _stored_qr(row)
+
+
+async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
+    row = await pool.fetchrow(
+        f"SELECT {_QR_COLUMNS} FROM qr_codes WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL",
+        qr_id,
+        account_id,
+    )
+    return _stored_qr(row) if row else None
+
+
+async def get_public_qr(pool: Any, qr_id: str) -> StoredQR | None:
+    """For the public image URL: the id itself is the (unguessable) capability."""
+    row = await pool.fetchrow(
+        f"SELECT {_QR_COLUMNS} FROM qr_codes WHERE qr_id = $1 AND deleted_at IS NULL", qr_id
+    )
+    return _stored_qr(row) if row else None
+
+
+async def list_qr(
+    pool: Any,
+    account_id: str,
+    *,
+    qr_type: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+    after: tuple[Any, str] | None,
+) -> tuple[list[StoredQR], int]:
+    """A page of codes, newest first, and the total matching the filters.
+
+    ``after`` = (created_at, qr_id) of the last row seen continues by keyset, which stays
+    correct while codes are added; otherwise ``offset`` pages.
+    """
+    where = ["account_id = $1", "deleted_at IS NULL"]
+    args: list[Any] = [account_id]
+    if qr_type is not None:
+        args.append(qr_type)
+        where.append(f"qr_type = ${len(args)}")
+    if kind is not None:
+        args.append(kind)
+        where.append(f"kind = ${len(args)}")
+    condition = " AND ".join(where)
+    total = await pool.fetchval(f"SELECT count(*) FROM qr_codes WHERE {condition}", *args)  # noqa: S608
+    page_where = condition
+    page_args = list(args)
+    if after is not None:
+        page_args.extend(after)
+        page_where += f" AND (created_at, qr_id) < (${len(page_args) - 1}, ${len(page_args)})"
+        offset = 0
+    page_args.extend([limit, offset])
+    rows = await pool.fetch(
+        f"""SELECT {_QR_COLUMNS} FROM qr_codes WHERE {page_where}
+            ORDER BY created_at DESC, qr_id DESC LIMIT ${len(page_args) - 1} OFFSET ${len(page_args)}""",  # noqa: S608
+        *page_args,
+    )
+    return [_stored_qr(row) for row in rows], int(total)
+
+
+async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
+    row = await pool.fetchrow(
+        f"""UPDATE qr_codes SET deleted_at = now(), updated_at = now()
+            WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
+            RETURNING {_QR_COLUMNS}""",
+        qr_id,
+        account_id,
+    )
+    return _stored_qr(row) if row else None

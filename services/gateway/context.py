@@ -1,0 +1,45 @@
+"""What handlers are given: the clients and stores the app opened, injected through one AppKey."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp import web
+from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
+
+from services.gateway.auth import Authenticator, Principal
+from services.gateway.rate_limit import RateDecision, SlidingWindow
+from services.gateway.settings import GatewaySettings
+
+
+@dataclass(slots=True)
+class GatewayContext:
+    settings: GatewaySettings
+    pool: Any  # asyncpg.Pool (untyped library)
+    render: render_pb2_grpc.RenderServiceAsyncStub
+    keys: keys_pb2_grpc.KeysServiceAsyncStub
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub
+    authenticator: Authenticator
+    limiter: SlidingWindow
+    amqp: AbstractRobustConnection
+
+
+CONTEXT: Final = web.AppKey("context", GatewayContext)
+PRINCIPAL: Final = "qrforge.principal"
+RATE_DECISION: Final = "qrforge.rate_decision"
+
+
+def context_of(request: web.Request) -> GatewayContext:
+    return request.app[CONTEXT]
+
+
+def principal_of(request: web.Request) -> Principal:
+    principal: Principal = request[PRINCIPAL]
+    return principal
+
+
+def rate_decision_of(request: web.Request) -> RateDecision | None:
+    decision: RateDecision | None = request.get(RATE_DECISION)
+    return decision

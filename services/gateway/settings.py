@@ -1,0 +1,53 @@
+"""Gateway settings, read once from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.runtime.config import env_float, env_int, env_list, env_str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    port: int
+    admin_port: int
+    database_url: str
+    amqp_url: str
+    redis_url: str | None
+    render_addr: str
+    keys_addr: str
+    analytics_addr: str
+    public_base_url: str
+    redirect_base_url: str
+    auth_cache_ttl_s: float
+    rpc_timeout_s: float
+    render_timeout_s: float
+    shutdown_grace_s: float
+    logo_fetch_allowlist: tuple[str, ...]
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        port = env_int("GATEWAY_PORT", 8080)
+        redis_url = env_str("REDIS_URL", "")
+        return cls(
+            port=port,
+            admin_port=env_int("GATEWAY_ADMIN_PORT", 9080),
+            database_url=env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge"),
+            amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            redis_url=redis_url or None,
+            render_addr=env_str("RENDER_ADDR", "127.0.0.1:50051"),
+            keys_addr=env_str("KEYS_ADDR", "127.0.0.1:50052"),
+            analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:50053"),
+            public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081").rstrip("/"),
+            # Revocations evict at once through the broker; the TTL bounds staleness if an
+            # event is ever missed.
+            auth_cache_ttl_s=env_float("AUTH_CACHE_TTL_S", 10.0),
+            rpc_timeout_s=env_float("RPC_TIMEOUT_S", 2.0),
+            render_timeout_s=env_float("RENDER_TIMEOUT_S", 10.0),
+            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
+            # Test-only: hosts/CIDRs that logo_url may reach although they are private.
+            logo_fetch_allowlist=env_list("LOGO_FETCH_ALLOWLIST"),
+            log_level=env_str("LOG_LEVEL", "INFO"),
+        )

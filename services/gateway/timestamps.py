@@ -1,0 +1,35 @@
+"""RFC 3339 UTC timestamps, the only time format the public API speaks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.runtime.errors import ApiError
+
+
+def format_rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_timestamp(message: Timestamp, present: bool) -> str | None:
+    """A protobuf Timestamp as RFC 3339, or None when the field is unset."""
+    return format_rfc3339(message.ToDatetime(tzinfo=UTC)) if present else None
+
+
+def parse_datetime(value: object, field: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO date or datetime; naive values are UTC; a bare date means its start (or end)."""
+    if not isinstance(value, str) or not value:
+        raise ApiError("INVALID_PARAMETER", f"{field} must be an ISO date or datetime", field=field)
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            "INVALID_PARAMETER", f"{field} must be an ISO date or datetime", field=field
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
