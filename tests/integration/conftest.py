@@ -1,0 +1,55 @@
+"""Integration fixtures: one running system per test session (all services as processes on
+real Postgres and RabbitMQ), plus an HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+
+from services.runtime.migrations import apply_migrations
+from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
+from tests.support.stack import Stack, TestAccount
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    name = scratch_name()
+    database_url = asyncio.run(create_database(name))
+    asyncio.run(apply_migrations(database_url))
+    with scratch_vhost(name) as amqp_url:
+        base_env = {
+            "DATABASE_URL": database_url,
+            "AMQP_URL": amqp_url,
+            "KEY_PEPPER": "integration-test-pepper",
+            "LOG_LEVEL": "INFO",
+            "RENDER_WORKERS": "2",
+            "SHUTDOWN_GRACE_S": "5",
+        }
+        system = Stack(database_url, amqp_url, base_env)
+        try:
+            render = system.start_grpc_service("render", "services.render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR")
+            keys = system.start_grpc_service("keys", "services.keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR")
+            render.wait_ready()
+            keys.wait_ready()
+            gateway, system.gateway_url = system.start_gateway()
+            gateway.wait_ready()
+            yield system
+        finally:
+            system.stop_all()
+    asyncio.run(drop_database(name))
+
+
+@pytest.fixture(scope="session")
+def account(stack: Stack) -> TestAccount:
+    return stack.create_account("main")
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
