@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make run`: backing servers, database + migrations, every service as its own process (logs
+# prefixed by name), then the gateway URL and a fresh bootstrap API key. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+bash scripts/backing-services.sh
+
+export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/qrforge}"
+export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+export GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$GATEWAY_PORT}"
+export REDIRECT_BASE_URL="${REDIRECT_BASE_URL:-http://127.0.0.1:8081}"
+export CLICKHOUSE_URL="${CLICKHOUSE_URL:-chdb://$PWD/var/clickhouse}"
+mkdir -p var
+
+db_name="${DATABASE_URL##*/}"
+if ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
+  psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
+fi
+python -m services.runtime.migrations
+
+honcho start -f Procfile &
+honcho_pid=$!
+trap 'kill -INT $honcho_pid 2>/dev/null; wait $honcho_pid' INT TERM
+
+for _ in $(seq 1 60); do
+  curl -fs "http://127.0.0.1:${GATEWAY_ADMIN_PORT:-9080}/readyz" >/dev/null 2>&1 && break
+  sleep 1
+done
+key_json=$(python -m services.keys create-account --name "bootstrap-$(date +%s)")
+api_key=$(python -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' <<<"$key_json")
+cat <<MSG
+
+  QRForge is running.
+  Gateway:   http://127.0.0.1:$GATEWAY_PORT
+  API key:   $api_key   (shown once; stored only as a keyed hash)
+
+  Try: curl -H "Authorization: Bearer $api_key" -H "Content-Type: application/json" \\
+         -d '{"type":"url","content":"https://example.com"}' http://127.0.0.1:$GATEWAY_PORT/v1/qrcodes/generate
+
+MSG
+wait $honcho_pid
