@@ -1,0 +1,69 @@
+"""``last_used_at`` bookkeeping off the request path.
+
+Authentication only notes the key id in memory; a background task writes every noted key in
+one batched UPDATE every few seconds and once more on shutdown. A per-request write would put
+a row lock and a WAL record on the hottest path for a value nobody needs to the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+
+from services.keys.metrics import last_used_flush_failures_total
+
+log = logging.getLogger(__name__)
+
+FlushBatch = Callable[[Mapping[str, datetime]], Awaitable[None]]
+"""Writes ``{key_id: last used at}`` to storage."""
+
+
+class LastUsedRecorder:
+    def __init__(self, write: FlushBatch, interval_s: float) -> None:
+        self._write = write
+        self._interval_s = interval_s
+        self._pending: dict[str, datetime] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def record(self, key_id: str, at: datetime) -> None:
+        previous = self._pending.get(key_id)
+        if previous is None or at > previous:
+            self._pending[key_id] = at
+
+    async def flush(self) -> None:
+        """Write what is pending; on failure keep it for the next round instead of losing it."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            await self._write(batch)
+        except Exception:
+            last_used_flush_failures_total.inc()
+            log.exception("last_used_at flush failed", extra={"keys": len(batch)})
+            for key_id, at in batch.items():
+                self.record(key_id, at)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            await self.flush()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="last-used-flush")
+
+    async def stop(self) -> None:
+        """Stop the periodic task, then write what is still pending."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
