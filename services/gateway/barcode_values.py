@@ -1,0 +1,203 @@
+"""Barcode requests: validate ``POST /v1/barcodes/generate`` bodies (API.md "Barcodes").
+
+:func:`normalize_barcode_value` returns the value exactly as it will be encoded (EAN/UPC with
+its check digit); :func:`parse_barcode_request` validates a whole body into
+:class:`BarcodeOptions`. No I/O. A wrong EAN/UPC check digit is an error carrying
+``details.expected_check_digit`` and is never corrected silently: a mistyped product code
+must not turn into a different, valid product code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from stdnum import ean as stdnum_ean
+
+from services.runtime.errors import ApiError
+
+SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF", "QR")
+OUTPUTS: Final = ("png", "svg")
+WIDTH_RANGE: Final = (100, 4096)
+HEIGHT_RANGE: Final = (50, 4096)
+MAX_METADATA_BYTES: Final = 16 * 1024
+MAX_LINEAR_LENGTH: Final = 80
+"""Longest CODE128/CODE39/ITF value: beyond it no printed width keeps bars scannable."""
+
+# (length without check digit, length with it) per EAN/UPC symbology.
+_EAN_LENGTHS: Final = {"EAN13": (12, 13), "EAN8": (7, 8), "UPCA": (11, 12)}
+_CODE39: Final = re.compile(r"[A-Z0-9 \-.$/+%]+")
+_DIGITS: Final = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class BarcodeOptions:
+    """A validated barcode request; ``value`` is normalised (check digit included)."""
+
+    format: str
+    value: str
+    output: str = "png"
+    width: int = 400
+    height: int = 200
+    show_text: bool = True
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+def _symbology(value: object) -> str:
+    # "EAN-13", "upc_a", "Code 128" are how people write these; the canonical form is API.md's.
+    key = re.sub(r"[\s_\-]", "", value).upper() if isinstance(value, str) else None
+    if key not in SYMBOLOGIES:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            f"format must be one of: {', '.join(SYMBOLOGIES)}",
+            field="format",
+        )
+    return key
+
+
+def _ean(symbology: str, value: str) -> str:
+    short, full = _EAN_LENGTHS[symbology]
+    if not _DIGITS.fullmatch(value) or len(value) not in (short, full):
+        raise ApiError(
+            "INVALID_EAN",
+            f"{symbology} takes {short} digits (check digit computed) or {full} (verified)",
+            field="value",
+        )
+    if len(value) == short:
+        return value + stdnum_ean.calc_check_digit(value)
+    expected = stdnum_ean.calc_check_digit(value[:-1])
+    if value[-1] != expected:
+        raise ApiError(
+            "INVALID_EAN",
+            f"{symbology} check digit is {value[-1]}, expected {expected}",
+            field="value",
+            details={"expected_check_digit": expected},
+        )
+    return value
+
+
+def _linear_length(symbology: str, value: str) -> None:
+    if len(value) > MAX_LINEAR_LENGTH:
+        raise ApiError(
+            "INVALID_BARCODE_VALUE",
+            f"{symbology} values are at most {MAX_LINEAR_LENGTH} characters",
+            field="value",
+        )
+
+
+def normalize_barcode_value(symbology: str, value: object) -> str:
+    """Validate ``value`` for ``symbology`` and return what is to be encoded.
+
+    EAN13/EAN8/UPCA: 12/7/11 digits get their check digit appended, 13/8/12 digits have it
+    verified; anything else is ``INVALID_EAN``. ITF: an even number of digits. CODE39:
+    ``A-Z 0-9 space - . $ / + %`` (lowercase is refused rather than upper-cased, since the
+    printed text would then differ from the request). CODE128: printable ASCII. QR: any
+    non-empty text. Those failures are ``INVALID_BARCODE_VALUE``; a value that is not a
+    string is ``INVALID_PARAMETER`` (a JSON number would already have lost leading zeros).
+    All name field ``value``; an unknown symbology is ``INVALID_PARAMETER`` on ``format``.
+    """
+    fmt = _symbology(symbology)
+    if not isinstance(value, str):
+        raise ApiError("INVALID_PARAMETER", "value must be a string", field="value")
+    if fmt in _EAN_LENGTHS:
+        return _ean(fmt, value)
+    if not value:
+        raise ApiError("INVALID_BARCODE_VALUE", "value must not be empty", field="value")
+    if fmt == "ITF":
+        _linear_length(fmt, value)
+        if not _DIGITS.fullmatch(value) or len(value) % 2:
+            raise ApiError(
+                "INVALID_BARCODE_VALUE",
+                "ITF encodes digits in pairs: the value needs an even number of digits",
+                field="value",
+            )
+    elif fmt == "CODE39":
+        _linear_length(fmt, value)
+        if not _CODE39.fullmatch(value):
+            raise ApiError(
+                "INVALID_BARCODE_VALUE",
+                "CODE39 takes uppercase A-Z, digits, space and - . $ / + %",
+                field="value",
+            )
+    elif fmt == "CODE128":
+        _linear_length(fmt, value)
+        if not all(" " <= ch <= "~" for ch in value):
+            raise ApiError(
+                "INVALID_BARCODE_VALUE",
+                "CODE128 takes printable ASCII characters only",
+                field="value",
+            )
+    elif not value.strip():  # QR
+        raise ApiError("INVALID_BARCODE_VALUE", "value must not be blank", field="value")
+    return value
+
+
+def _int(body: Mapping[str, object], key: str, default: int, bounds: tuple[int, int]) -> int:
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    # bool is an int subclass: `true` is not a width.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError("INVALID_PARAMETER", f"{key} must be an integer", field=key)
+    low, high = bounds
+    if not low <= value <= high:
+        raise ApiError("INVALID_PARAMETER", f"{key} must be between {low} and {high}", field=key)
+    return value
+
+
+def _metadata(value: object) -> dict[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ApiError("INVALID_PARAMETER", "metadata must be an object", field="metadata")
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        raise ApiError(
+            "INVALID_PARAMETER", "metadata must be plain JSON", field="metadata"
+        ) from None
+    if len(encoded.encode("utf-8")) > MAX_METADATA_BYTES:
+        raise ApiError(
+            "INVALID_PARAMETER", "metadata must be at most 16 KiB as JSON", field="metadata"
+        )
+    # A decoded copy: the record owns it, later changes to the request body do not leak in.
+    copied: dict[str, object] = json.loads(encoded)
+    return copied
+
+
+def parse_barcode_request(body: Mapping[str, object]) -> BarcodeOptions:
+    """Validate a barcode generate body and fill in defaults (API.md "Barcodes").
+
+    ``format`` and ``value`` are required (``INVALID_PARAMETER`` if missing); ``output``
+    png|svg (default png), ``width`` 100-4096 (400), ``height`` 50-4096 (200), ``show_text``
+    bool (true), ``metadata`` any JSON object up to 16 KiB serialised (compact UTF-8 JSON).
+    Unknown top-level keys are ignored.
+    """
+    if body.get("format") is None:
+        raise ApiError("INVALID_PARAMETER", "format is required", field="format")
+    if body.get("value") is None:
+        raise ApiError("INVALID_PARAMETER", "value is required", field="value")
+    fmt = _symbology(body.get("format"))
+    output = body.get("output")
+    if output is None:
+        output = "png"
+    elif not isinstance(output, str) or output.strip().lower() not in OUTPUTS:
+        raise ApiError("INVALID_PARAMETER", "output must be png or svg", field="output")
+    show_text = body.get("show_text")
+    if show_text is not None and not isinstance(show_text, bool):
+        raise ApiError("INVALID_PARAMETER", "show_text must be true or false", field="show_text")
+    return BarcodeOptions(
+        format=fmt,
+        value=normalize_barcode_value(fmt, body.get("value")),
+        output=output.strip().lower(),
+        width=_int(body, "width", 400, WIDTH_RANGE),
+        height=_int(body, "height", 200, HEIGHT_RANGE),
+        show_text=True if show_text is None else show_text,
+        metadata=_metadata(body.get("metadata")),
+    )
