@@ -66,7 +66,11 @@ def main() -> None:
     asyncio.run(apply_migrations(database_url))
     result: dict[str, Any] = {}
     with scratch_vhost(name) as amqp_url:
-        stack = Stack(database_url, amqp_url, {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "LOG_LEVEL": "WARNING"})
+        stack = Stack(
+            database_url,
+            amqp_url,
+            {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "LOG_LEVEL": "WARNING"},
+        )
         try:
             for svc, module, port, admin, addr in (
                 ("render", "services.render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR"),
@@ -75,12 +79,18 @@ def main() -> None:
                 stack.start_grpc_service(svc, module, port, admin, addr).wait_ready()
             gateway, url = stack.start_gateway()
             gateway.wait_ready()
-            account = stack.create_account("bench", plan="enterprise", rate_limit=10_000_000, max_codes=0)
+            account = stack.create_account(
+                "bench", plan="enterprise", rate_limit=10_000_000, max_codes=0
+            )
             target = f"{url}/v1/qrcodes/generate"
             _client((target, account.api_key, 200, 8))  # warm-up: caches, pools, JIT-free paths
             started = time.perf_counter()
             with multiprocessing.Pool(CLIENTS) as pool:
-                runs = pool.map(_client, [(target, account.api_key, REQUESTS_PER_CLIENT, CONCURRENCY_PER_CLIENT)] * CLIENTS)
+                runs = pool.map(
+                    _client,
+                    [(target, account.api_key, REQUESTS_PER_CLIENT, CONCURRENCY_PER_CLIENT)]
+                    * CLIENTS,
+                )
             elapsed = time.perf_counter() - started
             latencies = [lat for run in runs for lat in run]
             result = {

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 
+from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 from services.gateway.auth import Authenticator
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.json_body import MAX_BODY_BYTES
+from services.gateway.logo_fetch import LogoFetchPolicy
 from services.gateway.middlewares import (
     add_standard_headers,
     auth_middleware,
@@ -63,6 +64,7 @@ async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIte
         authenticator=authenticator,
         limiter=limiter,
         amqp=amqp,
+        logo_policy=LogoFetchPolicy(allow_private=settings.logo_fetch_allowlist),
     )
     try:
         yield

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
-from qrforge.v1 import keys_pb2, keys_pb2_grpc
 
+from qrforge.v1 import keys_pb2, keys_pb2_grpc
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
 

@@ -126,7 +126,7 @@ async def list_qr(
         args.append(kind)
         where.append(f"kind = ${len(args)}")
     condition = " AND ".join(where)
-    total = await pool.fetchval(f"SELECT count(*) FROM qr_codes WHERE {condition}", *args)  # noqa: S608
+    total = await pool.fetchval(f"SELECT count(*) FROM qr_codes WHERE {condition}", *args)
     page_where = condition
     page_args = list(args)
     if after is not None:
@@ -136,7 +136,7 @@ async def list_qr(
     page_args.extend([limit, offset])
     rows = await pool.fetch(
         f"""SELECT {_QR_COLUMNS} FROM qr_codes WHERE {page_where}
-            ORDER BY created_at DESC, qr_id DESC LIMIT ${len(page_args) - 1} OFFSET ${len(page_args)}""",  # noqa: S608
+            ORDER BY created_at DESC, qr_id DESC LIMIT ${len(page_args) - 1} OFFSET ${len(page_args)}""",
         *page_args,
     )
     return [_stored_qr(row) for row in rows], int(total)

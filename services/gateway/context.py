@@ -7,9 +7,10 @@ from typing import Any, Final
 
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
-from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 
+from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 from services.gateway.auth import Authenticator, Principal
+from services.gateway.logo_fetch import LogoFetchPolicy
 from services.gateway.rate_limit import RateDecision, SlidingWindow
 from services.gateway.settings import GatewaySettings
 
@@ -24,6 +25,7 @@ class GatewayContext:
     authenticator: Authenticator
     limiter: SlidingWindow
     amqp: AbstractRobustConnection
+    logo_policy: LogoFetchPolicy
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)

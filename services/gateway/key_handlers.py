@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
-from qrforge.v1 import keys_pb2
 
+from qrforge.v1 import keys_pb2
 from services.gateway.context import context_of, principal_of
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway import account_handlers, key_handlers
+from services.gateway import account_handlers, key_handlers, qr_handlers
 
 
 def add_routes(app: web.Application) -> None:
@@ -12,3 +12,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/api-keys", key_handlers.create_key)
     app.router.add_delete("/v1/api-keys/{key_id}", key_handlers.revoke_key)
     app.router.add_get("/v1/account/usage", account_handlers.usage)
+    app.router.add_post("/v1/qrcodes/generate", qr_handlers.generate)
+    app.router.add_get("/v1/qrcodes/generate", qr_handlers.generate_embed)
+    app.router.add_get("/v1/qrcodes", qr_handlers.list_codes)
+    app.router.add_get("/v1/qrcodes/{qr_id}", qr_handlers.get_code)
+    app.router.add_delete("/v1/qrcodes/{qr_id}", qr_handlers.delete_code)
+    app.router.add_get("/v1/qrcodes/{qr_id}/download", qr_handlers.download)
+    app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", qr_handlers.public_image)

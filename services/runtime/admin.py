@@ -25,7 +25,12 @@ READINESS_TIMEOUT_S = 2.0
 
 
 class AdminServer:
-    def __init__(self, port: int, checks: Mapping[str, ReadinessCheck], host: str = "0.0.0.0") -> None:  # noqa: S104
+    def __init__(
+        self,
+        port: int,
+        checks: Mapping[str, ReadinessCheck],
+        host: str = "0.0.0.0",  # noqa: S104 - probes and scrapes come from other pods
+    ) -> None:
         self._port = port
         self._host = host
         self._checks = dict(checks)

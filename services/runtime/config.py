@@ -56,7 +56,9 @@ def env_bool(name: str, default: bool, env: Mapping[str, str] | None = None) -> 
     raise ConfigError(f"{name} must be a boolean, got {value!r}")
 
 
-def env_list(name: str, default: tuple[str, ...] = (), env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def env_list(
+    name: str, default: tuple[str, ...] = (), env: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
     value = _raw(name, env)
     if value is None:
         return default

@@ -34,7 +34,7 @@ async def call_unary(
     method: grpc.aio.UnaryUnaryMultiCallable[RequestT, ResponseT],
     request: RequestT,
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline, passed through
     name: str,
 ) -> ResponseT:
     """Call ``method`` with a deadline of ``timeout`` seconds and the current request id."""
@@ -47,6 +47,8 @@ async def call_unary(
         raise api_error_from_rpc(err) from None
     except grpc.aio.UsageError:
         grpc_client_requests_total.labels(name, "UNAVAILABLE").inc()
-        raise ApiError("SERVICE_UNAVAILABLE", "A backing service is unavailable, try again") from None
+        raise ApiError(
+            "SERVICE_UNAVAILABLE", "A backing service is unavailable, try again"
+        ) from None
     grpc_client_requests_total.labels(name, "OK").inc()
     return response

@@ -44,7 +44,9 @@ def trailing_metadata_for(error: ApiError) -> tuple[tuple[str, str], ...]:
 
 def api_error_from_rpc(err: grpc.aio.AioRpcError) -> ApiError:
     """The ApiError a failed call stands for; transport failures become SERVICE_UNAVAILABLE."""
-    metadata = {key: value for key, value in (err.trailing_metadata() or ()) if isinstance(value, str)}
+    metadata = {
+        key: value for key, value in (err.trailing_metadata() or ()) if isinstance(value, str)
+    }
     code = metadata.get(CODE_KEY)
     if code in HTTP_STATUS:
         details = None

@@ -62,7 +62,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             except ApiError as err:
                 status = grpc_status_for(err)
                 code = status.name
-                await context.abort(status, err.message, trailing_metadata=trailing_metadata_for(err))
+                await context.abort(
+                    status, err.message, trailing_metadata=trailing_metadata_for(err)
+                )
             except grpc.aio.AbortError:
                 code = "ABORTED"
                 raise

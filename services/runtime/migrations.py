@@ -55,7 +55,10 @@ async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) 
                    applied_at timestamptz NOT NULL DEFAULT now(),
                    PRIMARY KEY (service, name))"""
         )
-        done = {(r["service"], r["name"]) for r in await conn.fetch("SELECT service, name FROM schema_migrations")}
+        done = {
+            (r["service"], r["name"])
+            for r in await conn.fetch("SELECT service, name FROM schema_migrations")
+        }
         for migration in pending:
             if (migration.service, migration.name) in done:
                 continue
@@ -66,7 +69,9 @@ async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) 
                     migration.service,
                     migration.name,
                 )
-            log.info("migration applied", extra={"migration": f"{migration.service}/{migration.name}"})
+            log.info(
+                "migration applied", extra={"migration": f"{migration.service}/{migration.name}"}
+            )
             applied.append(migration)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)

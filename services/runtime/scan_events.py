@@ -36,6 +36,11 @@ class ScanEvent:
             if not isinstance(value, str):
                 raise ValueError(f"scan event field {name} must be a string")
             values[name] = value
-        if not values["event_id"] or not values["qr_id"] or not values["account_id"] or not values["ts"]:
+        if (
+            not values["event_id"]
+            or not values["qr_id"]
+            or not values["account_id"]
+            or not values["ts"]
+        ):
             raise ValueError("scan event lacks event_id, qr_id, account_id or ts")
         return cls(**values)

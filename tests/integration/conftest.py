@@ -32,8 +32,12 @@ def stack() -> Iterator[Stack]:
         }
         system = Stack(database_url, amqp_url, base_env)
         try:
-            render = system.start_grpc_service("render", "services.render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR")
-            keys = system.start_grpc_service("keys", "services.keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR")
+            render = system.start_grpc_service(
+                "render", "services.render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR"
+            )
+            keys = system.start_grpc_service(
+                "keys", "services.keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR"
+            )
             render.wait_ready()
             keys.wait_ready()
             gateway, system.gateway_url = system.start_gateway()

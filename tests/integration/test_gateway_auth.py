@@ -38,16 +38,24 @@ async def test_missing_and_unknown_keys_are_401(stack: Stack, http: aiohttp.Clie
     async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=bogus) as resp:
         assert resp.status == 401
         _assert_error(await _json(resp), "INVALID_API_KEY")
-    async with http.get(f"{stack.gateway_url}/v1/api-keys", headers={"Authorization": "Bearer nonsense"}) as resp:
+    async with http.get(
+        f"{stack.gateway_url}/v1/api-keys", headers={"Authorization": "Bearer nonsense"}
+    ) as resp:
         assert resp.status == 401
 
 
-async def test_key_in_query_string_is_not_accepted(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
-    async with http.get(f"{stack.gateway_url}/v1/api-keys", params={"api_key": account.api_key}) as resp:
+async def test_key_in_query_string_is_not_accepted(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(
+        f"{stack.gateway_url}/v1/api-keys", params={"api_key": account.api_key}
+    ) as resp:
         assert resp.status == 401
 
 
-async def test_x_api_key_header_and_request_id_echo(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_x_api_key_header_and_request_id_echo(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     headers = {"X-API-Key": account.api_key, "X-Request-Id": "client-req-42"}
     async with http.get(f"{stack.gateway_url}/v1/account/usage", headers=headers) as resp:
         assert resp.status == 200
@@ -66,7 +74,9 @@ async def test_body_errors(stack: Stack, account: TestAccount, http: aiohttp.Cli
     async with http.post(url, data=b"[1, 2]", headers={**account.headers, **JSON}) as resp:
         assert resp.status == 400
         _assert_error(await _json(resp), "INVALID_JSON")
-    async with http.post(url, data=b"name=x", headers={**account.headers, "Content-Type": "text/plain"}) as resp:
+    async with http.post(
+        url, data=b"name=x", headers={**account.headers, "Content-Type": "text/plain"}
+    ) as resp:
         assert resp.status == 415
         _assert_error(await _json(resp), "UNSUPPORTED_MEDIA_TYPE")
     big = b'{"name": "' + b"x" * (2 * 1024 * 1024 + 10) + b'"}'
@@ -80,7 +90,9 @@ async def test_body_errors(stack: Stack, account: TestAccount, http: aiohttp.Cli
         assert body["error"]["details"] == {"field": "name"}
 
 
-async def test_unknown_route_and_method(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_unknown_route_and_method(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     async with http.get(f"{stack.gateway_url}/v1/nope", headers=account.headers) as resp:
         assert resp.status == 404
         _assert_error(await _json(resp), "NOT_FOUND")
@@ -89,9 +101,13 @@ async def test_unknown_route_and_method(stack: Stack, account: TestAccount, http
         _assert_error(await _json(resp), "METHOD_NOT_ALLOWED")
 
 
-async def test_read_only_key_cannot_write(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_read_only_key_cannot_write(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     url = f"{stack.gateway_url}/v1/api-keys"
-    async with http.post(url, json={"name": "reader", "permissions": ["read"]}, headers=account.headers) as resp:
+    async with http.post(
+        url, json={"name": "reader", "permissions": ["read"]}, headers=account.headers
+    ) as resp:
         assert resp.status == 201
         reader = (await _json(resp))["data"]["api_key"]
     reader_headers = {"Authorization": f"Bearer {reader}"}
@@ -102,9 +118,13 @@ async def test_read_only_key_cannot_write(stack: Stack, account: TestAccount, ht
         _assert_error(await _json(resp), "INSUFFICIENT_PERMISSION")
 
 
-async def test_key_cannot_grant_what_it_lacks(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_key_cannot_grant_what_it_lacks(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     url = f"{stack.gateway_url}/v1/api-keys"
-    async with http.post(url, json={"name": "writer", "permissions": ["write"]}, headers=account.headers) as resp:
+    async with http.post(
+        url, json={"name": "writer", "permissions": ["write"]}, headers=account.headers
+    ) as resp:
         writer = (await _json(resp))["data"]["api_key"]
     writer_headers = {"Authorization": f"Bearer {writer}"}
     body = {"name": "escalated", "permissions": ["read", "write"]}
@@ -137,7 +157,15 @@ async def test_key_lifecycle_and_revocation_reaches_a_second_gateway(
         raw = await resp.text()
         listed = {k["key_id"]: k for k in (await _json(resp))["data"]}
     assert key_id in listed and secret not in raw
-    assert set(listed[key_id]) == {"key_id", "name", "permissions", "prefix", "created_at", "last_used_at", "expires_at"}
+    assert set(listed[key_id]) == {
+        "key_id",
+        "name",
+        "permissions",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+    }
 
     new_headers = {"Authorization": f"Bearer {secret}"}
     async with http.get(f"{second_url}/v1/account/usage", headers=new_headers) as resp:
@@ -150,7 +178,9 @@ async def test_key_lifecycle_and_revocation_reaches_a_second_gateway(
         async with http.get(f"{second_url}/v1/account/usage", headers=new_headers) as resp:
             if resp.status == 401:
                 break
-        assert time.monotonic() - revoked_at < 1.0, "revocation not seen by the second gateway within 1 s"
+        assert time.monotonic() - revoked_at < 1.0, (
+            "revocation not seen by the second gateway within 1 s"
+        )
         await asyncio.sleep(0.05)
     async with http.delete(f"{url}/{key_id}", headers=account.headers) as resp:
         assert resp.status == 404
@@ -158,19 +188,27 @@ async def test_key_lifecycle_and_revocation_reaches_a_second_gateway(
     second.stop()
 
 
-async def test_other_accounts_key_is_not_found(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_other_accounts_key_is_not_found(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     other = stack.create_account("other")
     async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=other.headers) as resp:
         other_key_id = (await _json(resp))["data"][0]["key_id"]
-    async with http.delete(f"{stack.gateway_url}/v1/api-keys/{other_key_id}", headers=account.headers) as resp:
+    async with http.delete(
+        f"{stack.gateway_url}/v1/api-keys/{other_key_id}", headers=account.headers
+    ) as resp:
         assert resp.status == 404
         _assert_error(await _json(resp), "KEY_NOT_FOUND")
 
 
-async def test_expired_key_is_refused(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_expired_key_is_refused(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     expires = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
     async with http.post(
-        f"{stack.gateway_url}/v1/api-keys", json={"name": "short", "expires_at": expires}, headers=account.headers
+        f"{stack.gateway_url}/v1/api-keys",
+        json={"name": "short", "expires_at": expires},
+        headers=account.headers,
     ) as resp:
         assert resp.status == 201
         secret = (await _json(resp))["data"]["api_key"]
@@ -211,7 +249,9 @@ async def test_rate_limit_shared_through_redis(stack: Stack, http: aiohttp.Clien
     limited = stack.create_account("shared-limit", rate_limit=6)
     statuses = []
     for i in range(6):
-        async with http.get(f"{(url_a, url_b)[i % 2]}/v1/account/usage", headers=limited.headers) as resp:
+        async with http.get(
+            f"{(url_a, url_b)[i % 2]}/v1/account/usage", headers=limited.headers
+        ) as resp:
             statuses.append(resp.status)
             assert int(resp.headers["X-RateLimit-Remaining"]) == 5 - i
     assert statuses == [200] * 6
@@ -222,9 +262,13 @@ async def test_rate_limit_shared_through_redis(stack: Stack, http: aiohttp.Clien
     b.stop()
 
 
-async def test_down_backend_is_503_not_a_hang(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_down_backend_is_503_not_a_hang(
+    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+) -> None:
     dead_keys = f"127.0.0.1:{free_port()}"
-    gateway, url = stack.start_gateway("gateway-no-keys", {"KEYS_ADDR": dead_keys, "RPC_TIMEOUT_S": "0.5"})
+    gateway, url = stack.start_gateway(
+        "gateway-no-keys", {"KEYS_ADDR": dead_keys, "RPC_TIMEOUT_S": "0.5"}
+    )
     gateway.wait_ready()
     started = time.monotonic()
     async with http.get(f"{url}/v1/account/usage", headers=account.headers) as resp:
@@ -242,9 +286,13 @@ def test_every_service_exposes_health_and_metrics(stack: Stack, service: str) ->
     except urllib.error.HTTPError as err:
         assert err.code == 401
     for path in ("/healthz", "/readyz"):
-        with urllib.request.urlopen(f"http://127.0.0.1:{process.admin_port}{path}", timeout=2) as resp:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{process.admin_port}{path}", timeout=2
+        ) as resp:
             assert resp.status == 200
-    with urllib.request.urlopen(f"http://127.0.0.1:{process.admin_port}/metrics", timeout=2) as resp:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{process.admin_port}/metrics", timeout=2
+    ) as resp:
         text = resp.read().decode()
     if service == "gateway":
         assert 'qrforge_http_requests_total{method="GET",route="/v1/api-keys",status="401"}' in text

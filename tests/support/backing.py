@@ -11,7 +11,9 @@ from contextlib import contextmanager
 
 import asyncpg
 
-ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_DSN = os.environ.get(
+    "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 AMQP_HOST = os.environ.get("TEST_AMQP_HOST", "127.0.0.1:5672")
 
 

@@ -53,7 +53,9 @@ class ServiceProcess:
 
     def is_ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=1) as resp:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.admin_port}/readyz", timeout=1
+            ) as resp:
                 return bool(resp.status == 200)
         except (urllib.error.URLError, OSError):
             return False
@@ -63,7 +65,9 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
+                )
             if self.is_ready():
                 return
             time.sleep(0.1)

@@ -32,24 +32,35 @@ class Stack:
     gateway_url: str = ""
 
     def start(self, name: str, module: str, env: dict[str, str], admin_port: int) -> ServiceProcess:
-        process = ServiceProcess(name, module, {**self.base_env, **self.addresses, **env}, admin_port)
+        process = ServiceProcess(
+            name, module, {**self.base_env, **self.addresses, **env}, admin_port
+        )
         process.start()
         self.processes.append(process)
         return process
 
-    def start_grpc_service(self, name: str, module: str, port_var: str, admin_var: str, addr_var: str) -> ServiceProcess:
+    def start_grpc_service(
+        self, name: str, module: str, port_var: str, admin_var: str, addr_var: str
+    ) -> ServiceProcess:
         port, admin = free_port(), free_port()
         process = self.start(name, module, {port_var: str(port), admin_var: str(admin)}, admin)
         self.addresses[addr_var] = f"127.0.0.1:{port}"
         return process
 
-    def start_gateway(self, name: str = "gateway", env: dict[str, str] | None = None) -> tuple[ServiceProcess, str]:
+    def start_gateway(
+        self, name: str = "gateway", env: dict[str, str] | None = None
+    ) -> tuple[ServiceProcess, str]:
         port, admin = free_port(), free_port()
         url = f"http://127.0.0.1:{port}"
         process = self.start(
             name,
             "services.gateway",
-            {"GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(admin), "PUBLIC_BASE_URL": url, **(env or {})},
+            {
+                "GATEWAY_PORT": str(port),
+                "GATEWAY_ADMIN_PORT": str(admin),
+                "PUBLIC_BASE_URL": url,
+                **(env or {}),
+            },
             admin,
         )
         return process, url

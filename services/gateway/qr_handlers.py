@@ -1,0 +1,212 @@
+"""``/v1/qrcodes…`` and the public ``/i/<qr_id>.<ext>``: parse, call the domain, shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from aiohttp import web
+
+from services.gateway import catalog_storage
+from services.gateway.context import context_of, principal_of
+from services.gateway.envelope import ok
+from services.gateway.json_body import read_json_object
+from services.gateway.middlewares import public
+from services.gateway.qr_options import FORMATS, SIZE_RANGE, parse_qr_query
+from services.gateway.qr_payloads import QR_TYPES, build_payload
+from services.gateway.qr_records import StoredQR, static_qr_json
+from services.gateway.qr_rendering import (
+    CONTENT_TYPES,
+    FORMAT_BY_CONTENT_TYPE,
+    Rendered,
+    etag_for,
+    render,
+    request_from_options,
+    request_from_record,
+)
+from services.gateway.static_codes import create_static_code
+from services.runtime.errors import ApiError
+
+PUBLIC_IMAGE_CACHE: Final = "public, max-age=86400"
+KINDS: Final = ("static", "dynamic")
+
+
+def requested_image_format(request: web.Request) -> str | None:
+    """The image format an ``Accept`` header asks for, if it asks for one of ours."""
+    for part in request.headers.get("Accept", "").split(","):
+        mime = part.split(";", 1)[0].strip().lower()
+        if mime in FORMAT_BY_CONTENT_TYPE:
+            return FORMAT_BY_CONTENT_TYPE[mime]
+    return None
+
+
+def image_response(rendered: Rendered, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=rendered.data, content_type=rendered.content_type, headers=headers)
+
+
+def record_json(record: StoredQR, request: web.Request) -> dict[str, Any]:
+    return static_qr_json(record, context_of(request).settings.public_base_url)
+
+
+async def generate(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    body = await read_json_object(request)
+    image_format = requested_image_format(request)
+    record, rendered = await create_static_code(ctx, principal, body, fmt=image_format)
+    if image_format is not None:
+        return image_response(rendered, {"X-QR-Id": record.qr_id})
+    data = record_json(record, request)
+    if body.get("include_image") is True:
+        data["image_base64"] = base64.b64encode(rendered.data).decode()
+    return ok(data)
+
+
+async def generate_embed(request: web.Request) -> web.Response:
+    """``GET /v1/qrcodes/generate?…``: image bytes for ``<img src>`` and ``curl -o``; stores nothing."""
+    ctx = context_of(request)
+    qr_type, content, options = parse_qr_query(request.query)
+    payload = build_payload(qr_type, content)
+    rendered = await render(ctx, request_from_options(payload, options))
+    return image_response(rendered, {"Cache-Control": "private, max-age=300"})
+
+
+def _page_params(request: web.Request) -> tuple[int, int]:
+    def number(key: str, default: int, low: int, high: int) -> int:
+        raw = request.query.get(key, "")
+        if raw == "":
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ApiError(
+                "INVALID_PARAMETER", f"{key} must be an integer from {low} to {high}", field=key
+            )
+        return int(raw)
+
+    return number("page", 1, 1, 1_000_000), number("limit", 20, 1, 100)
+
+
+def encode_cursor(record: StoredQR) -> str:
+    raw = json.dumps([record.created_at.isoformat(), record.qr_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, qr_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), str(qr_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise ApiError(
+            "INVALID_PARAMETER", "cursor is not one this API returned", field="cursor"
+        ) from None
+
+
+async def list_codes(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    page, limit = _page_params(request)
+    qr_type = request.query.get("type") or None
+    if qr_type is not None and qr_type not in QR_TYPES:
+        raise ApiError("INVALID_TYPE", f"type must be one of: {', '.join(QR_TYPES)}", field="type")
+    kind = request.query.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise ApiError("INVALID_PARAMETER", "kind must be static or dynamic", field="kind")
+    cursor = request.query.get("cursor")
+    after = decode_cursor(cursor) if cursor else None
+    records, total = await catalog_storage.list_qr(
+        ctx.pool, principal.account_id, qr_type=qr_type, kind=kind, limit=limit,
+        offset=(page - 1) * limit, after=after,
+    )  # fmt: skip
+    pages = (total + limit - 1) // limit
+    has_more = len(records) == limit and (after is not None or page * limit < total)
+    return ok(
+        [record_json(record, request) for record in records],
+        pagination={
+            "total": total,
+            "page": page,
+            "limit": limit,
+            "pages": pages,
+            "next_cursor": encode_cursor(records[-1]) if has_more else None,
+        },
+    )
+
+
+async def _owned(request: web.Request) -> StoredQR:
+    ctx, principal = context_of(request), principal_of(request)
+    record = await catalog_storage.get_qr(
+        ctx.pool, principal.account_id, request.match_info["qr_id"]
+    )
+    if record is None:
+        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    return record
+
+
+async def get_code(request: web.Request) -> web.Response:
+    return ok(record_json(await _owned(request), request))
+
+
+async def delete_code(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    qr_id = request.match_info["qr_id"]
+    deleted = await catalog_storage.delete_qr(ctx.pool, principal.account_id, qr_id)
+    if deleted is None:
+        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    return ok({"qr_id": qr_id, "deleted": True})
+
+
+async def _conditional_image(
+    request: web.Request,
+    record: StoredQR,
+    fmt: str | None,
+    size: int | None,
+    headers: dict[str, str],
+) -> web.Response:
+    ctx = context_of(request)
+    logo = (
+        await catalog_storage.load_logo(ctx.pool, record.logo_sha256)
+        if record.logo_sha256
+        else None
+    )
+    render_request = request_from_record(record, logo, fmt=fmt, size=size)
+    etag = etag_for(render_request)
+    headers = {**headers, "ETag": etag}
+    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+        return web.Response(status=304, headers=headers)
+    return image_response(await render(ctx, render_request), headers)
+
+
+async def download(request: web.Request) -> web.Response:
+    record = await _owned(request)
+    fmt = request.query.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        raise ApiError("INVALID_PARAMETER", "format must be png, svg or pdf", field="format")
+    raw_size = request.query.get("size") or None
+    size = None
+    if raw_size is not None:
+        if not raw_size.isdigit() or not SIZE_RANGE[0] <= int(raw_size) <= SIZE_RANGE[1]:
+            raise ApiError(
+                "INVALID_PARAMETER", "size must be an integer from 100 to 4096", field="size"
+            )
+        size = int(raw_size)
+    ext = fmt or record.format
+    disposition = f'attachment; filename="{record.qr_id}.{ext}"'
+    return await _conditional_image(
+        request,
+        record,
+        fmt,
+        size,
+        {"Content-Disposition": disposition, "Cache-Control": "private, no-cache"},
+    )
+
+
+@public
+async def public_image(request: web.Request) -> web.Response:
+    """``/i/<qr_id>.<ext>``: no key; the unguessable id is the capability. CDN-cacheable."""
+    ctx = context_of(request)
+    ext = request.match_info["ext"]
+    record = await catalog_storage.get_public_qr(ctx.pool, request.match_info["qr_id"])
+    if record is None or ext not in CONTENT_TYPES:
+        raise ApiError("QR_NOT_FOUND", "No such image")
+    return await _conditional_image(
+        request, record, ext, None, {"Cache-Control": PUBLIC_IMAGE_CACHE}
+    )
