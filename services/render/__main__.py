@@ -6,7 +6,6 @@ import asyncio
 from concurrent.futures import ProcessPoolExecutor
 
 from qrforge.v1 import render_pb2_grpc
-
 from services.render.servicer import RenderServicer
 from services.render.settings import RenderSettings
 from services.runtime.admin import AdminServer

@@ -6,7 +6,6 @@ import asyncio
 from concurrent.futures import Executor
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
-
 from services.render.rendering import render_barcode, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 

@@ -78,5 +78,13 @@ class ApiError(Exception):
             error["details"] = self.details
         return {"success": False, "error": error}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Render workers raise ApiErrors in a process pool: they must survive pickling.
+        return (_rebuild, (self.code, self.message, self.details))
+
     def __repr__(self) -> str:
         return f"ApiError({self.code!r}, {self.message!r}, details={self.details!r})"
+
+
+def _rebuild(code: str, message: str, details: dict[str, Any] | None) -> ApiError:
+    return ApiError(code, message, details=details)

@@ -1,0 +1,210 @@
+"""QR layouts -> pixel rasters: the plain two-colour fast path and sprite composition.
+
+Styled symbols are composed from cached sprites (one per shape, pixel size and style) with
+numpy fancy indexing, never by drawing module after module. Pixels are *coverage levels*
+0..``LEVELS - 1`` (0 = background, top = foreground); the PNG palette maps each level to the
+blend of the two colours, which keeps anti-aliased edges in an 8-bit palette image that
+compresses several times faster than RGB. Indices from ``LEVELS`` up belong to the logo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from services.render.colors import RGB
+from services.render.png_writer import RowRuns
+from services.render.qr_geometry import (
+    FINDER_MODULES,
+    NO_MODULE,
+    QRLayout,
+    RoundedRect,
+    dot_shape,
+    finder_shapes,
+)
+from services.render.qr_matrix import QRMatrix
+
+LEVELS: Final = 64
+_TOP: Final = LEVELS - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Whole-pixel geometry of a symbol on a square canvas."""
+
+    canvas: int  # canvas side, px
+    module_px: int
+    origin: int  # px from the canvas edge to the symbol's first module (both axes)
+
+
+def place(n: int, quiet_zone: int, size: int) -> Placement | None:
+    """Whole-pixel modules: ``size // (n + 2 * quiet_zone)`` px each, the symbol centred.
+
+    The remainder widens the margin on both sides (by at most one pixel difference), so the
+    quiet zone is never narrower than asked. None when even 1 px per module does not fit.
+    """
+    module_px = size // (n + 2 * quiet_zone)
+    if module_px < 1:
+        return None
+    return Placement(canvas=size, module_px=module_px, origin=(size - n * module_px) // 2)
+
+
+@lru_cache(maxsize=256)
+def level_palette(fg: RGB, bg: RGB) -> npt.NDArray[np.uint8]:
+    """(LEVELS, 3) palette: entry i is the background blended towards the foreground by i/TOP."""
+    i = np.arange(LEVELS, dtype=np.int32)[:, np.newaxis]
+    f = np.array(fg, dtype=np.int32)
+    b = np.array(bg, dtype=np.int32)
+    palette = ((b * (_TOP - i) + f * i + _TOP // 2) // _TOP).astype(np.uint8)
+    palette.setflags(write=False)
+    return palette
+
+
+def _inside(
+    shape: RoundedRect, xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]:
+    x0, y0, x1, y1 = shape.x, shape.y, shape.x + shape.w, shape.y + shape.h
+    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
+    tl, tr, br, bl = shape.radii
+    for r, cx, cy, sx, sy in (
+        (tl, x0 + tl, y0 + tl, -1, -1),
+        (tr, x1 - tr, y0 + tr, 1, -1),
+        (br, x1 - br, y1 - br, 1, 1),
+        (bl, x0 + bl, y1 - bl, -1, 1),
+    ):
+        if r <= 0:
+            continue
+        in_corner = ((xs - cx) * sx > 0) & ((ys - cy) * sy > 0)
+        outside_arc = (xs - cx) ** 2 + (ys - cy) ** 2 > r * r
+        inside &= ~(in_corner & outside_arc)
+    return inside
+
+
+def rasterize(shapes: tuple[RoundedRect, ...], cells: int, px: int) -> npt.NDArray[np.uint8]:
+    """Coverage levels of ``shapes`` painted in order over a ``cells`` x ``cells`` area.
+
+    Supersampled (a finer grid for small sprites, where edges are a large share of the
+    pixels); holes paint background. Result: (cells*px, cells*px) uint8 levels.
+    """
+    ss = 4 if px <= 24 else 2
+    side = cells * px
+    samples = (np.arange(side * ss, dtype=np.float64) + 0.5) / (ss * px)
+    xs = samples[np.newaxis, :]
+    ys = samples[:, np.newaxis]
+    painted = np.zeros((side * ss, side * ss), dtype=bool)
+    for shape in shapes:
+        inside = _inside(shape, xs, ys)
+        if shape.hole:
+            painted &= ~inside
+        else:
+            painted |= inside
+    hits = painted.reshape(side, ss, side, ss).sum(axis=(1, 3), dtype=np.int32)
+    levels: npt.NDArray[np.uint8] = ((hits * _TOP + ss * ss // 2) // (ss * ss)).astype(np.uint8)
+    return levels
+
+
+@lru_cache(maxsize=64)
+def dot_sprites(style: str, px: int) -> npt.NDArray[np.uint8]:
+    """(px, NO_MODULE + 1, px) sprite rows: ``[y, code, x]``; the last code is blank.
+
+    Row-major by sprite row, so that gathering by code lays a whole module row of sprites
+    out in canvas order in one pass (see :func:`compose_levels`).
+    """
+    sprites = np.zeros((NO_MODULE + 1, px, px), dtype=np.uint8)
+    by_shape: dict[RoundedRect, npt.NDArray[np.uint8]] = {}
+    for code in range(NO_MODULE):
+        shape = dot_shape(style, code)
+        if shape not in by_shape:
+            by_shape[shape] = rasterize((shape,), 1, px)
+        sprites[code] = by_shape[shape]
+    rows = np.ascontiguousarray(sprites.transpose(1, 0, 2))
+    rows.setflags(write=False)
+    return rows
+
+
+@lru_cache(maxsize=32)
+def finder_sprite(corner_style: str, px: int) -> npt.NDArray[np.uint8]:
+    """(7*px, 7*px) coverage levels of one finder pattern."""
+    sprite = rasterize(finder_shapes(corner_style), FINDER_MODULES, px)
+    sprite.setflags(write=False)
+    return sprite
+
+
+def compose_levels(
+    layout: QRLayout,
+    placement: Placement,
+    logo: npt.NDArray[np.uint8] | None = None,
+) -> npt.NDArray[np.uint8]:
+    """The whole canvas as palette indices: coverage levels, plus the logo's own indices.
+
+    ``logo`` is an index block sized to the layout's logo box at this module size (see
+    :func:`logo_pixel_rect`); its indices must start at ``LEVELS``.
+    """
+    n = layout.n
+    px = placement.module_px
+    o = placement.origin
+    canvas = np.zeros((placement.canvas, placement.canvas), dtype=np.uint8)
+    symbol = canvas[o : o + n * px, o : o + n * px]
+    # Gather straight into a (y, row, col, x) view of the symbol area: one pass, no temporary.
+    # mode="clip" keeps numpy from buffering the output (codes are always in range).
+    target = symbol.reshape(n, px, n, px).transpose(1, 0, 2, 3)
+    np.take(dot_sprites(layout.dot_style, px), layout.codes, axis=1, out=target, mode="clip")
+    finder = finder_sprite(layout.corner_style, px)
+    side = FINDER_MODULES * px
+    for row, col in layout.finder_origins:
+        symbol[row * px : row * px + side, col * px : col * px + side] = finder
+    if logo is not None:
+        x, y, w, h = logo_pixel_rect(layout, placement)
+        if logo.shape != (h, w):
+            raise ValueError(f"logo block is {logo.shape}, the layout wants {(h, w)}")
+        canvas[y : y + h, x : x + w] = logo
+    return canvas
+
+
+def logo_pixel_rect(layout: QRLayout, placement: Placement) -> tuple[int, int, int, int]:
+    """(x, y, width, height) in canvas pixels of the layout's logo box."""
+    box = layout.logo
+    if box is None:
+        raise ValueError("layout has no logo")
+    px = placement.module_px
+    x0 = placement.origin + round(box.x * px)
+    y0 = placement.origin + round(box.y * px)
+    x1 = placement.origin + round((box.x + box.w) * px)
+    y1 = placement.origin + round((box.y + box.h) * px)
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlainRows:
+    """A square-module symbol as 1-bit PNG rows (1 = dark) and the grid read back from them.
+
+    ``modules`` samples each module's centre pixel in the very rows written, so verification
+    decodes what goes into the PNG.
+    """
+
+    runs: RowRuns
+    modules: npt.NDArray[np.bool_]
+
+
+def plain_rows(matrix: QRMatrix, placement: Placement) -> PlainRows:
+    """Rows of a square-module symbol: one distinct row per module row (plus the blank
+    margin row), so the cost grows with the side, not the area."""
+    n = matrix.size
+    px = placement.module_px
+    o = placement.origin
+    size = placement.canvas
+    rows = np.zeros((n + 1, size), dtype=bool)  # last row: the blank margin
+    rows[:n, o : o + n * px] = np.repeat(matrix.dark, px, axis=1)
+    packed = np.packbits(rows, axis=1)
+    order = np.concatenate(([n], np.arange(n), [n]))
+    counts = np.full(n + 2, px, dtype=np.int64)
+    counts[0] = o
+    counts[-1] = size - o - n * px
+    return PlainRows(
+        runs=RowRuns(rows=packed[order], counts=counts),
+        modules=rows[:n, o + px // 2 : o + n * px : px],
+    )

@@ -1,0 +1,202 @@
+"""render_qr: a QRSpec -> a verified PNG, SVG or PDF.
+
+Steps: validate -> colour pre-checks -> encode -> lay out (logo pre-check) -> draw -> decode
+the drawn raster back -> return. Nothing leaves this module undecoded: a plain PNG is
+verified on the module grid read back from its own 1-bit rows, a styled PNG on its own
+canvas decimated to 3-5 px per module, an SVG or PDF on a raster of the same layout drawn
+by the same sprite code at 4 px per module.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from services.render.colors import RGB, decoder_gray, parse_hex
+from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
+from services.render.png_writer import png_from_indexed, png_from_row_runs
+from services.render.qr_geometry import QRLayout, build_layout
+from services.render.qr_matrix import QRMatrix, encode_qr
+from services.render.qr_raster import (
+    LEVELS,
+    Placement,
+    compose_levels,
+    level_palette,
+    logo_pixel_rect,
+    place,
+    plain_rows,
+)
+from services.render.qr_vector import render_pdf, render_svg
+from services.render.scan_check import check_colors, check_logo, verify_qr
+from services.render.specs import (
+    CONTENT_TYPES,
+    CORNER_STYLES,
+    DOT_STYLES,
+    EC_LEVELS,
+    MAX_LOGO_SIZE,
+    MAX_QR_SIZE,
+    MAX_QUIET_ZONE,
+    MIN_LOGO_SIZE,
+    MIN_QR_SIZE,
+    QR_FORMATS,
+    QRSpec,
+    RenderedImage,
+)
+from services.runtime.errors import ApiError
+
+# Pixels per module of the raster that verifies an SVG/PDF: enough for the sprites to keep
+# their shapes (rounded finders, small dots) as the vector draws them.
+_VERIFY_MODULE_PX: Final = 4
+# A styled PNG is verified on its own canvas, decimated to at least this many px per module:
+# every style decodes reliably from 3 px up, and decoding cost grows with the pixel count
+# (~110 us at 3 px for version 6, ~300 us at 5 px).
+_DECIMATED_MODULE_PX: Final = 3
+# Quiet zone kept around verification rasters (readers need none from a clean image, but a
+# real one must not be judged without the margin it will have).
+_VERIFY_MAX_QUIET: Final = 4
+# Palette room left for the logo after the coverage levels.
+_LOGO_COLORS: Final = 256 - LEVELS
+
+
+def render_qr(spec: QRSpec) -> RenderedImage:
+    """Draw ``spec`` and return it only once it decodes back to ``spec.payload`` exactly.
+
+    Raises ApiError: INVALID_PARAMETER (a field out of range, or a PNG ``size`` too small
+    for one pixel per module), INVALID_CONTENT (empty payload), DATA_TOO_LONG,
+    UNSCANNABLE_DESIGN (contrast, inverted colours, logo too big, or failed decode).
+    """
+    _validate(spec)
+    design = spec.design
+    fg, bg = parse_hex(design.fg_color), parse_hex(design.bg_color)
+    check_colors(fg, bg)
+    matrix = encode_qr(spec.payload, spec.error_correction)
+
+    if spec.format == "png" and design.is_plain:
+        data = _plain_png(spec, matrix, fg, bg)
+    else:
+        layout, digest = _layout(spec, matrix)
+        if spec.format == "png":
+            data = _styled_png(spec, layout, fg, bg, digest)
+        else:
+            _verify_vector(spec, layout, fg, bg, digest)
+            render = render_svg if spec.format == "svg" else render_pdf
+            data = render(layout, spec.quiet_zone, spec.size, fg, bg, design.logo)
+    return RenderedImage(
+        data=data,
+        content_type=CONTENT_TYPES[spec.format],
+        version=matrix.version,
+        error_correction=matrix.error_correction,
+    )
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError("INVALID_PARAMETER", message, field=field)
+
+
+def _validate(spec: QRSpec) -> None:
+    design = spec.design
+    if spec.format not in QR_FORMATS:
+        raise _invalid("format", f"format must be one of {', '.join(QR_FORMATS)}")
+    if not MIN_QR_SIZE <= spec.size <= MAX_QR_SIZE:
+        raise _invalid("size", f"size must be {MIN_QR_SIZE}..{MAX_QR_SIZE}")
+    if spec.error_correction not in EC_LEVELS:
+        raise _invalid("error_correction", "error_correction must be L, M, Q or H")
+    if not 0 <= spec.quiet_zone <= MAX_QUIET_ZONE:
+        raise _invalid("quiet_zone", f"quiet_zone must be 0..{MAX_QUIET_ZONE}")
+    if design.dot_style not in DOT_STYLES:
+        raise _invalid("design.dot_style", f"dot_style must be one of {', '.join(DOT_STYLES)}")
+    if design.corner_style not in CORNER_STYLES:
+        raise _invalid(
+            "design.corner_style", f"corner_style must be one of {', '.join(CORNER_STYLES)}"
+        )
+    if design.logo is not None and not MIN_LOGO_SIZE <= design.logo_size <= MAX_LOGO_SIZE:
+        raise ApiError(
+            "LOGO_TOO_LARGE",
+            f"logo_size must be {MIN_LOGO_SIZE}..{MAX_LOGO_SIZE}",
+            field="design.logo_size",
+        )
+
+
+def _placement(spec: QRSpec, n: int) -> Placement:
+    placement = place(n, spec.quiet_zone, spec.size)
+    if placement is None:
+        need = n + 2 * spec.quiet_zone
+        raise _invalid(
+            "size",
+            f"size {spec.size} px is too small for {need} modules (version "
+            f"{(n - 17) // 4} plus quiet zone); use size >= {need} or a smaller quiet_zone",
+        )
+    return placement
+
+
+def _layout(spec: QRSpec, matrix: QRMatrix) -> tuple[QRLayout, bytes | None]:
+    design = spec.design
+    digest = None
+    logo_size = None
+    aspect = 1.0
+    if design.logo is not None:
+        digest = logo_digest(design.logo)
+        aspect = logo_aspect(design.logo, digest)
+        logo_size = design.logo_size
+    layout = build_layout(matrix, design.dot_style, design.corner_style, logo_size, aspect)
+    check_logo(layout)
+    return layout, digest
+
+
+def _gray_lut(palette: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Palette index -> the grey zxing derives from that colour (see colors.decoder_gray)."""
+    weights = np.array([306, 601, 117], dtype=np.int32)
+    lut = np.full(256, 255, dtype=np.uint8)
+    lut[: len(palette)] = (palette.astype(np.int32) @ weights + 0x200) >> 10
+    return lut
+
+
+def _plain_png(spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB) -> bytes:
+    placement = _placement(spec, matrix.size)
+    rows = plain_rows(matrix, placement)
+    data = png_from_row_runs(spec.size, rows.runs, bit_depth=1, palette=[bg, fg])
+
+    # Square modules carry all their information at one pixel each, so the grid read back
+    # from the PNG rows is decoded at 1 px per module (zxing's pure mode reads that exactly).
+    quiet = min(placement.origin // placement.module_px, _VERIFY_MAX_QUIET)
+    n = matrix.size
+    gray = np.full((n + 2 * quiet, n + 2 * quiet), decoder_gray(bg), dtype=np.uint8)
+    gray[quiet : quiet + n, quiet : quiet + n][rows.modules] = decoder_gray(fg)
+    verify_qr(gray, spec.payload, spec.error_correction, pure=True)
+    return data
+
+
+def _compose(
+    spec: QRSpec, layout: QRLayout, placement: Placement, fg: RGB, bg: RGB, digest: bytes | None
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Canvas indices and the (k, 3) palette they index (coverage levels, then the logo's)."""
+    levels = level_palette(fg, bg)
+    logo = spec.design.logo
+    if logo is None:
+        return compose_levels(layout, placement), levels
+    _, _, w, h = logo_pixel_rect(layout, placement)
+    indexed = logo_indexed(logo, w, h, bg, LEVELS, _LOGO_COLORS, digest)
+    canvas = compose_levels(layout, placement, indexed.indices)
+    return canvas, np.concatenate((levels, indexed.palette))
+
+
+def _styled_png(spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None) -> bytes:
+    placement = _placement(spec, layout.n)
+    canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
+    data = png_from_indexed(canvas, palette)
+
+    # Nearest-pixel decimation of the very canvas written to the PNG, to 3-5 px per module.
+    step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
+    sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
+    verify_qr(_gray_lut(palette)[sample], spec.payload, spec.error_correction)
+    return data
+
+
+def _verify_vector(spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None) -> None:
+    px = _VERIFY_MODULE_PX
+    quiet = min(spec.quiet_zone, _VERIFY_MAX_QUIET)
+    placement = Placement(canvas=(layout.n + 2 * quiet) * px, module_px=px, origin=quiet * px)
+    canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
+    verify_qr(_gray_lut(palette)[canvas], spec.payload, spec.error_correction)

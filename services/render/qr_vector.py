@@ -1,0 +1,216 @@
+"""QR layouts -> SVG and PDF, as vector paths built from the shared geometry.
+
+Every module and finder shape goes into one path filled with the non-zero rule: holes
+(the finder rings' insides) are wound the other way, and shapes that touch share one fill,
+so renderers show no hairline seams between adjacent modules. Square modules are merged
+into horizontal runs first, which keeps plain codes small.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Final
+
+import numpy as np
+from fpdf import FPDF
+from fpdf.drawing import PaintedPath
+from fpdf.enums import PathPaintRule
+
+from services.render.colors import RGB
+from services.render.logo_image import logo_rgba
+from services.render.qr_geometry import (
+    NO_MODULE,
+    QRLayout,
+    RoundedRect,
+    dot_shape,
+    finder_shapes,
+)
+
+# A quarter circle as one cubic Bezier: control points this far along the tangents
+# (max radial error 0.03 %).
+_KAPPA: Final = 0.5522847498
+# Vector output is a pure function of the spec (downloads carry a strong ETag), so the PDF
+# gets a fixed creation date instead of "now".
+_PDF_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+# Pixels per PDF point for the embedded logo raster (~288 dpi), capped for huge pages.
+_PDF_LOGO_PX_PER_PT: Final = 4
+_PDF_LOGO_MAX_PX: Final = 1024
+
+Point = tuple[float, float]
+
+
+def layout_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
+    """Every shape of the symbol in module coordinates (quiet zone not included)."""
+    codes = layout.codes
+    drawn = codes != NO_MODULE
+    if layout.dot_style == "square":
+        for row in range(layout.n):
+            line = drawn[row]
+            padded = np.concatenate(([False], line, [False]))
+            edges = np.flatnonzero(padded[1:] != padded[:-1])
+            for start, end in zip(edges[::2], edges[1::2], strict=True):
+                yield RoundedRect(float(start), float(row), float(end - start), 1.0)
+    else:
+        rows, cols = np.nonzero(drawn)
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            yield dot_shape(layout.dot_style, int(codes[row, col])).moved(col, row)
+    for row, col in layout.finder_origins:
+        for shape in finder_shapes(layout.corner_style):
+            yield shape.moved(col, row)
+
+
+def _contour(shape: RoundedRect) -> list[tuple[Point, Point, Point, float]]:
+    """Per corner, in drawing order: (arc start, corner point, arc end, radius).
+
+    Clockwise on screen (y down) for filled shapes, counter-clockwise for holes, so the
+    non-zero rule cuts holes out.
+    """
+    x0, y0 = shape.x, shape.y
+    x1, y1 = x0 + shape.w, y0 + shape.h
+    tl, tr, br, bl = shape.radii
+    clockwise = [
+        ((x0, y0 + tl), (x0, y0), (x0 + tl, y0), tl),
+        ((x1 - tr, y0), (x1, y0), (x1, y0 + tr), tr),
+        ((x1, y1 - br), (x1, y1), (x1 - br, y1), br),
+        ((x0 + bl, y1), (x0, y1), (x0, y1 - bl), bl),
+    ]
+    if not shape.hole:
+        return clockwise
+    return [(end, corner, start, r) for start, corner, end, r in reversed(clockwise)]
+
+
+def _num(value: float) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def svg_path_data(shapes: Iterator[RoundedRect]) -> str:
+    """SVG path data (absolute commands) for ``shapes``."""
+    parts: list[str] = []
+    for shape in shapes:
+        if shape.radii == (0.0, 0.0, 0.0, 0.0) and not shape.hole:
+            parts.append(
+                f"M{_num(shape.x)} {_num(shape.y)}h{_num(shape.w)}v{_num(shape.h)}h{_num(-shape.w)}z"
+            )
+            continue
+        corners = _contour(shape)
+        sweep = "0" if shape.hole else "1"
+        current = corners[0][2]
+        parts.append(f"M{_num(current[0])} {_num(current[1])}")
+        for arc_start, _, arc_end, r in corners[1:] + corners[:1]:
+            if arc_start != current:  # a full-radius side has no straight part
+                parts.append(f"L{_num(arc_start[0])} {_num(arc_start[1])}")
+            if r > 0:
+                parts.append(
+                    f"A{_num(r)} {_num(r)} 0 0 {sweep} {_num(arc_end[0])} {_num(arc_end[1])}"
+                )
+            current = arc_end
+        parts.append("z")
+    return "".join(parts)
+
+
+def _logo_mime(logo: bytes) -> str:
+    if logo.startswith(b"\x89PNG"):
+        return "image/png"
+    if logo.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "image/svg+xml"
+
+
+def _hex(color: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color)
+
+
+def render_svg(
+    layout: QRLayout, quiet_zone: int, size: int, fg: RGB, bg: RGB, logo: bytes | None
+) -> bytes:
+    """An SVG ``size`` x ``size`` (px) whose viewBox is in modules, quiet zone included.
+
+    The logo, if any, is embedded as the original bytes in a data URI; the gateway has
+    sanitised SVG logos already.
+    """
+    n = layout.n
+    total = n + 2 * quiet_zone
+    q = -quiet_zone
+    rendering = (
+        ' shape-rendering="crispEdges"'
+        if layout.dot_style == "square" and layout.corner_style == "square"
+        else ""
+    )
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'version="1.1" width="{size}" height="{size}" viewBox="{q} {q} {total} {total}">',
+        f'<rect x="{q}" y="{q}" width="{total}" height="{total}" fill="{_hex(bg)}"/>',
+        f'<path fill="{_hex(fg)}"{rendering} d="{svg_path_data(layout_shapes(layout))}"/>',
+    ]
+    if logo is not None and layout.logo is not None:
+        box = layout.logo
+        uri = f"data:{_logo_mime(logo)};base64,{base64.b64encode(logo).decode('ascii')}"
+        out.append(
+            f'<image x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" '
+            f'height="{_num(box.h)}" preserveAspectRatio="xMidYMid meet" '
+            f'href="{uri}" xlink:href="{uri}"/>'
+        )
+    out.append("</svg>\n")
+    return "".join(out).encode("utf-8")
+
+
+def _pdf_path(path: PaintedPath, shape: RoundedRect, scale: float, offset: float) -> None:
+    def pt(p: Point) -> Point:
+        return p[0] * scale + offset, p[1] * scale + offset
+
+    corners = _contour(shape)
+    path.move_to(*pt(corners[0][2]))
+    for arc_start, corner, arc_end, r in corners[1:] + corners[:1]:
+        path.line_to(*pt(arc_start))
+        if r > 0:
+            c1 = (
+                arc_start[0] + _KAPPA * (corner[0] - arc_start[0]),
+                arc_start[1] + _KAPPA * (corner[1] - arc_start[1]),
+            )
+            c2 = (
+                arc_end[0] + _KAPPA * (corner[0] - arc_end[0]),
+                arc_end[1] + _KAPPA * (corner[1] - arc_end[1]),
+            )
+            path.curve_to(*pt(c1), *pt(c2), *pt(arc_end))
+    path.close()
+
+
+def render_pdf(
+    layout: QRLayout, quiet_zone: int, size: int, fg: RGB, bg: RGB, logo: bytes | None
+) -> bytes:
+    """A one-page PDF of ``size`` x ``size`` pt: vector modules, the logo as an RGBA raster."""
+    n = layout.n
+    scale = size / (n + 2 * quiet_zone)
+    offset = quiet_zone * scale
+    pdf = FPDF(unit="pt", format=(size, size))
+    pdf.set_creation_date(_PDF_EPOCH)
+    pdf.set_producer("QRForge")
+    pdf.set_margin(0)
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_fill_color(*bg)
+    pdf.rect(0, 0, size, size, style="F")
+    path = PaintedPath()
+    path.style.paint_rule = PathPaintRule.FILL_NONZERO
+    path.style.fill_color = _hex(fg)
+    path.style.stroke_color = None
+    for shape in layout_shapes(layout):
+        _pdf_path(path, shape, scale, offset)
+    with pdf.drawing_context() as context:
+        # clone=False: the path is built here and never touched again, and fpdf2's defensive
+        # deep copy would cost ~80 % of the whole PDF.
+        context.add_item(path, clone=False)
+    if logo is not None and layout.logo is not None:
+        box = layout.logo
+        w_pt, h_pt = box.w * scale, box.h * scale
+        px_scale = min(_PDF_LOGO_PX_PER_PT, _PDF_LOGO_MAX_PX / max(w_pt, h_pt))
+        image = logo_rgba(logo, max(1, round(w_pt * px_scale)), max(1, round(h_pt * px_scale)))
+        pdf.image(image, x=offset + box.x * scale, y=offset + box.y * scale, w=w_pt, h=h_pt)
+    buffer = io.BytesIO()
+    pdf.output(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,167 @@
+"""Is a design scannable, and does a rendered image decode back to what was meant?
+
+Two layers. Cheap pre-checks refuse designs a phone would struggle with although a
+synthetic image would still decode (zxing reads perfect pixels at almost any contrast):
+
+* contrast: the WCAG 2.x contrast ratio of foreground to background must reach 3:1, the
+  WCAG minimum for graphical objects that must be perceived (SC 1.4.11). Camera
+  binarisation under uneven light degrades in the same way human perception does, and
+  below 3:1 glare or a cheap print wipes out the difference.
+* polarity: the foreground must be darker than the background. Light-on-dark ("inverted")
+  codes are an optional reader feature in ISO/IEC 18004 and many readers (older Android
+  libraries, zxing without its invert option) miss them, so they are refused, not drawn.
+* logo: the modules cleared under the logo may use at most ``LOGO_BUDGET_SHARE`` of the
+  level's recovery capacity (L 7 %, M 15 %, Q 25 %, H 30 % of codewords); the rest is kept
+  for real-world damage (print defects, glare, a dirty lens).
+
+Then the real check: zxing-cpp decodes the rendered raster, which must give back the
+payload exactly (and, for QR, at the requested level).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import zxingcpp
+
+from services.render.colors import RGB, contrast_ratio, relative_luminance
+from services.render.qr_geometry import QRLayout, function_module_count
+from services.runtime.errors import ApiError
+
+MIN_CONTRAST_RATIO: Final = 3.0
+RECOVERY_CAPACITY: Final[dict[str, float]] = {"L": 0.07, "M": 0.15, "Q": 0.25, "H": 0.30}
+LOGO_BUDGET_SHARE: Final = 0.75
+
+_UNSCANNABLE: Final = "UNSCANNABLE_DESIGN"
+_QR: Final = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+# Plain, not the default HRI: HRI rewrites control characters (GS becomes "<GS>").
+_PLAIN_TEXT: Final = zxingcpp.TextMode.Plain
+_BINARIZER: Final = zxingcpp.Binarizer.LocalAverage
+
+
+@lru_cache(maxsize=1024)
+def check_colors(fg: RGB, bg: RGB) -> None:
+    """Refuse foreground/background pairs a reader cannot rely on (see module docstring).
+
+    Cached: a pair that passed once passes again (refusals raise, so are never cached).
+    """
+    ratio = contrast_ratio(fg, bg)
+    if ratio < MIN_CONTRAST_RATIO:
+        raise ApiError(
+            _UNSCANNABLE,
+            f"contrast between fg_color and bg_color is {ratio:.2f}:1, below the "
+            f"{MIN_CONTRAST_RATIO:g}:1 minimum",
+            field="design.fg_color",
+            details={"reason": "low_contrast", "contrast_ratio": round(ratio, 2)},
+        )
+    if relative_luminance(fg) >= relative_luminance(bg):
+        raise ApiError(
+            _UNSCANNABLE,
+            "fg_color is lighter than bg_color: inverted (light-on-dark) codes are not "
+            "read by many scanners; use a dark foreground on a light background",
+            field="design.fg_color",
+            details={"reason": "inverted_colors"},
+        )
+
+
+def logo_damage_fraction(layout: QRLayout) -> float:
+    """Share of the data modules the logo clears (0.0 without a logo)."""
+    cleared = int(np.count_nonzero(layout.cleared))
+    if cleared == 0:
+        return 0.0
+    version = layout.matrix.version
+    data_modules = layout.n * layout.n - function_module_count(version)
+    return cleared / data_modules
+
+
+def check_logo(layout: QRLayout) -> None:
+    """Refuse a logo that clears more than the level can safely recover."""
+    if layout.logo is None:
+        return
+    level = layout.matrix.error_correction
+    damage = logo_damage_fraction(layout)
+    allowed = RECOVERY_CAPACITY[level] * LOGO_BUDGET_SHARE
+    if damage > allowed:
+        raise ApiError(
+            _UNSCANNABLE,
+            f"logo too big for error correction level {level}: it hides {damage:.0%} of the "
+            f"data modules, at most {allowed:.0%} is safe; use a smaller logo_size or a "
+            "higher level",
+            field="design.logo_size",
+            details={"reason": "logo_too_big", "hidden_fraction": round(damage, 3)},
+        )
+
+
+def verify_qr(
+    gray: npt.NDArray[np.uint8], payload: str, error_correction: str, *, pure: bool = False
+) -> None:
+    """Decode ``gray`` (0 black .. 255 white) and require ``payload`` at the given level.
+
+    Rotation, inversion and downscaling are off: the raster is upright, dark-on-light and
+    already at a few pixels per module, so those passes would only cost time. ``pure`` (for
+    square modules and finders only) skips finder detection, which halves the cost; styled
+    codes always go through the full detector, since finding their finders is the question.
+    """
+    results = zxingcpp.read_barcodes(
+        gray,
+        _QR,
+        False,  # try_rotate
+        False,  # try_downscale
+        False,  # try_invert
+        _PLAIN_TEXT,
+        _BINARIZER,
+        pure,  # is_pure
+    )
+    for result in results:
+        if result.text == payload:
+            if result.ec_level != error_correction:
+                # The encoder must not pick a level on its own; this is a bug, not a design issue.
+                raise RuntimeError(
+                    f"encoded at level {result.ec_level!r}, asked for {error_correction!r}"
+                )
+            return
+    raise ApiError(
+        _UNSCANNABLE,
+        "the rendered code does not decode back to its content with this design; "
+        "try a larger size, square modules, a smaller logo or a higher error correction level",
+        details={"reason": "verification_failed"},
+    )
+
+
+_BARCODE_FORMATS: Final[dict[str, zxingcpp.BarcodeFormats]] = {
+    name: zxingcpp.BarcodeFormats(fmt)
+    for name, fmt in (
+        ("EAN13", zxingcpp.BarcodeFormat.EAN13),
+        ("EAN8", zxingcpp.BarcodeFormat.EAN8),
+        ("UPCA", zxingcpp.BarcodeFormat.UPCA),
+        ("CODE128", zxingcpp.BarcodeFormat.Code128),
+        ("CODE39", zxingcpp.BarcodeFormat.Code39),
+        ("ITF", zxingcpp.BarcodeFormat.ITF),
+    )
+}
+
+
+def verify_barcode(gray: npt.NDArray[np.uint8], symbology: str, value: str) -> None:
+    """Decode ``gray`` as ``symbology`` only and require exactly ``value``.
+
+    zxing reports UPC-A as its 13-digit EAN-13 form (a leading 0), which is normalised away.
+    A failure here means the drawing code broke the symbol, so it is an internal error.
+    """
+    results = zxingcpp.read_barcodes(
+        gray,
+        formats=_BARCODE_FORMATS[symbology],
+        try_rotate=False,
+        try_downscale=False,
+        try_invert=False,
+        text_mode=zxingcpp.TextMode.Plain,
+    )
+    for result in results:
+        text = result.text
+        if symbology == "UPCA" and len(text) == 13 and text.startswith("0"):
+            text = text[1:]
+        if text == value:
+            return
+    raise RuntimeError(f"rendered {symbology} barcode does not decode back to {value!r}")

@@ -1,0 +1,82 @@
+"""Plain, picklable value objects that cross the gRPC servicer / process-pool boundary.
+
+The gateway validates and normalises every field before building these (colours are
+``#rrggbb``, style aliases resolved, EAN/UPC values carry their check digit), so the render
+domain only re-checks what it must to stay safe: it never trusts a value to be encodable or
+scannable, and says why through :class:`~services.runtime.errors.ApiError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+QR_FORMATS: Final = ("png", "svg", "pdf")
+EC_LEVELS: Final = ("L", "M", "Q", "H")
+DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
+CORNER_STYLES: Final = ("square", "round", "extra-rounded")
+BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
+BARCODE_OUTPUTS: Final = ("png", "svg")
+
+MIN_QR_SIZE: Final = 100
+MAX_QR_SIZE: Final = 4096
+MAX_QUIET_ZONE: Final = 20
+MIN_LOGO_SIZE: Final = 0.1
+MAX_LOGO_SIZE: Final = 0.4
+
+CONTENT_TYPES: Final[dict[str, str]] = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QRDesign:
+    """How the symbol looks; none of it changes what is encoded."""
+
+    fg_color: str = "#000000"
+    bg_color: str = "#ffffff"
+    dot_style: str = "square"
+    corner_style: str = "square"
+    logo: bytes | None = None
+    logo_size: float = 0.2
+
+    @property
+    def is_plain(self) -> bool:
+        """True when the fast two-colour path applies (square modules, square finders, no logo)."""
+        return self.dot_style == "square" and self.corner_style == "square" and self.logo is None
+
+
+@dataclass(frozen=True, slots=True)
+class QRSpec:
+    """A QR code to render: the payload is encoded byte-exactly as UTF-8 text."""
+
+    payload: str
+    format: str = "png"
+    size: int = 512
+    error_correction: str = "M"
+    quiet_zone: int = 4
+    design: QRDesign = field(default_factory=QRDesign)
+
+
+@dataclass(frozen=True, slots=True)
+class BarcodeSpec:
+    """A linear barcode to render at exactly ``width`` x ``height`` pixels."""
+
+    symbology: str
+    value: str
+    output: str = "png"
+    width: int = 400
+    height: int = 200
+    show_text: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedImage:
+    """A verified image: ``data`` decoded back to the requested content before it was returned."""
+
+    data: bytes
+    content_type: str
+    version: int
+    error_correction: str
