@@ -1,6 +1,7 @@
 """Plain-SQL migrations, owned by the service that owns the tables.
 
-Each ``services/<service>/migrations/NNN_name.sql`` is applied once, in name order per service,
+Each ``services/<service>/migrations/NNN_name.sql`` (Postgres only; the analytics service keeps
+its ClickHouse schema in ``clickhouse_migrations/``) is applied once, in name order per service,
 inside a transaction, under an advisory lock so two starting replicas never race. Run with
 ``python -m services.runtime.migrations`` (uses ``DATABASE_URL``).
 """

@@ -11,7 +11,7 @@ import pytest
 
 from services.runtime.migrations import apply_migrations
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
-from tests.support.stack import Stack, TestAccount
+from tests.support.stack import Stack, ApiAccount
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ def stack() -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def account(stack: Stack) -> TestAccount:
+def account(stack: Stack) -> ApiAccount:
     return stack.create_account("main")
 
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from tests.support.processes import free_port
-from tests.support.stack import Stack, TestAccount
+from tests.support.stack import Stack, ApiAccount
 
 JSON = {"Content-Type": "application/json"}
 
@@ -45,7 +45,7 @@ async def test_missing_and_unknown_keys_are_401(stack: Stack, http: aiohttp.Clie
 
 
 async def test_key_in_query_string_is_not_accepted(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     async with http.get(
         f"{stack.gateway_url}/v1/api-keys", params={"api_key": account.api_key}
@@ -54,7 +54,7 @@ async def test_key_in_query_string_is_not_accepted(
 
 
 async def test_x_api_key_header_and_request_id_echo(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     headers = {"X-API-Key": account.api_key, "X-Request-Id": "client-req-42"}
     async with http.get(f"{stack.gateway_url}/v1/account/usage", headers=headers) as resp:
@@ -66,7 +66,7 @@ async def test_x_api_key_header_and_request_id_echo(
         assert body["data"]["rate_limit"]["limit"] == 1000
 
 
-async def test_body_errors(stack: Stack, account: TestAccount, http: aiohttp.ClientSession) -> None:
+async def test_body_errors(stack: Stack, account: ApiAccount, http: aiohttp.ClientSession) -> None:
     url = f"{stack.gateway_url}/v1/api-keys"
     async with http.post(url, data=b"{not json", headers={**account.headers, **JSON}) as resp:
         assert resp.status == 400
@@ -91,7 +91,7 @@ async def test_body_errors(stack: Stack, account: TestAccount, http: aiohttp.Cli
 
 
 async def test_unknown_route_and_method(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     async with http.get(f"{stack.gateway_url}/v1/nope", headers=account.headers) as resp:
         assert resp.status == 404
@@ -102,7 +102,7 @@ async def test_unknown_route_and_method(
 
 
 async def test_read_only_key_cannot_write(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     url = f"{stack.gateway_url}/v1/api-keys"
     async with http.post(
@@ -119,7 +119,7 @@ async def test_read_only_key_cannot_write(
 
 
 async def test_key_cannot_grant_what_it_lacks(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     url = f"{stack.gateway_url}/v1/api-keys"
     async with http.post(
@@ -141,7 +141,7 @@ async def test_plan_without_api_access(stack: Stack, http: aiohttp.ClientSession
 
 
 async def test_key_lifecycle_and_revocation_reaches_a_second_gateway(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     second, second_url = stack.start_gateway("gateway-2")
     second.wait_ready()
@@ -189,7 +189,7 @@ async def test_key_lifecycle_and_revocation_reaches_a_second_gateway(
 
 
 async def test_other_accounts_key_is_not_found(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     other = stack.create_account("other")
     async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=other.headers) as resp:
@@ -202,7 +202,7 @@ async def test_other_accounts_key_is_not_found(
 
 
 async def test_expired_key_is_refused(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     expires = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
     async with http.post(
@@ -263,7 +263,7 @@ async def test_rate_limit_shared_through_redis(stack: Stack, http: aiohttp.Clien
 
 
 async def test_down_backend_is_503_not_a_hang(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     dead_keys = f"127.0.0.1:{free_port()}"
     gateway, url = stack.start_gateway(

@@ -10,11 +10,11 @@ import aiohttp
 from PIL import Image
 
 from tests.support.decoding import decode_single_qr
-from tests.support.stack import Stack, TestAccount
+from tests.support.stack import Stack, ApiAccount
 
 
 async def _generate(
-    http: aiohttp.ClientSession, stack: Stack, account: TestAccount, body: dict[str, Any]
+    http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, body: dict[str, Any]
 ) -> dict[str, Any]:
     async with http.post(
         f"{stack.gateway_url}/v1/qrcodes/generate", json=body, headers=account.headers
@@ -26,7 +26,7 @@ async def _generate(
 
 
 async def test_generate_url_returns_record_and_a_decodable_image(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     data = await _generate(http, stack, account, {"type": "url", "content": "https://example.com"})
     assert data["qr_id"].startswith("qr_")
@@ -45,7 +45,7 @@ async def test_generate_url_returns_record_and_a_decodable_image(
 
 
 async def test_text_with_include_image_and_accept_header(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     text = "Grüße — QRForge ✓"
     data = await _generate(
@@ -66,7 +66,7 @@ async def test_text_with_include_image_and_accept_header(
 
 
 async def test_svg_format_is_vector(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     data = await _generate(
         http, stack, account, {"type": "url", "content": "https://example.com/svg", "format": "svg"}
@@ -83,7 +83,7 @@ async def test_svg_format_is_vector(
 
 
 async def test_embed_get_returns_bytes_and_stores_nothing(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     other = stack.create_account("embedder")
     params = {
@@ -103,7 +103,7 @@ async def test_embed_get_returns_bytes_and_stores_nothing(
 
 
 async def test_validation_errors_name_the_field(
-    stack: Stack, account: TestAccount, http: aiohttp.ClientSession
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
     cases = [
         ({"type": "nope", "content": "x"}, 400, "INVALID_TYPE", "type"),

@@ -13,7 +13,7 @@ from tests.support.processes import ROOT, ServiceProcess, free_port
 
 
 @dataclass(frozen=True)
-class TestAccount:
+class ApiAccount:
     account_id: str
     api_key: str
 
@@ -87,9 +87,9 @@ class Stack:
         rate_limit: int | None = None,
         max_codes: int | None = None,
         api_access: bool | None = None,
-    ) -> TestAccount:
+    ) -> ApiAccount:
         created = json.loads(self.keys_cli("create-account", "--name", name, "--plan", plan))
-        account = TestAccount(created["account_id"], created["api_key"])
+        account = ApiAccount(created["account_id"], created["api_key"])
         overrides: list[str] = []
         if rate_limit is not None:
             overrides += ["--rate-limit", str(rate_limit)]
