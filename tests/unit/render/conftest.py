@@ -28,7 +28,8 @@ def raster(data: bytes, content_type: str) -> Image.Image:
         page = document[0]
         width, _ = page.get_size()
         scale = max(1.0, 600 / width)
-        return page.render(scale=scale).to_pil()
+        rendered: Image.Image = page.render(scale=scale).to_pil()
+        return rendered
     finally:
         document.close()
 
@@ -40,7 +41,9 @@ def decode(
     image = raster(data, content_type).convert("L")
     return [
         r.text
-        for r in zxingcpp.read_barcodes(image, formats=formats, text_mode=zxingcpp.TextMode.Plain)
+        for r in zxingcpp.read_barcodes(
+            image, formats=zxingcpp.BarcodeFormats([formats]), text_mode=zxingcpp.TextMode.Plain
+        )
     ]
 
 

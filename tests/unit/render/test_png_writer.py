@@ -26,7 +26,9 @@ def test_row_runs_round_trip(width: int, repeat: int) -> None:
     expected = np.repeat(bits[[0, 1, 2, 3, 4, 5, 6, 7, 8, 0]], counts, axis=0)
     assert image.size == (width, int(counts.sum()))
     assert np.array_equal(np.asarray(image) == 1, expected)
-    assert image.getpalette()[:6] == [250, 250, 250, 10, 20, 30]
+    palette = image.getpalette()
+    assert palette is not None
+    assert palette[:6] == [250, 250, 250, 10, 20, 30]
 
 
 def test_zero_row_checksum_closed_form() -> None:
