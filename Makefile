@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PROTOS := $(wildcard proto/qrforge/v1/*.proto)
 STUBS := gen/qrforge/v1/.stamp
 
-.PHONY: setup proto run test test-unit test-integration bench lint clean
+.PHONY: setup proto run test test-unit test-integration bench lint gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +44,13 @@ test-integration: setup
 bench: setup
 	$(BIN)/python -m bench
 
+gallery: setup
+	$(BIN)/python -m scripts.make_gallery
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services tests bench
+	$(BIN)/mypy services tests bench scripts
 
 clean:
 	rm -rf gen $(VENV) .mypy_cache .ruff_cache .pytest_cache
