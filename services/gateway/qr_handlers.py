@@ -73,7 +73,7 @@ async def generate_embed(request: web.Request) -> web.Response:
     return image_response(rendered, {"Cache-Control": "private, max-age=300"})
 
 
-def _page_params(request: web.Request) -> tuple[int, int]:
+def page_params(request: web.Request) -> tuple[int, int]:
     def number(key: str, default: int, low: int, high: int) -> int:
         raw = request.query.get(key, "")
         if raw == "":
@@ -104,7 +104,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 async def list_codes(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    page, limit = _page_params(request)
+    page, limit = page_params(request)
     qr_type = request.query.get("type") or None
     if qr_type is not None and qr_type not in QR_TYPES:
         raise ApiError("INVALID_TYPE", f"type must be one of: {', '.join(QR_TYPES)}", field="type")
@@ -203,8 +203,18 @@ async def download(request: web.Request) -> web.Response:
 async def public_image(request: web.Request) -> web.Response:
     """``/i/<qr_id>.<ext>``: no key; the unguessable id is the capability. CDN-cacheable."""
     ctx = context_of(request)
-    ext = request.match_info["ext"]
-    record = await catalog_storage.get_public_qr(ctx.pool, request.match_info["qr_id"])
+    ext, image_id = request.match_info["ext"], request.match_info["qr_id"]
+    if image_id.startswith("bc_"):
+        barcode = await catalog_storage.get_barcode(ctx.pool, None, image_id)
+        if barcode is None or ext not in ("png", "svg"):
+            raise ApiError("BARCODE_NOT_FOUND", "No such image")
+        # Imported here: barcode_handlers builds on this module's helpers.
+        from services.gateway.barcode_handlers import conditional_barcode_image  # noqa: PLC0415
+
+        return await conditional_barcode_image(
+            request, barcode, ext, {"Cache-Control": PUBLIC_IMAGE_CACHE}
+        )
+    record = await catalog_storage.get_public_qr(ctx.pool, image_id)
     if record is None or ext not in CONTENT_TYPES:
         raise ApiError("QR_NOT_FOUND", "No such image")
     return await _conditional_image(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway import account_handlers, key_handlers, qr_handlers
+from services.gateway import account_handlers, barcode_handlers, key_handlers, qr_handlers
 
 
 def add_routes(app: web.Application) -> None:
@@ -18,4 +18,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/qrcodes/{qr_id}", qr_handlers.get_code)
     app.router.add_delete("/v1/qrcodes/{qr_id}", qr_handlers.delete_code)
     app.router.add_get("/v1/qrcodes/{qr_id}/download", qr_handlers.download)
+    app.router.add_post("/v1/barcodes/generate", barcode_handlers.generate)
+    app.router.add_get("/v1/barcodes", barcode_handlers.list_barcodes)
+    app.router.add_get("/v1/barcodes/{barcode_id}", barcode_handlers.get_barcode)
+    app.router.add_delete("/v1/barcodes/{barcode_id}", barcode_handlers.delete_barcode)
+    app.router.add_get("/v1/barcodes/{barcode_id}/download", barcode_handlers.download)
     app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", qr_handlers.public_image)

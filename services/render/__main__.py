@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 from qrforge.v1 import render_pb2_grpc
-from services.render.servicer import RenderServicer
+from services.render.servicer import RenderServicer, warm_up_worker
 from services.render.settings import RenderSettings
 from services.runtime.admin import AdminServer
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.lifecycle import run_service
 
 
-def _warm_up() -> None:
-    # Import the heavy rendering stack in each worker before the first call arrives.
-    import services.render.rendering  # noqa: F401, PLC0415
-
-
 async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
-    pool = ProcessPoolExecutor(max_workers=settings.workers, initializer=_warm_up)
+    # "spawn", not fork: forking a process that already runs gRPC threads can leave native
+    # locks (gRPC, FreeType, zint) held in the child, which then dies or hangs.
+    pool = ProcessPoolExecutor(
+        max_workers=settings.workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=warm_up_worker,
+    )
     grpc_server = GrpcServer(settings.port)
     render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(pool), grpc_server.server)
     admin = AdminServer(settings.admin_port, checks={})

@@ -10,6 +10,11 @@ from services.render.rendering import render_barcode, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 
 
+def warm_up_worker() -> None:
+    """Pool initializer: draw one code so imports and caches are warm before the first call."""
+    render_qr(QRSpec(payload="warm-up"))
+
+
 def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
     design = request.design
     return QRSpec(
