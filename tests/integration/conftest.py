@@ -11,7 +11,7 @@ import pytest
 
 from services.runtime.migrations import apply_migrations
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
-from tests.support.stack import Stack, ApiAccount
+from tests.support.stack import ApiAccount, Stack
 
 pytestmark = pytest.mark.integration
 

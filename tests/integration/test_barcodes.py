@@ -95,7 +95,7 @@ async def test_svg_accept_catalog_and_scoping(stack: Stack, http: aiohttp.Client
         assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
         assert decode_png(await resp.read(), FORMATS["EAN8"]) == ["96385074"]
         barcode_id = resp.headers["X-Barcode-Id"]
-    status, body = await _post(
+    _status, body = await _post(
         http, stack, owner, {"format": "CODE128", "value": "SVG-1", "output": "svg"}
     )
     svg_id = body["data"]["barcode_id"]

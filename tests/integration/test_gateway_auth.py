@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from tests.support.processes import free_port
-from tests.support.stack import Stack, ApiAccount
+from tests.support.stack import ApiAccount, Stack
 
 JSON = {"Content-Type": "application/json"}
 

@@ -10,7 +10,7 @@ import aiohttp
 from PIL import Image
 
 from tests.support.decoding import decode_single_qr
-from tests.support.stack import Stack, ApiAccount
+from tests.support.stack import ApiAccount, Stack
 
 
 async def _generate(
