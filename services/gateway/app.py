@@ -12,6 +12,7 @@ from aiohttp import web
 
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 from services.gateway.auth import Authenticator
+from services.gateway.catalog_events import CatalogEvents
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.json_body import MAX_BODY_BYTES
 from services.gateway.logo_fetch import LogoFetchPolicy
@@ -54,6 +55,7 @@ async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIte
     authenticator = Authenticator(keys_stub, settings.auth_cache_ttl_s, settings.rpc_timeout_s)
     amqp = await open_connection(settings.amqp_url)
     listener = RevocationListener(amqp, authenticator)
+    catalog_events = CatalogEvents(amqp)
     await listener.start()
     app[CONTEXT] = GatewayContext(
         settings=settings,
@@ -65,11 +67,13 @@ async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIte
         limiter=limiter,
         amqp=amqp,
         logo_policy=LogoFetchPolicy(allow_private=settings.logo_fetch_allowlist),
+        catalog_events=catalog_events,
     )
     try:
         yield
     finally:
         await listener.stop()
+        await catalog_events.close()
         await amqp.close()
         await limiter.close()
         for channel in (analytics_channel, keys_channel, render_channel):

@@ -11,7 +11,8 @@ from services.gateway.qr_records import StoredQR
 from services.runtime.errors import ApiError
 
 _QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
-    error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at"""
+    error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at,
+    short_code, destination_url, password_hash, expires_at, max_scans, scan_count, active"""
 
 
 def _stored_qr(row: Any) -> StoredQR:
@@ -65,8 +66,10 @@ async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes 
         logo_sha256 = await store_logo(conn, logo) if logo else None
         row = await conn.fetchrow(
             f"""INSERT INTO qr_codes (qr_id, account_id, kind, qr_type, name, content, payload, format,
-                    size, error_correction, quiet_zone, design, logo_sha256, version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                    size, error_correction, quiet_zone, design, logo_sha256, version,
+                    short_code, destination_url, password_hash, expires_at, max_scans, active)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                        $15, $16, $17, $18, $19, $20)
                 RETURNING {_QR_COLUMNS}""",
             record.qr_id,
             record.account_id,
@@ -82,6 +85,12 @@ async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes 
             record.design,
             logo_sha256,
             record.version,
+            record.short_code,
+            record.destination_url,
+            record.password_hash,
+            record.expires_at,
+            record.max_scans,
+            record.active,
         )
     return _stored_qr(row)
 
@@ -215,3 +224,28 @@ async def delete_barcode(pool: Any, account_id: str, barcode_id: str) -> bool:
         account_id,
     )
     return result.endswith(" 1")
+
+
+async def short_code_taken(pool: Any, short_code: str) -> bool:
+    """Deleted codes keep their short code: a printed code must never point somewhere new."""
+    found = await pool.fetchval("SELECT 1 FROM qr_codes WHERE short_code = $1", short_code)
+    return found is not None
+
+
+async def update_code(
+    pool: Any, account_id: str, qr_id: str, changes: dict[str, Any]
+) -> StoredQR | None:
+    """Apply ``changes`` (column -> value, from a fixed set of columns) to a live code."""
+    allowed = {"name", "destination_url", "password_hash", "expires_at", "max_scans", "active"}
+    if not changes or not set(changes) <= allowed:
+        raise ValueError(f"unexpected columns {sorted(set(changes) - allowed)}")
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
+    row = await pool.fetchrow(
+        f"""UPDATE qr_codes SET {assignments}, updated_at = now()
+            WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
+            RETURNING {_QR_COLUMNS}""",
+        qr_id,
+        account_id,
+        *changes.values(),
+    )
+    return _stored_qr(row) if row else None

@@ -12,12 +12,13 @@ from aiohttp import web
 
 from services.gateway import catalog_storage
 from services.gateway.context import context_of, principal_of
+from services.gateway.dynamic_codes import announce_deleted
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object
 from services.gateway.middlewares import public
 from services.gateway.qr_options import FORMATS, SIZE_RANGE, parse_qr_query
 from services.gateway.qr_payloads import QR_TYPES, build_payload
-from services.gateway.qr_records import StoredQR, static_qr_json
+from services.gateway.qr_records import StoredQR, dynamic_qr_json, static_qr_json
 from services.gateway.qr_rendering import (
     CONTENT_TYPES,
     FORMAT_BY_CONTENT_TYPE,
@@ -27,6 +28,7 @@ from services.gateway.qr_rendering import (
     request_from_options,
     request_from_record,
 )
+from services.gateway.scan_totals import total_scans
 from services.gateway.static_codes import create_static_code
 from services.runtime.errors import ApiError
 
@@ -47,8 +49,24 @@ def image_response(rendered: Rendered, headers: dict[str, str] | None = None) ->
     return web.Response(body=rendered.data, content_type=rendered.content_type, headers=headers)
 
 
-def record_json(record: StoredQR, request: web.Request) -> dict[str, Any]:
-    return static_qr_json(record, context_of(request).settings.public_base_url)
+def record_json(
+    record: StoredQR, request: web.Request, total_scans: int | None = None
+) -> dict[str, Any]:
+    settings = context_of(request).settings
+    if record.kind == "dynamic":
+        return dynamic_qr_json(
+            record, settings.public_base_url, settings.redirect_base_url, total_scans
+        )
+    return static_qr_json(record, settings.public_base_url)
+
+
+async def detailed_record_json(record: StoredQR, request: web.Request) -> dict[str, Any]:
+    """A single record, with its scan total for dynamic codes (lists leave it out: one
+    analytics call per row would make a page slow)."""
+    if record.kind != "dynamic":
+        return record_json(record, request)
+    totals = await total_scans(context_of(request), record.account_id, record.qr_id)
+    return record_json(record, request, totals)
 
 
 async def generate(request: web.Request) -> web.Response:
@@ -142,7 +160,7 @@ async def _owned(request: web.Request) -> StoredQR:
 
 
 async def get_code(request: web.Request) -> web.Response:
-    return ok(record_json(await _owned(request), request))
+    return ok(await detailed_record_json(await _owned(request), request))
 
 
 async def delete_code(request: web.Request) -> web.Response:
@@ -151,6 +169,7 @@ async def delete_code(request: web.Request) -> web.Response:
     deleted = await catalog_storage.delete_qr(ctx.pool, principal.account_id, qr_id)
     if deleted is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    await announce_deleted(ctx, deleted)
     return ok({"qr_id": qr_id, "deleted": True})
 
 

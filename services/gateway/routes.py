@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway import account_handlers, barcode_handlers, key_handlers, qr_handlers
+from services.gateway import (
+    account_handlers,
+    barcode_handlers,
+    dynamic_handlers,
+    key_handlers,
+    qr_handlers,
+)
 
 
 def add_routes(app: web.Application) -> None:
@@ -14,6 +20,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/account/usage", account_handlers.usage)
     app.router.add_post("/v1/qrcodes/generate", qr_handlers.generate)
     app.router.add_get("/v1/qrcodes/generate", qr_handlers.generate_embed)
+    app.router.add_post("/v1/qrcodes/dynamic", dynamic_handlers.create)
+    app.router.add_put("/v1/qrcodes/{qr_id}/destination", dynamic_handlers.put_destination)
+    app.router.add_patch("/v1/qrcodes/{qr_id}", dynamic_handlers.patch)
     app.router.add_get("/v1/qrcodes", qr_handlers.list_codes)
     app.router.add_get("/v1/qrcodes/{qr_id}", qr_handlers.get_code)
     app.router.add_delete("/v1/qrcodes/{qr_id}", qr_handlers.delete_code)
