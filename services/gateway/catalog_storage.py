@@ -249,3 +249,21 @@ async def update_code(
         *changes.values(),
     )
     return _stored_qr(row) if row else None
+
+
+async def count_by_kind(pool: Any, account_id: str) -> dict[str, int]:
+    rows = await pool.fetch(
+        """SELECT kind, count(*) AS n FROM qr_codes
+           WHERE account_id = $1 AND deleted_at IS NULL GROUP BY kind""",
+        account_id,
+    )
+    return {row["kind"]: int(row["n"]) for row in rows}
+
+
+async def names_of(pool: Any, account_id: str, qr_ids: list[str]) -> dict[str, str | None]:
+    rows = await pool.fetch(
+        "SELECT qr_id, name FROM qr_codes WHERE account_id = $1 AND qr_id = ANY($2::text[])",
+        account_id,
+        qr_ids,
+    )
+    return {row["qr_id"]: row["name"] for row in rows}

@@ -105,7 +105,9 @@ async def _rate_decision(request: web.Request, key_id: str, limit: int) -> RateD
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.match_info.http_exception is not None or handler in _PUBLIC_HANDLERS:
+    # The route's own handler, not ``handler``: that is the next middleware when any follow.
+    route_handler = request.match_info.handler
+    if request.match_info.http_exception is not None or route_handler in _PUBLIC_HANDLERS:
         return await handler(request)
     principal = await context_of(request).authenticator.authenticate(presented_key(request))
     if not principal.api_access:

@@ -10,6 +10,7 @@ from services.gateway import (
     dynamic_handlers,
     key_handlers,
     qr_handlers,
+    stats_handlers,
 )
 
 
@@ -27,6 +28,18 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/qrcodes/{qr_id}", qr_handlers.get_code)
     app.router.add_delete("/v1/qrcodes/{qr_id}", qr_handlers.delete_code)
     app.router.add_get("/v1/qrcodes/{qr_id}/download", qr_handlers.download)
+    app.router.add_get("/v1/qrcodes/{qr_id}/stats", stats_handlers.code_stats)
+    app.router.add_get("/v1/qrcodes/{qr_id}/stats/daily", stats_handlers.daily)
+    app.router.add_get("/v1/qrcodes/{qr_id}/stats/devices", stats_handlers.devices)
+    for dimension, path in (
+        ("country", "countries"),
+        ("referrer", "referrers"),
+        ("city", "cities"),
+    ):
+        app.router.add_get(
+            f"/v1/qrcodes/{{qr_id}}/stats/{path}", stats_handlers.breakdown_handler(dimension)
+        )
+    app.router.add_get("/v1/stats/overview", stats_handlers.overview)
     app.router.add_post("/v1/barcodes/generate", barcode_handlers.generate)
     app.router.add_get("/v1/barcodes", barcode_handlers.list_barcodes)
     app.router.add_get("/v1/barcodes/{barcode_id}", barcode_handlers.get_barcode)
