@@ -1,0 +1,16 @@
+"""Start the analytics service: ``python -m services.analytics``."""
+
+from __future__ import annotations
+
+from services.analytics.server import serve
+from services.analytics.settings import AnalyticsSettings
+from services.runtime.lifecycle import run_service
+
+
+def main() -> None:
+    settings = AnalyticsSettings.from_env()
+    run_service("analytics", lambda stop: serve(settings, stop), settings.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The analytics process: what it opens, in which order, and how it shuts down.
+
+Start: ClickHouse (migrations, retention) → broker consumer → gRPC → admin port. A broker or
+ClickHouse that is unreachable at start-up fails the start (the supervisor restarts the
+process): without both there is nothing useful to do.
+
+Stop (SIGTERM): readiness reports draining → the consumer stops, flushes its batch and acks
+it (it needs ClickHouse) → gRPC finishes in-flight queries → ClickHouse clients close → admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from qrforge.v1 import analytics_pb2_grpc
+from services.analytics.clickhouse_store import ScanStore
+from services.analytics.consumer import ScanConsumer
+from services.analytics.enrichment import Enricher
+from services.analytics.geo import CityLookup, MaxMindCityLookup
+from services.analytics.servicer import AnalyticsServicer
+from services.analytics.settings import AnalyticsSettings
+from services.analytics.stats import ScanStats
+from services.runtime.admin import AdminServer
+from services.runtime.grpc_server import GrpcServer
+
+log = logging.getLogger(__name__)
+
+
+class AnalyticsApp:
+    def __init__(self, settings: AnalyticsSettings) -> None:
+        self.settings = settings
+        self.store = ScanStore(
+            settings.clickhouse_url,
+            query_workers=settings.query_workers,
+            insert_fault_file=settings.insert_fault_file,
+        )
+        self._cities: MaxMindCityLookup | None = None
+        self._consumer: ScanConsumer | None = None
+        self._grpc: GrpcServer | None = None
+        self._admin: AdminServer | None = None
+
+    @property
+    def grpc_port(self) -> int:
+        assert self._grpc is not None, "not started"
+        return self._grpc.port
+
+    async def _check_broker(self) -> None:
+        assert self._consumer is not None
+        await self._consumer.check()
+
+    async def start(self) -> None:
+        settings = self.settings
+        await self.store.open(settings.scan_retention_days)
+        cities: CityLookup | None = None
+        if settings.geoip_city_db:
+            self._cities = cities = MaxMindCityLookup(settings.geoip_city_db)
+        self._consumer = ScanConsumer(
+            settings.amqp_url,
+            Enricher(settings.visitor_salt, cities),
+            self.store.insert,
+            batch_max_events=settings.batch_max_events,
+            batch_max_wait_s=settings.batch_max_wait_s,
+            prefetch_count=settings.prefetch_count,
+            retry_max_s=settings.insert_retry_max_s,
+            lag_poll_s=settings.lag_poll_s,
+        )
+        await self._consumer.start()
+        self._grpc = GrpcServer(settings.port)
+        analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+            AnalyticsServicer(ScanStats(self.store.query)), self._grpc.server
+        )
+        self._admin = AdminServer(
+            settings.admin_port, checks={"amqp": self._check_broker, "clickhouse": self.store.ping}
+        )
+        await self._grpc.start()
+        await self._admin.start()
+
+    async def stop(self) -> None:
+        grace = self.settings.shutdown_grace_s
+        if self._admin is not None:
+            self._admin.draining = True
+        if self._consumer is not None:
+            await self._consumer.stop(grace)
+        if self._grpc is not None:
+            await self._grpc.stop(grace)
+        await self.store.close()
+        if self._cities is not None:
+            self._cities.close()
+        if self._admin is not None:
+            await self._admin.stop()
+
+
+async def serve(settings: AnalyticsSettings, stop: asyncio.Event) -> None:
+    app = AnalyticsApp(settings)
+    try:
+        await app.start()
+        await stop.wait()
+    finally:
+        await app.stop()
