@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     name = scratch_name()
     database_url = asyncio.run(create_database(name))
     asyncio.run(apply_migrations(database_url))
@@ -29,6 +29,8 @@ def stack() -> Iterator[Stack]:
             "LOG_LEVEL": "INFO",
             "RENDER_WORKERS": "2",
             "SHUTDOWN_GRACE_S": "5",
+            "VISITOR_SALT": "integration-test-salt",
+            "CLICKHOUSE_URL": f"chdb://{tmp_path_factory.mktemp('clickhouse')}",
         }
         system = Stack(database_url, amqp_url, base_env)
         try:
@@ -38,8 +40,16 @@ def stack() -> Iterator[Stack]:
             keys = system.start_grpc_service(
                 "keys", "services.keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR"
             )
+            analytics = system.start_grpc_service(
+                "analytics",
+                "services.analytics",
+                "ANALYTICS_PORT",
+                "ANALYTICS_ADMIN_PORT",
+                "ANALYTICS_ADDR",
+            )
             render.wait_ready()
             keys.wait_ready()
+            analytics.wait_ready(60)
             gateway, system.gateway_url = system.start_gateway()
             gateway.wait_ready()
             yield system

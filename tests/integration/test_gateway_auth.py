@@ -278,7 +278,7 @@ async def test_down_backend_is_503_not_a_hang(
     gateway.stop()
 
 
-@pytest.mark.parametrize("service", ["gateway", "render", "keys"])
+@pytest.mark.parametrize("service", ["gateway", "render", "keys", "analytics"])
 def test_every_service_exposes_health_and_metrics(stack: Stack, service: str) -> None:
     process = next(p for p in stack.processes if p.name == service)
     try:

@@ -1,0 +1,151 @@
+"""Scan statistics through the gateway: events on the ``scans`` exchange (the redirect
+service's wire format) → analytics → ClickHouse → every stats route, scoped by account."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aio_pika
+import aiohttp
+
+from services.runtime.scan_events import ScanEvent
+from services.runtime.topics import SCAN_RECORDED, SCANS_EXCHANGE
+from tests.support.stack import ApiAccount, Stack
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def _event(
+    qr_id: str, account_id: str, ip: str, ua: str, when: datetime, referer: str = ""
+) -> ScanEvent:
+    return ScanEvent(
+        event_id=uuid.uuid4().hex,
+        qr_id=qr_id,
+        account_id=account_id,
+        ts=when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        ip=ip,
+        user_agent=ua,
+        referer=referer,
+        accept_language="fr-FR,fr;q=0.9",
+    )
+
+
+async def _publish(stack: Stack, events: list[ScanEvent]) -> None:
+    connection = await aio_pika.connect_robust(stack.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange(
+            SCANS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        for start in range(0, len(events), 10):
+            body = json.dumps({"v": 1, "events": [e.to_json() for e in events[start : start + 10]]})
+            await exchange.publish(
+                aio_pika.Message(body.encode(), delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=SCAN_RECORDED,
+            )
+
+
+async def _get(http: aiohttp.ClientSession, url: str, account: ApiAccount, **params: str) -> Any:
+    async with http.get(url, params=params, headers=account.headers) as resp:
+        body = await resp.json()
+        assert resp.status == 200, body
+        return body["data"]
+
+
+async def test_stats_routes_match_what_was_scanned(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    owner = stack.create_account("stats-owner")
+    stranger = stack.create_account("stats-stranger")
+    async with http.post(
+        f"{stack.gateway_url}/v1/qrcodes/dynamic",
+        json={"name": "Poster", "destination_url": "https://example.com/poster"},
+        headers=owner.headers,
+    ) as resp:
+        qr_id = (await resp.json())["data"]["qr_id"]
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    late_evening = (now - timedelta(days=1)).replace(hour=23, minute=30, second=0)
+    events = (
+        [
+            _event(qr_id, owner.account_id, "8.8.8.8", IPHONE, now - timedelta(minutes=i))
+            for i in range(3)
+        ]
+        + [
+            _event(
+                qr_id, owner.account_id, "81.2.69.160", WINDOWS, now, "https://news.example.org/a"
+            )
+        ]
+        + [_event(qr_id, owner.account_id, "81.2.69.161", WINDOWS, late_evening)]
+        + [_event(qr_id, owner.account_id, "66.249.66.1", GOOGLEBOT, now)]
+    )
+    await _publish(stack, events)
+
+    base = f"{stack.gateway_url}/v1/qrcodes/{qr_id}/stats"
+    for _ in range(100):
+        stats = await _get(http, base, owner)
+        if stats["total_scans"] == 5:
+            break
+        await asyncio.sleep(0.1)
+    assert stats["total_scans"] == 5  # the Googlebot scan is not a person
+    assert stats["unique_scans"] == 3  # one iPhone visitor, two Windows visitors
+    assert stats["bot_scans"] == 1
+    assert stats["devices"]["mobile"] == 60.0 and stats["devices"]["desktop"] == 40.0
+    assert stats["os"]["ios"] == 60.0 and stats["os"]["windows"] == 40.0
+    assert stats["top_country"] == "US"
+    with_bots = await _get(http, base, owner, include_bots="true")
+    assert with_bots["total_scans"] == 6
+
+    countries = await _get(http, f"{base}/countries", owner)
+    assert {row["country"]: row["scans"] for row in countries} == {"US": 3, "GB": 2}
+    referrers = await _get(http, f"{base}/referrers", owner)
+    assert {row["referrer"]: row["scans"] for row in referrers} == {
+        "news.example.org": 1,
+        "direct": 4,
+    }
+    devices = await _get(http, f"{base}/devices", owner)
+    device_scans = {row["device"]: row["scans"] for row in devices["devices"]}
+    assert device_scans["mobile"] == 3 and device_scans["desktop"] == 2
+
+    day = await _get(
+        http, f"{base}/daily", owner, granularity="day", tz="Europe/Paris",
+        **{"from": (now - timedelta(days=3)).date().isoformat(), "to": (now + timedelta(days=1)).date().isoformat()},
+    )  # fmt: skip
+    assert len(day["series"]) == 5 and day["tz"] == "Europe/Paris"
+    by_day = {point["period"][:10]: point["scans"] for point in day["series"]}
+    # Each person's scan lands on its Paris calendar day: 23:30 UTC is already the next day.
+    paris = ZoneInfo("Europe/Paris")
+    expected: dict[str, int] = {}
+    for event in events[:5]:
+        moment = datetime.fromisoformat(event.ts.replace("Z", "+00:00")).astimezone(paris)
+        expected[moment.date().isoformat()] = expected.get(moment.date().isoformat(), 0) + 1
+    assert late_evening.astimezone(paris).date() > late_evening.date()
+    assert {d: n for d, n in by_day.items() if n} == expected
+    assert sum(by_day.values()) == 5
+
+    overview = await _get(http, f"{stack.gateway_url}/v1/stats/overview", owner)
+    assert overview["total_scans"] == 5 and overview["dynamic_codes"] == 1
+    assert overview["top_codes"][0] == {"qr_id": qr_id, "name": "Poster", "scans": 5}
+
+    async with http.get(f"{base}", headers=stranger.headers) as resp:
+        assert resp.status == 404 and (await resp.json())["error"]["code"] == "QR_NOT_FOUND"
+    async with http.get(
+        f"{base}/daily", params={"tz": "Mars/Olympus"}, headers=owner.headers
+    ) as resp:
+        body = await resp.json()
+        assert resp.status == 400 and body["error"]["details"]["field"] == "tz"
+    async with http.get(f"{stack.gateway_url}/v1/qrcodes/{qr_id}", headers=owner.headers) as resp:
+        assert (await resp.json())["data"]["total_scans"] == 5
