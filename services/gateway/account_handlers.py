@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from services.gateway import catalog_storage
 from services.gateway.context import context_of, principal_of, rate_decision_of
 from services.gateway.envelope import ok
+from services.gateway.scan_totals import scans_this_month
 
 
 async def usage(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     decision = rate_decision_of(request)
-    qr_used, barcodes_used = await catalog_storage.count_codes(ctx.pool, principal.account_id)
+    (qr_used, barcodes_used), scans = await asyncio.gather(
+        catalog_storage.count_codes(ctx.pool, principal.account_id),
+        scans_this_month(ctx, principal.account_id),
+    )
     return ok(
         {
             "plan": principal.plan,
             "rate_limit": {
-                "limit": principal.rate_limit_per_min,
+                "limit": decision.limit if decision else principal.rate_limit_per_min,
                 "remaining": decision.remaining if decision else principal.rate_limit_per_min,
                 "reset": decision.reset_at if decision else None,
             },
             "qr_codes": {"used": qr_used, "limit": principal.max_codes or None},
             "barcodes": {"used": barcodes_used},
+            "scans_this_month": scans,
         }
     )

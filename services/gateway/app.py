@@ -14,6 +14,7 @@ from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 from services.gateway.auth import Authenticator
 from services.gateway.catalog_events import CatalogEvents
 from services.gateway.context import CONTEXT, GatewayContext
+from services.gateway.idempotency_middleware import idempotency_middleware
 from services.gateway.json_body import MAX_BODY_BYTES
 from services.gateway.logo_fetch import LogoFetchPolicy
 from services.gateway.middlewares import (
@@ -33,7 +34,12 @@ from services.runtime.postgres import open_pool
 
 def create_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware, auth_middleware],
+        middlewares=[
+            request_id_middleware,
+            error_middleware,
+            auth_middleware,
+            idempotency_middleware,  # after auth: the account scopes the key
+        ],
         # A little headroom so the handler, not the transport, reports 413 in our envelope.
         client_max_size=MAX_BODY_BYTES + 1,
     )

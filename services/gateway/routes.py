@@ -7,6 +7,7 @@ from aiohttp import web
 from services.gateway import (
     account_handlers,
     barcode_handlers,
+    batch_handlers,
     dynamic_handlers,
     key_handlers,
     qr_handlers,
@@ -21,6 +22,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/account/usage", account_handlers.usage)
     app.router.add_post("/v1/qrcodes/generate", qr_handlers.generate)
     app.router.add_get("/v1/qrcodes/generate", qr_handlers.generate_embed)
+    app.router.add_post("/v1/qrcodes/batch", batch_handlers.create)
     app.router.add_post("/v1/qrcodes/dynamic", dynamic_handlers.create)
     app.router.add_put("/v1/qrcodes/{qr_id}/destination", dynamic_handlers.put_destination)
     app.router.add_patch("/v1/qrcodes/{qr_id}", dynamic_handlers.patch)

@@ -20,6 +20,7 @@ TOTAL_TIMEOUT_S: Final = 0.5
 
 
 async def total_scans(ctx: GatewayContext, account_id: str, qr_id: str) -> int | None:
+    """All scans of one code (bots excluded)."""
     try:
         stats = await call_unary(
             ctx.analytics.GetCodeStats,
@@ -31,3 +32,20 @@ async def total_scans(ctx: GatewayContext, account_id: str, qr_id: str) -> int |
         log.warning("scan total unavailable", extra={"code": err.code})
         return None
     return int(stats.total_scans)
+
+
+async def scans_this_month(ctx: GatewayContext, account_id: str) -> int | None:
+    """Scans of the account since the start of the month (UTC)."""
+    try:
+        overview = await call_unary(
+            ctx.analytics.GetAccountOverview,
+            analytics_pb2.OverviewQuery(
+                query=analytics_pb2.StatsQuery(account_id=account_id, tz="UTC"), top=1
+            ),
+            timeout=TOTAL_TIMEOUT_S,
+            name="analytics.GetAccountOverview",
+        )
+    except ApiError as err:
+        log.warning("scans this month unavailable", extra={"code": err.code})
+        return None
+    return int(overview.scans_this_month)
