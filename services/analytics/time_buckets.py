@@ -72,23 +72,34 @@ def parse_granularity(value: str) -> Granularity:
         ) from None
 
 
+# Scans cannot predate the Unix epoch; the upper bound keeps bucket arithmetic far from
+# datetime's limits (year 9999) whatever the time zone.
+MIN_DAY: Final = date(1970, 1, 1)
+MAX_DAY: Final = date(2199, 12, 31)
+
+
 def parse_day(value: str, field: str, tz: ZoneInfo) -> date | None:
     """An ISO date, or an ISO datetime standing for its day in ``tz``; empty means open."""
     if not value:
         return None
+    invalid = ApiError(
+        "INVALID_PARAMETER",
+        f"{field} must be a date (YYYY-MM-DD) or an ISO datetime from {MIN_DAY} to {MAX_DAY}",
+        field=field,
+    )
     try:
         if len(value) == 10:
-            return date.fromisoformat(value)
-        moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise ApiError(
-            "INVALID_PARAMETER",
-            f"{field} must be a date (YYYY-MM-DD) or an ISO datetime",
-            field=field,
-        ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(tz)
-    return moment.date()
+            day = date.fromisoformat(value)
+        else:
+            moment = datetime.fromisoformat(value.replace("z", "Z"))
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(tz)
+            day = moment.date()
+    except (ValueError, OverflowError):
+        raise invalid from None
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise invalid
+    return day
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -18,6 +18,7 @@ from services.gateway.barcodes import (
 from services.gateway.context import context_of, principal_of
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object
+from services.gateway.path_params import path_id
 from services.gateway.qr_handlers import image_response, page_params, requested_image_format
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
@@ -57,7 +58,7 @@ async def generate(request: web.Request) -> web.Response:
 async def _owned(request: web.Request) -> StoredBarcode:
     ctx, principal = context_of(request), principal_of(request)
     record = await catalog_storage.get_barcode(
-        ctx.pool, principal.account_id, request.match_info["barcode_id"]
+        ctx.pool, principal.account_id, path_id(request, "barcode_id", "bc")
     )
     if record is None:
         raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
@@ -89,7 +90,7 @@ async def get_barcode(request: web.Request) -> web.Response:
 
 async def delete_barcode(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    barcode_id = request.match_info["barcode_id"]
+    barcode_id = path_id(request, "barcode_id", "bc")
     if not await catalog_storage.delete_barcode(ctx.pool, principal.account_id, barcode_id):
         raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
     return ok({"barcode_id": barcode_id, "deleted": True})

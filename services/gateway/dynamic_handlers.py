@@ -10,6 +10,7 @@ from services.gateway.context import context_of, principal_of
 from services.gateway.dynamic_codes import change_destination, create_dynamic_code, patch_code
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object
+from services.gateway.path_params import path_id
 from services.gateway.qr_handlers import (
     detailed_record_json,
     image_response,
@@ -34,12 +35,12 @@ async def create(request: web.Request) -> web.Response:
 async def put_destination(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
-    record = await change_destination(ctx, principal, request.match_info["qr_id"], body)
+    record = await change_destination(ctx, principal, path_id(request, "qr_id", "qr"), body)
     return ok(await detailed_record_json(record, request))
 
 
 async def patch(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
-    record = await patch_code(ctx, principal, request.match_info["qr_id"], body)
+    record = await patch_code(ctx, principal, path_id(request, "qr_id", "qr"), body)
     return ok(await detailed_record_json(record, request))

@@ -12,6 +12,7 @@ from qrforge.v1 import keys_pb2
 from services.gateway.context import context_of, principal_of
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object
+from services.gateway.path_params import path_id
 from services.gateway.timestamps import format_timestamp, parse_datetime
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
@@ -91,7 +92,7 @@ async def create_key(request: web.Request) -> web.Response:
 
 async def revoke_key(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    key_id = request.match_info["key_id"]
+    key_id = path_id(request, "key_id", "key")
     await call_unary(
         ctx.keys.RevokeKey,
         keys_pb2.RevokeKeyRequest(account_id=principal.account_id, key_id=key_id),

@@ -79,6 +79,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code, message = _HTTP_ERROR_CODES.get(exc.status, ("INTERNAL_ERROR", "Internal error"))
         response = error_response(ApiError(code, message))
+        if "Allow" in exc.headers:  # RFC 9110: a 405 names the methods that are allowed
+            response.headers["Allow"] = exc.headers["Allow"]
     except Exception:
         log.exception("unhandled error", extra={"route": _route_label(request)})
         response = error_response(ApiError("INTERNAL_ERROR", "Internal error"))

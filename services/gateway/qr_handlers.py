@@ -16,6 +16,7 @@ from services.gateway.dynamic_codes import announce_deleted
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object
 from services.gateway.middlewares import public
+from services.gateway.path_params import bounded_int, is_well_formed_id, path_id
 from services.gateway.qr_options import FORMATS, SIZE_RANGE, parse_qr_query
 from services.gateway.qr_payloads import QR_TYPES, build_payload
 from services.gateway.qr_records import StoredQR, dynamic_qr_json, static_qr_json
@@ -94,13 +95,7 @@ async def generate_embed(request: web.Request) -> web.Response:
 def page_params(request: web.Request) -> tuple[int, int]:
     def number(key: str, default: int, low: int, high: int) -> int:
         raw = request.query.get(key, "")
-        if raw == "":
-            return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ApiError(
-                "INVALID_PARAMETER", f"{key} must be an integer from {low} to {high}", field=key
-            )
-        return int(raw)
+        return default if raw == "" else bounded_int(raw, key, low, high)
 
     return number("page", 1, 1, 1_000_000), number("limit", 20, 1, 100)
 
@@ -113,7 +108,9 @@ def encode_cursor(record: StoredQR) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, qr_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created), str(qr_id)
+        if not isinstance(qr_id, str) or not is_well_formed_id(qr_id, "qr"):
+            raise ValueError("not one of our ids")
+        return datetime.fromisoformat(created), qr_id
     except (ValueError, TypeError, binascii.Error):
         raise ApiError(
             "INVALID_PARAMETER", "cursor is not one this API returned", field="cursor"
@@ -152,7 +149,7 @@ async def list_codes(request: web.Request) -> web.Response:
 async def _owned(request: web.Request) -> StoredQR:
     ctx, principal = context_of(request), principal_of(request)
     record = await catalog_storage.get_qr(
-        ctx.pool, principal.account_id, request.match_info["qr_id"]
+        ctx.pool, principal.account_id, path_id(request, "qr_id", "qr")
     )
     if record is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
@@ -165,7 +162,7 @@ async def get_code(request: web.Request) -> web.Response:
 
 async def delete_code(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    qr_id = request.match_info["qr_id"]
+    qr_id = path_id(request, "qr_id", "qr")
     deleted = await catalog_storage.delete_qr(ctx.pool, principal.account_id, qr_id)
     if deleted is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
@@ -200,13 +197,7 @@ async def download(request: web.Request) -> web.Response:
     if fmt is not None and fmt not in FORMATS:
         raise ApiError("INVALID_PARAMETER", "format must be png, svg or pdf", field="format")
     raw_size = request.query.get("size") or None
-    size = None
-    if raw_size is not None:
-        if not raw_size.isdigit() or not SIZE_RANGE[0] <= int(raw_size) <= SIZE_RANGE[1]:
-            raise ApiError(
-                "INVALID_PARAMETER", "size must be an integer from 100 to 4096", field="size"
-            )
-        size = int(raw_size)
+    size = None if raw_size is None else bounded_int(raw_size, "size", *SIZE_RANGE)
     ext = fmt or record.format
     disposition = f'attachment; filename="{record.qr_id}.{ext}"'
     return await _conditional_image(
@@ -223,7 +214,7 @@ async def public_image(request: web.Request) -> web.Response:
     """``/i/<qr_id>.<ext>``: no key; the unguessable id is the capability. CDN-cacheable."""
     ctx = context_of(request)
     ext, image_id = request.match_info["ext"], request.match_info["qr_id"]
-    if image_id.startswith("bc_"):
+    if is_well_formed_id(image_id, "bc"):
         barcode = await catalog_storage.get_barcode(ctx.pool, None, image_id)
         if barcode is None or ext not in ("png", "svg"):
             raise ApiError("BARCODE_NOT_FOUND", "No such image")
@@ -233,7 +224,11 @@ async def public_image(request: web.Request) -> web.Response:
         return await conditional_barcode_image(
             request, barcode, ext, {"Cache-Control": PUBLIC_IMAGE_CACHE}
         )
-    record = await catalog_storage.get_public_qr(ctx.pool, image_id)
+    record = (
+        await catalog_storage.get_public_qr(ctx.pool, image_id)
+        if is_well_formed_id(image_id, "qr")
+        else None
+    )
     if record is None or ext not in CONTENT_TYPES:
         raise ApiError("QR_NOT_FOUND", "No such image")
     return await _conditional_image(

@@ -12,6 +12,7 @@ from qrforge.v1 import analytics_pb2
 from services.gateway import catalog_storage
 from services.gateway.context import GatewayContext, context_of, principal_of
 from services.gateway.envelope import ok
+from services.gateway.path_params import path_id
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
 
@@ -44,7 +45,7 @@ def stats_query(request: web.Request, qr_id: str = "") -> analytics_pb2.StatsQue
 
 async def _owned_qr_id(request: web.Request) -> str:
     ctx, principal = context_of(request), principal_of(request)
-    qr_id = request.match_info["qr_id"]
+    qr_id = path_id(request, "qr_id", "qr")
     if await catalog_storage.get_qr(ctx.pool, principal.account_id, qr_id) is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
     return qr_id

@@ -32,4 +32,9 @@ def parse_datetime(value: object, field: str, *, end_of_day: bool = False) -> da
         raise ApiError(
             "INVALID_PARAMETER", f"{field} must be an ISO date or datetime", field=field
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise ApiError("INVALID_PARAMETER", f"{field} is out of range", field=field) from None
