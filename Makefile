@@ -33,6 +33,7 @@ run: setup
 	bash scripts/run-local.sh
 
 test: setup
+	bash scripts/test-tools.sh
 	$(BIN)/python -m pytest
 
 test-unit: setup

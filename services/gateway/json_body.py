@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from aiohttp import web
@@ -10,6 +11,29 @@ from aiohttp import web
 from services.runtime.errors import ApiError
 
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
+# JSON allows "\u0000" and lone surrogates ("\ud800"); neither survives UTF-8 or a Postgres
+# text column, so they are refused here, naming the field, instead of failing deep down.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (key or value) holding NUL or a lone surrogate."""
+    if isinstance(value, str):
+        return path or "body" if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if _UNSTORABLE.search(key):
+                return path or "body"
+            found = _unstorable_field(item, child)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_field(item, f"{path}[{index}]" if path else f"[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
@@ -29,4 +53,13 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise ApiError("INVALID_JSON", "The body is not valid JSON") from None
     if not isinstance(value, dict):
         raise ApiError("INVALID_JSON", "The body must be a JSON object")
+    # Cheap pre-check: both can only come from a \u escape or raw bytes json.loads lets through.
+    if b"\\u" in raw or b"\x00" in raw or b"\xed" in raw:
+        field = _unstorable_field(value)
+        if field is not None:
+            raise ApiError(
+                "INVALID_PARAMETER",
+                "Strings must not contain NUL characters or unpaired surrogates",
+                field=field,
+            )
     return value
