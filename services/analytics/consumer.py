@@ -37,11 +37,8 @@ from services.analytics import metrics
 from services.analytics.batching import Batch, Batcher
 from services.analytics.decoding import MalformedMessageError, decode_and_validate
 from services.analytics.enrichment import Enricher, ScanRow
-from services.runtime.amqp import declare_topic_exchange, open_connection
+from services.runtime.amqp import declare_scans_topology, open_connection
 from services.runtime.topics import (
-    SCANS_DEAD_LETTER_EXCHANGE,
-    SCANS_DEAD_LETTER_QUEUE,
-    SCANS_EXCHANGE,
     SCANS_QUEUE,
 )
 
@@ -51,7 +48,6 @@ InsertRows = Callable[[Sequence[ScanRow]], Awaitable[float]]
 """Inserts a batch, returns its duration in seconds, raises on failure."""
 
 RETRY_FIRST_DELAY_S: Final = 0.1
-QUEUE_ARGUMENTS: Final = {"x-dead-letter-exchange": SCANS_DEAD_LETTER_EXCHANGE}
 
 
 class NotConnectedError(RuntimeError):
@@ -59,14 +55,8 @@ class NotConnectedError(RuntimeError):
 
 
 async def declare_topology(channel: AbstractChannel) -> AbstractQueue:
-    """The durable ``scans`` exchange, the queue bound to every scan routing key, and its
-    dead-letter path. Idempotent: every start declares it again."""
-    exchange = await declare_topic_exchange(channel, SCANS_EXCHANGE)
-    dead_exchange = await declare_topic_exchange(channel, SCANS_DEAD_LETTER_EXCHANGE)
-    dead_queue = await channel.declare_queue(SCANS_DEAD_LETTER_QUEUE, durable=True)
-    await dead_queue.bind(dead_exchange, "#")
-    queue = await channel.declare_queue(SCANS_QUEUE, durable=True, arguments=dict(QUEUE_ARGUMENTS))
-    await queue.bind(exchange, "#")
+    """The scans topology (shared with the redirect publisher); every start declares it again."""
+    _, queue = await declare_scans_topology(channel)
     return queue
 
 

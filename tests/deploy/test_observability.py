@@ -23,25 +23,8 @@ from tests.deploy.support import (
 
 # Metrics the dashboard/alerts may use before a service being written defines them; each must
 # leave this set once it exists (test_pending_metrics_are_still_pending says when). Empty now.
-# The redirect and analytics services (issues 5 and 6) have not landed yet; the alerts and
-# panels for their metrics are ready. Drop names from here as those services land.
-PENDING_METRICS: frozenset[str] = frozenset(
-    {
-        "qrforge_analytics_dead_letters_total",
-        "qrforge_analytics_events_total",
-        "qrforge_analytics_insert_duration_seconds_bucket",
-        "qrforge_analytics_queue_messages",
-        "qrforge_redirect_broker_connected",
-        "qrforge_redirect_buffer_events",
-        "qrforge_redirect_cache_lookups_total",
-        "qrforge_redirect_events_lost_total",
-        "qrforge_redirect_events_published_total",
-        "qrforge_redirect_events_spooled_total",
-        "qrforge_redirect_publish_failures_total",
-        "qrforge_redirect_scans_total",
-        "qrforge_redirect_spool_events",
-    }
-)
+# Metrics a panel or alert may use before the service defining them lands (none now).
+PENDING_METRICS: frozenset[str] = frozenset()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,288 @@
+"""Redirect service, cache hit with the scan event published, against a bare aiohttp handler
+answering the same 302 — same run, same process count (one server process each).
+
+Load comes from Debian ``wrk`` on loopback (one thread, so the server keeps the other core):
+
+* throughput: ``wrk -t1 -c64 -d8s``, each target measured twice, interleaved, best run kept;
+* latency at half of the bare handler's throughput: ``wrk`` has no fixed-rate mode (wrk2 is not
+  in Debian), so a Lua ``delay()`` makes each connection wait ``DELAY_MS`` after every response;
+  ``connections = rate * DELAY_MS`` gives (at most) the target rate as a closed loop, and wrk
+  times each request from its send, so the p99 excludes the think time. The achieved rate is
+  reported next to the target.
+
+The redirect service runs against a throw-away Postgres database and a scratch RabbitMQ vhost
+with a durable queue bound to ``scans``, so every event is really routed, persisted and
+confirmed. Prints one JSON object. Bars (DESIGN.md): ratio ≥ 0.8, p99 ≤ 10 ms at half load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import asyncpg
+from aiohttp import web
+
+from services.runtime.amqp import declare_topic_exchange
+from services.runtime.migrations import apply_migrations, discover
+from services.runtime.topics import SCANS_EXCHANGE
+from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
+from tests.support.processes import ServiceProcess, free_port
+
+CODE = "BenchCode7"
+DESTINATION = "https://example.com/landing?campaign=bench"
+DURATION_S = 5
+CONNECTIONS = 64
+DELAY_MS = 2
+RUNS = 3
+
+_LUA = """
+local delay_ms = %d
+function delay()
+  return delay_ms
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRKJSON {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"errors\\": %%d, "
+    .. "\\"non2xx\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, \\"max_us\\": %%d}\\n",
+    summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def bare_server(port: int) -> None:
+    """The reference: one aiohttp handler answering the same 302 on the same route shape."""
+
+    async def redirect(_request: web.Request) -> web.Response:
+        return web.Response(
+            status=302, headers={"Location": DESTINATION, "Cache-Control": "no-store"}
+        )
+
+    app = web.Application()
+    app.router.add_get("/{code}", redirect)
+    app.router.add_get("/-/ready", redirect)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(
+    url: str, connections: int, delay_ms: int, lua_dir: Path, pid: int | None = None
+) -> dict[str, Any]:
+    script = lua_dir / f"delay{delay_ms}.lua"
+    script.write_text(_LUA % delay_ms)
+    cpu_before = _cpu_seconds(pid) if pid else 0.0
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{DURATION_S}s", "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    data: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    if pid:
+        data["cpu_us_per_request"] = (_cpu_seconds(pid) - cpu_before) / data["requests"] * 1e6
+    # wrk counts 3xx as "non-2xx"; every answer here must be the 302, checked separately.
+    return data
+
+
+def _status(url: str) -> int:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=5) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+def _wait_port(url: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if _status(url) == 302:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+async def _prepare_database(dsn: str) -> None:
+    await apply_migrations(dsn, [m for m in discover() if m.service == "gateway"])
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            """INSERT INTO qr_codes (qr_id, account_id, kind, qr_type, content, payload, format,
+                   size, error_correction, quiet_zone, design, version, short_code,
+                   destination_url)
+               VALUES ('qr_bench', 'acc_bench', 'dynamic', 'url', '{}'::jsonb, 'x', 'png', 512,
+                   'M', 4, '{}'::jsonb, 1, $1, $2)""",
+            CODE,
+            DESTINATION,
+        )
+    finally:
+        await conn.close()
+
+
+async def _bind_queue(amqp_url: str) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await declare_topic_exchange(channel, SCANS_EXCHANGE)
+        queue = await channel.declare_queue("bench.scans", durable=True)
+        await queue.bind(exchange, routing_key="#")
+
+
+async def _queued_events(amqp_url: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue("bench.scans", durable=True, passive=True)
+        return int(queue.declaration_result.message_count or 0)
+
+
+def _metric(admin_port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print(json.dumps({"bench": "redirect", "error": "wrk not installed (apt-get install wrk)"}))
+        return 1
+    db_name = scratch_name("qrforge_bench_redirect")
+    dsn = asyncio.run(create_database(db_name))
+    lua_dir = Path(tempfile.mkdtemp(prefix="redirect-bench-"))
+    bare_port, port, admin_port = free_port(), free_port(), free_port()
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from bench.redirect_bench import bare_server; bare_server({bare_port})",
+        ]
+    )
+    service: ServiceProcess | None = None
+    try:
+        asyncio.run(_prepare_database(dsn))
+        with scratch_vhost(scratch_name("qrforge_bench_redirect")) as amqp_url:
+            asyncio.run(_bind_queue(amqp_url))
+            service = ServiceProcess(
+                "redirect-bench",
+                "services.redirect",
+                {
+                    "REDIRECT_PORT": str(port),
+                    "REDIRECT_ADMIN_PORT": str(admin_port),
+                    "DATABASE_URL": dsn,
+                    "AMQP_URL": amqp_url,
+                    "SPOOL_DIR": str(lua_dir / "spool"),
+                    "LOG_LEVEL": "WARNING",
+                },
+                admin_port,
+            )
+            service.start()
+            service.wait_ready()
+            bare_url = f"http://127.0.0.1:{bare_port}/{CODE}"
+            redirect_url = f"http://127.0.0.1:{port}/{CODE}"
+            _wait_port(bare_url)
+            _wait_port(redirect_url)  # fills the cache: every later request is a hit
+            _wrk(bare_url, 8, 0, lua_dir)  # warm both up
+            _wrk(redirect_url, 8, 0, lua_dir)
+            time.sleep(0.5)  # let the warm-up's events be confirmed before counting
+            published_before = _metric(admin_port, "qrforge_redirect_events_published_total")
+            redirected_before = _metric(
+                admin_port, 'qrforge_redirect_scans_total{outcome="redirected"}'
+            )
+
+            bare_runs, redirect_runs = [], []
+            assert service.process is not None
+            redirect_pid = service.process.pid
+            for _ in range(RUNS):
+                bare_runs.append(_wrk(bare_url, CONNECTIONS, 0, lua_dir, bare.pid))
+                redirect_runs.append(_wrk(redirect_url, CONNECTIONS, 0, lua_dir, redirect_pid))
+            bare_best = max(bare_runs, key=lambda r: r["rps"])
+            redirect_best = max(redirect_runs, key=lambda r: r["rps"])
+
+            target = bare_best["rps"] / 2
+            # Closed loop: each connection does one request (~0.5 ms) then waits DELAY_MS.
+            half_connections = max(1, round(target * (DELAY_MS + 0.5) / 1000))
+            half = _wrk(redirect_url, half_connections, DELAY_MS, lua_dir)
+            bare_half = _wrk(bare_url, half_connections, DELAY_MS, lua_dir)
+
+            served = sum(r["requests"] for r in redirect_runs) + half["requests"]
+            time.sleep(1.0)
+            published = _metric(admin_port, "qrforge_redirect_events_published_total")
+            redirected = _metric(admin_port, 'qrforge_redirect_scans_total{outcome="redirected"}')
+            spooled = _metric(admin_port, "qrforge_redirect_events_spooled_total")
+            failures = _metric(admin_port, "qrforge_redirect_publish_failures_total")
+            queued = asyncio.run(_queued_events(amqp_url))
+            ratio = redirect_best["rps"] / bare_best["rps"]
+            result = {
+                "bench": "redirect",
+                "load": f"wrk -t1 -c{CONNECTIONS} -d{DURATION_S}s, best of {RUNS}, interleaved",
+                "bare_rps": round(bare_best["rps"]),
+                "redirect_rps": round(redirect_best["rps"]),
+                "ratio": round(ratio, 3),
+                "runs_rps": {
+                    "bare": [round(r["rps"]) for r in bare_runs],
+                    "redirect": [round(r["rps"]) for r in redirect_runs],
+                },
+                # Server CPU per request (from /proc): less sensitive to other load on the box.
+                "cpu_us_per_request": {
+                    "bare": round(min(r["cpu_us_per_request"] for r in bare_runs), 1),
+                    "redirect": round(min(r["cpu_us_per_request"] for r in redirect_runs), 1),
+                },
+                "half_load": {
+                    "target_rps": round(target),
+                    "method": f"wrk -t1 -c{half_connections} + Lua delay() {DELAY_MS} ms",
+                    "redirect_achieved_rps": round(half["rps"]),
+                    "redirect_p50_ms": round(half["p50_us"] / 1000, 3),
+                    "redirect_p99_ms": round(half["p99_us"] / 1000, 3),
+                    "bare_p99_ms": round(bare_half["p99_us"] / 1000, 3),
+                },
+                "errors": sum(r["errors"] for r in [*bare_runs, *redirect_runs, half]),
+                "events": {
+                    "served_302": served,
+                    "redirected_metric": redirected - redirected_before,
+                    "published_confirmed": published - published_before,
+                    "spooled": spooled,
+                    "publish_failures": failures,
+                    "messages_in_queue": queued,
+                },
+                "bars": {"ratio_min": 0.8, "p99_max_ms": 10.0},
+                "pass": ratio >= 0.8 and half["p99_us"] / 1000 <= 10.0,
+            }
+            print(json.dumps(result))
+            return 0 if result["pass"] else 1
+    finally:
+        if service is not None:
+            service.stop()
+        bare.terminate()
+        bare.wait(10)
+        asyncio.run(drop_database(db_name))
+        shutil.rmtree(lua_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""HTTP handlers for ``/<code>``: resolve → decide → (count) → respond.
+
+The cache-hit redirect does no database query and never awaits the broker: the scan is handed
+to the publisher's buffer and the 302 goes out. Limited codes (``max_scans`` > 0) take their
+scan atomically in Postgres first, so they need the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from time import monotonic, time
+from typing import Final
+
+from aiohttp import web
+
+from services.redirect import metrics, pages
+from services.redirect.client_ip import client_ip
+from services.redirect.code_cache import Miss
+from services.redirect.codes import CodeRecord, Outcome, decide, is_well_formed
+from services.redirect.password_limiter import PasswordLimiter
+from services.redirect.publisher import ScanPublisher
+from services.redirect.resolver import CodeResolver
+from services.redirect.scan_records import (
+    MAX_ACCEPT_LANGUAGE,
+    MAX_REFERER,
+    MAX_USER_AGENT,
+    capture,
+)
+from services.redirect.settings import IPNetwork
+from services.redirect.storage import CodeStore, DatabaseUnavailableError
+from services.runtime.passwords import verify_password
+
+log = logging.getLogger(__name__)
+
+MAX_PASSWORD_LENGTH: Final = 1024
+# scrypt costs ~16 MiB and tens of ms: bound how many run at once.
+PASSWORD_CHECKS_AT_ONCE: Final = 2
+
+
+def _found(record: CodeRecord) -> web.Response:
+    return web.Response(
+        status=302, headers={"Location": record.destination_url, "Cache-Control": "no-store"}
+    )
+
+
+class RedirectHandlers:
+    def __init__(
+        self,
+        resolver: CodeResolver,
+        store: CodeStore,
+        publisher: ScanPublisher,
+        limiter: PasswordLimiter,
+        trusted_proxies: tuple[IPNetwork, ...],
+    ) -> None:
+        self._resolver = resolver
+        self._cache = resolver.cache
+        self._store = store
+        self._publisher = publisher
+        self._limiter = limiter
+        self._trusted = trusted_proxies
+        self._password_checks = asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE)
+        self._counts = metrics.counts
+        self._offer = publisher.offer
+
+    def _ip(self, request: web.Request) -> str:
+        if not self._trusted:
+            return request.remote or ""
+        return client_ip(request.remote, request.headers.get("X-Forwarded-For"), self._trusted)
+
+    def _count_scan(self, request: web.Request, record: CodeRecord, now: float) -> None:
+        headers = request.headers
+        self._publisher.offer(
+            capture(
+                now,
+                record.qr_id,
+                record.account_id,
+                self._ip(request),
+                headers.get("User-Agent", ""),
+                headers.get("Referer", ""),
+                headers.get("Accept-Language", ""),
+            )
+        )
+        self._counts.redirected += 1
+
+    async def _redirect_limited(
+        self, request: web.Request, record: CodeRecord, now: float
+    ) -> web.Response:
+        """A code with ``max_scans``: take one of its scans atomically in Postgres first."""
+        try:
+            claimed = await self._store.claim_scan(record.qr_id)
+        except DatabaseUnavailableError:
+            metrics.database_errors_total.inc()
+            self._counts.unavailable += 1
+            return pages.unavailable()
+        if not claimed:
+            self._resolver.mark_exhausted(record)
+            self._counts.gone += 1
+            return pages.gone()
+        self._count_scan(request, record, now)
+        return _found(record)
+
+    async def _redirect(self, request: web.Request, record: CodeRecord, now: float) -> web.Response:
+        """Count the scan (a limited code takes it in Postgres first) and send the 302."""
+        if record.max_scans > 0:
+            return await self._redirect_limited(request, record, now)
+        self._count_scan(request, record, now)
+        return _found(record)
+
+    async def _resolve_or_page(self, code: str) -> CodeRecord | web.Response | None:
+        if not is_well_formed(code):
+            self._counts.not_found += 1
+            return pages.not_found()
+        try:
+            return await self._resolver.resolve(code)
+        except DatabaseUnavailableError:
+            self._counts.unavailable += 1
+            return pages.unavailable()
+
+    @staticmethod
+    def _page_for(outcome: Outcome, code: str) -> web.Response:
+        if outcome is Outcome.NOT_FOUND:
+            metrics.counts.not_found += 1
+            return pages.not_found()
+        if outcome is Outcome.GONE:
+            metrics.counts.gone += 1
+            return pages.gone()
+        metrics.counts.password += 1
+        return pages.password_form(code)
+
+    async def get(self, request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        # The cache-hit path, inlined: no database, no broker, no extra coroutine.
+        record = self._cache.fresh(code, monotonic())
+        if record.__class__ is Miss:
+            resolved = await self._resolve_or_page(code)
+            if isinstance(resolved, web.Response):
+                return resolved
+            record = resolved
+        else:
+            self._counts.cache_hit += 1
+        assert not isinstance(record, Miss)
+        now = time()
+        outcome = decide(record, now)
+        if outcome is Outcome.REDIRECT:
+            assert record is not None
+            if record.max_scans > 0:
+                return await self._redirect_limited(request, record, now)
+            headers = request.headers
+            self._offer(  # what capture() builds, inlined
+                (
+                    now,
+                    record.qr_id,
+                    record.account_id,
+                    self._ip(request),
+                    headers.get("User-Agent", "")[:MAX_USER_AGENT],
+                    headers.get("Referer", "")[:MAX_REFERER],
+                    headers.get("Accept-Language", "")[:MAX_ACCEPT_LANGUAGE],
+                )
+            )
+            self._counts.redirected += 1
+            return web.Response(
+                status=302,
+                headers={"Location": record.destination_url, "Cache-Control": "no-store"},
+            )
+        return self._page_for(outcome, code)
+
+    async def head(self, request: web.Request) -> web.Response:
+        """Same answer as GET, but nothing is counted."""
+        code = request.match_info["code"]
+        resolved = await self._resolve_or_page(code)
+        if isinstance(resolved, web.Response):
+            return resolved
+        outcome = decide(resolved, time())
+        if outcome is Outcome.REDIRECT:
+            assert resolved is not None
+            self._counts.head += 1
+            return _found(resolved)
+        return self._page_for(outcome, code)
+
+    async def post(self, request: web.Request) -> web.Response:
+        """The password form: right → 302 + scan, wrong → 401, too many wrong → 429."""
+        code = request.match_info["code"]
+        resolved = await self._resolve_or_page(code)
+        if isinstance(resolved, web.Response):
+            return resolved
+        now = time()
+        outcome = decide(resolved, now)
+        if outcome is Outcome.REDIRECT:
+            assert resolved is not None
+            return await self._redirect(request, resolved, now)
+        if outcome is not Outcome.PASSWORD:
+            return self._page_for(outcome, code)
+        assert resolved is not None and resolved.password_hash is not None
+        ip = self._ip(request)
+        retry_after = self._limiter.retry_after(ip, code, monotonic())
+        if retry_after is not None:
+            self._counts.password_limited += 1
+            return pages.too_many_tries(retry_after)
+        form = await request.post()
+        password = form.get("password")
+        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_LENGTH:
+            right = False
+        else:
+            async with self._password_checks:
+                right = await asyncio.to_thread(verify_password, password, resolved.password_hash)
+        if not right:
+            self._limiter.record_failure(ip, code, monotonic())
+            self._counts.password_wrong += 1
+            return pages.password_form(code, status=401, error="Wrong password, try again.")
+        return await self._redirect(request, resolved, time())
+
+    async def not_found(self, _request: web.Request) -> web.Response:
+        self._counts.not_found += 1
+        return pages.not_found()

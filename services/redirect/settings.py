@@ -1,0 +1,68 @@
+"""Redirect service settings, read once from the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from services.runtime.config import ConfigError, env_float, env_int, env_list, env_str
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """CIDRs (or bare addresses) of the proxies allowed to set ``X-Forwarded-For``."""
+    networks: list[IPNetwork] = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ConfigError(f"TRUSTED_PROXIES: {value!r} is not an address or CIDR") from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectSettings:
+    port: int
+    admin_port: int
+    database_url: str
+    amqp_url: str
+    spool_dir: str
+    trusted_proxies: tuple[IPNetwork, ...]
+    cache_size: int
+    cache_ttl_s: float
+    negative_ttl_s: float
+    db_pool_max: int
+    db_timeout_s: float
+    buffer_capacity: int
+    publish_batch_max: int
+    publish_linger_s: float
+    publish_timeout_s: float
+    shutdown_grace_s: float
+    flush_timeout_s: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> RedirectSettings:
+        return cls(
+            port=env_int("REDIRECT_PORT", 8081),
+            admin_port=env_int("REDIRECT_ADMIN_PORT", 9081),
+            database_url=env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge"),
+            amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            # One directory per replica (a pod's own volume): the spool is locked by its process.
+            spool_dir=env_str("SPOOL_DIR", "var/redirect-spool"),
+            trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES")),
+            cache_size=env_int("REDIRECT_CACHE_SIZE", 100_000),
+            # Catalog events evict at once; the TTL only bounds staleness if one is ever missed.
+            cache_ttl_s=env_float("REDIRECT_CACHE_TTL_S", 60.0),
+            negative_ttl_s=env_float("REDIRECT_NEGATIVE_TTL_S", 2.0),
+            db_pool_max=env_int("REDIRECT_DB_POOL_MAX", 10),
+            db_timeout_s=env_float("REDIRECT_DB_TIMEOUT_S", 2.0),
+            buffer_capacity=env_int("REDIRECT_BUFFER_CAPACITY", 20_000),
+            publish_batch_max=env_int("REDIRECT_PUBLISH_BATCH_MAX", 500),
+            publish_linger_s=env_float("REDIRECT_PUBLISH_LINGER_S", 0.010),
+            publish_timeout_s=env_float("REDIRECT_PUBLISH_TIMEOUT_S", 10.0),
+            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
+            flush_timeout_s=env_float("REDIRECT_FLUSH_TIMEOUT_S", 5.0),
+            log_level=env_str("LOG_LEVEL", "INFO"),
+        )
