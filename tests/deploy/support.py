@@ -163,6 +163,8 @@ def settings_default(service: str, env_name: str) -> float | None:
 # --- metrics -----------------------------------------------------------------------------------
 
 _METRIC_TYPES: Final = {"Counter", "Gauge", "Histogram", "Summary", "Info", "Enum"}
+# Custom collectors (hot-path counters kept as plain integers) yield metric families.
+_FAMILY_TYPES: Final = {"CounterMetricFamily": "Counter", "GaugeMetricFamily": "Gauge"}
 # Series Prometheus itself adds to every target, and labels added by the scrape config.
 BUILTIN_SERIES: Final = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
 TARGET_LABELS: Final = frozenset(
@@ -217,6 +219,7 @@ def defined_metrics(services_dir: Path = SERVICES_DIR) -> dict[str, MetricDef]:
                 else ""
             )
             first = node.args[0]
+            kind = _FAMILY_TYPES.get(kind, kind)
             if kind not in _METRIC_TYPES or not (
                 isinstance(first, ast.Constant) and isinstance(first.value, str)
             ):
@@ -225,7 +228,7 @@ def defined_metrics(services_dir: Path = SERVICES_DIR) -> dict[str, MetricDef]:
             if len(node.args) >= 3:
                 labels = _const_strings(node.args[2]) or ()
             for kw in node.keywords:
-                if kw.arg == "labelnames":
+                if kw.arg in ("labelnames", "labels"):
                     labels = _const_strings(kw.value) or ()
             names = _series_names(first.value, kind)
             metric = MetricDef(
