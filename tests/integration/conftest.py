@@ -11,6 +11,7 @@ import pytest
 
 from services.runtime.migrations import apply_migrations
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
+from tests.support.processes import free_port
 from tests.support.stack import ApiAccount, Stack
 
 pytestmark = pytest.mark.integration
@@ -49,7 +50,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
             render.wait_ready()
             keys.wait_ready()
+            redirect_port, redirect_admin = free_port(), free_port()
+            system.redirect_url = f"http://127.0.0.1:{redirect_port}"
+            system.addresses["REDIRECT_BASE_URL"] = system.redirect_url
+            redirect = system.start(
+                "redirect",
+                "services.redirect",
+                {
+                    "REDIRECT_PORT": str(redirect_port),
+                    "REDIRECT_ADMIN_PORT": str(redirect_admin),
+                    "SPOOL_DIR": str(tmp_path_factory.mktemp("redirect-spool")),
+                    "TRUSTED_PROXIES": "127.0.0.1/32",
+                },
+                redirect_admin,
+            )
             analytics.wait_ready(60)
+            redirect.wait_ready()
             gateway, system.gateway_url = system.start_gateway()
             gateway.wait_ready()
             yield system

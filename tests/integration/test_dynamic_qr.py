@@ -70,7 +70,7 @@ async def test_create_repoint_patch_delete(
     )
     assert data["kind"] == "dynamic" and data["name"] == "Flyer"
     short_url = data["short_url"]
-    assert re.fullmatch(r"http://127\.0\.0\.1:8081/[0-9A-Za-z]{7}", short_url)
+    assert re.fullmatch(re.escape(stack.redirect_url) + r"/[0-9A-Za-z]{7}", short_url)
     assert data["protection"] == {
         "password_protected": True,
         "expiry_date": "2099-12-31T23:59:59Z",

@@ -278,7 +278,7 @@ async def test_down_backend_is_503_not_a_hang(
     gateway.stop()
 
 
-@pytest.mark.parametrize("service", ["gateway", "render", "keys", "analytics"])
+@pytest.mark.parametrize("service", ["gateway", "render", "keys", "analytics", "redirect"])
 def test_every_service_exposes_health_and_metrics(stack: Stack, service: str) -> None:
     process = next(p for p in stack.processes if p.name == service)
     try:
@@ -297,6 +297,9 @@ def test_every_service_exposes_health_and_metrics(stack: Stack, service: str) ->
     if service == "gateway":
         assert 'qrforge_http_requests_total{method="GET",route="/v1/api-keys",status="401"}' in text
         assert "qrforge_http_request_duration_seconds_bucket" in text
+    elif service == "redirect":
+        assert "# TYPE qrforge_redirect_scans_total counter" in text
+        assert "# TYPE qrforge_redirect_buffer_events gauge" in text
     else:
         assert "# TYPE qrforge_grpc_server_requests_total counter" in text
         assert "# TYPE qrforge_grpc_server_request_duration_seconds histogram" in text

@@ -30,6 +30,7 @@ class Stack:
     processes: list[ServiceProcess] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
     gateway_url: str = ""
+    redirect_url: str = ""
 
     def start(self, name: str, module: str, env: dict[str, str], admin_port: int) -> ServiceProcess:
         process = ServiceProcess(
