@@ -17,9 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from services.runtime.migrations import apply_migrations
-from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
-from tests.support.stack import Stack
+from tests.support.stack import gateway_system
 
 ITEMS = 100
 BATCH_RUNS = 9
@@ -86,31 +84,9 @@ async def _measure(url: str, key: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    name = scratch_name("qrforge_bench")
-    database_url = asyncio.run(create_database(name))
-    asyncio.run(apply_migrations(database_url))
     result: dict[str, Any] = {}
-    with scratch_vhost(name) as amqp_url:
-        stack = Stack(
-            database_url,
-            amqp_url,
-            {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "LOG_LEVEL": "WARNING"},
-        )
-        try:
-            for svc, module, port, admin, addr in (
-                ("render", "services.render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR"),
-                ("keys", "services.keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR"),
-            ):
-                stack.start_grpc_service(svc, module, port, admin, addr).wait_ready()
-            gateway, url = stack.start_gateway()
-            gateway.wait_ready()
-            account = stack.create_account(
-                "bench", plan="enterprise", rate_limit=10_000_000, max_codes=0
-            )
-            result = asyncio.run(_measure(url, account.api_key))
-        finally:
-            stack.stop_all()
-    asyncio.run(drop_database(name))
+    with gateway_system() as (url, account):
+        result = asyncio.run(_measure(url, account.api_key))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

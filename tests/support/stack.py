@@ -3,12 +3,17 @@ scratch RabbitMQ vhost, and each service as its own process on free ports."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from services.runtime.migrations import apply_migrations
+from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
 from tests.support.processes import ROOT, ServiceProcess, free_port
 
 
@@ -105,3 +110,32 @@ class Stack:
     def stop_all(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+@contextmanager
+def gateway_system(prefix: str = "qrforge_bench") -> Iterator[tuple[str, ApiAccount]]:
+    """render + keys + gateway on a throw-away DB and vhost, with an unlimited account; yields
+    (gateway URL, account). For benchmarks that drive the gateway from outside."""
+    name = scratch_name(prefix)
+    database_url = asyncio.run(create_database(name))
+    try:
+        asyncio.run(apply_migrations(database_url))
+        with scratch_vhost(name) as amqp_url:
+            env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "LOG_LEVEL": "WARNING"}
+            stack = Stack(database_url, amqp_url, env)
+            try:
+                for svc, port, admin, addr in (
+                    ("render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR"),
+                    ("keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR"),
+                ):
+                    stack.start_grpc_service(svc, f"services.{svc}", port, admin, addr).wait_ready()
+                gateway, url = stack.start_gateway()
+                gateway.wait_ready()
+                account = stack.create_account(
+                    "bench", plan="enterprise", rate_limit=10_000_000, max_codes=0
+                )
+                yield url, account
+            finally:
+                stack.stop_all()
+    finally:
+        asyncio.run(drop_database(name))
