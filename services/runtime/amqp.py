@@ -41,7 +41,9 @@ def event_message(payload: dict[str, Any]) -> aio_pika.Message:
     )
 
 
-async def declare_scans_topology(channel: AbstractChannel) -> tuple[AbstractExchange, AbstractQueue]:
+async def declare_scans_topology(
+    channel: AbstractChannel,
+) -> tuple[AbstractExchange, AbstractQueue]:
     """The durable ``scans`` exchange, the analytics queue bound to every scan, and its
     dead-letter path.
 
