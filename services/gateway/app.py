@@ -6,6 +6,7 @@ rate limiter, AMQP connection + revocation listener.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -49,6 +50,15 @@ def create_app(settings: GatewaySettings) -> web.Application:
     return app
 
 
+def logo_policy(settings: GatewaySettings) -> LogoFetchPolicy:
+    context = (
+        ssl.create_default_context(cafile=settings.logo_fetch_ca_file)
+        if settings.logo_fetch_ca_file
+        else None
+    )
+    return LogoFetchPolicy(allow_private=settings.logo_fetch_allowlist, ssl_context=context)
+
+
 async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIterator[None]:
     pool = await open_pool(settings.database_url, max_size=20)
     render_channel = open_channel(settings.render_addr)
@@ -72,7 +82,7 @@ async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIte
         authenticator=authenticator,
         limiter=limiter,
         amqp=amqp,
-        logo_policy=LogoFetchPolicy(allow_private=settings.logo_fetch_allowlist),
+        logo_policy=logo_policy(settings),
         catalog_events=catalog_events,
     )
     try:

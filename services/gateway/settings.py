@@ -24,6 +24,7 @@ class GatewaySettings:
     render_timeout_s: float
     shutdown_grace_s: float
     logo_fetch_allowlist: tuple[str, ...]
+    logo_fetch_ca_file: str | None
     log_level: str
 
     @classmethod
@@ -49,5 +50,7 @@ class GatewaySettings:
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
             # Test-only: hosts/CIDRs that logo_url may reach although they are private.
             logo_fetch_allowlist=env_list("LOGO_FETCH_ALLOWLIST"),
+            # Test-only: a CA bundle to trust instead of the system store for logo fetches.
+            logo_fetch_ca_file=env_str("LOGO_FETCH_CA_FILE", "") or None,
             log_level=env_str("LOG_LEVEL", "INFO"),
         )
