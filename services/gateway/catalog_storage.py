@@ -44,55 +44,67 @@ async def load_logo(pool: Any, digest: str) -> bytes | None:
     return data
 
 
+_INSERT_QR = f"""INSERT INTO qr_codes (qr_id, account_id, kind, qr_type, name, content, payload,
+        format, size, error_correction, quiet_zone, design, logo_sha256, version,
+        short_code, destination_url, password_hash, expires_at, max_scans, active)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+            $15, $16, $17, $18, $19, $20)
+    RETURNING {_QR_COLUMNS}"""
+
+# The lock serialises creates of one account, so the count and the insert after it see the same
+# state; taken in the same statement as the count to save a round trip.
+_LOCK_AND_COUNT = """WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
+    SELECT count(*) FROM qr_codes, locked WHERE account_id = $1 AND deleted_at IS NULL"""
+
+
+async def _insert_row(conn: Any, record: StoredQR, logo_sha256: str | None) -> Any:
+    return await conn.fetchrow(
+        _INSERT_QR,
+        record.qr_id,
+        record.account_id,
+        record.kind,
+        record.qr_type,
+        record.name,
+        record.content,
+        record.payload,
+        record.format,
+        record.size,
+        record.error_correction,
+        record.quiet_zone,
+        record.design,
+        logo_sha256,
+        record.version,
+        record.short_code,
+        record.destination_url,
+        record.password_hash,
+        record.expires_at,
+        record.max_scans,
+        record.active,
+    )
+
+
 async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
     """Store a code unless the account's plan limit is reached (QUOTA_EXCEEDED).
 
-    The count and the insert run under a per-account transaction lock, so concurrent creates
-    can never overshoot the limit.
+    With a limit, the count and the insert run under a per-account transaction lock, so
+    concurrent creates can never overshoot it. Without a limit or logo, the insert is one
+    statement (atomic by itself), unless the caller already holds a transaction (a batch), where
+    a savepoint keeps one failed insert from aborting the rest.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", record.account_id)
-        if max_codes > 0:
-            used = await conn.fetchval(
-                "SELECT count(*) FROM qr_codes WHERE account_id = $1 AND deleted_at IS NULL",
-                record.account_id,
-            )
-            if used >= max_codes:
-                raise ApiError(
-                    "QUOTA_EXCEEDED",
-                    f"Your plan allows {max_codes} stored codes; delete some or upgrade",
-                    details={"limit": max_codes, "used": int(used)},
-                )
-        logo_sha256 = await store_logo(conn, logo) if logo else None
-        row = await conn.fetchrow(
-            f"""INSERT INTO qr_codes (qr_id, account_id, kind, qr_type, name, content, payload, format,
-                    size, error_correction, quiet_zone, design, logo_sha256, version,
-                    short_code, destination_url, password_hash, expires_at, max_scans, active)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                        $15, $16, $17, $18, $19, $20)
-                RETURNING {_QR_COLUMNS}""",
-            record.qr_id,
-            record.account_id,
-            record.kind,
-            record.qr_type,
-            record.name,
-            record.content,
-            record.payload,
-            record.format,
-            record.size,
-            record.error_correction,
-            record.quiet_zone,
-            record.design,
-            logo_sha256,
-            record.version,
-            record.short_code,
-            record.destination_url,
-            record.password_hash,
-            record.expires_at,
-            record.max_scans,
-            record.active,
-        )
-    return _stored_qr(row)
+    async with pool.acquire() as conn:
+        if max_codes <= 0 and not logo and not conn.is_in_transaction():
+            return _stored_qr(await _insert_row(conn, record, None))
+        async with conn.transaction():
+            if max_codes > 0:
+                used = await conn.fetchval(_LOCK_AND_COUNT, record.account_id)
+                if used >= max_codes:
+                    raise ApiError(
+                        "QUOTA_EXCEEDED",
+                        f"Your plan allows {max_codes} stored codes; delete some or upgrade",
+                        details={"limit": max_codes, "used": int(used)},
+                    )
+            logo_sha256 = await store_logo(conn, logo) if logo else None
+            return _stored_qr(await _insert_row(conn, record, logo_sha256))
 
 
 async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:

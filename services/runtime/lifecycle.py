@@ -7,6 +7,8 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+import uvloop
+
 from services.runtime.logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -33,4 +35,5 @@ def run_service(name: str, main: ServiceMain, log_level: str = "INFO") -> None:
         finally:
             log.info("stopped")
 
-    asyncio.run(_entry())
+    # libuv's loop roughly halves the event-loop overhead of aiohttp, grpc.aio and asyncpg.
+    uvloop.run(_entry())
