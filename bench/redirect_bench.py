@@ -31,6 +31,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+import uvloop
 from aiohttp import web
 
 from services.runtime.amqp import declare_topic_exchange
@@ -62,7 +63,8 @@ end
 
 
 def bare_server(port: int) -> None:
-    """The reference: one aiohttp handler answering the same 302 on the same route shape."""
+    """The reference: one aiohttp handler answering the same 302 on the same route shape, on
+    the same event loop (uvloop) the services run on."""
 
     async def redirect(_request: web.Request) -> web.Response:
         return web.Response(
@@ -72,7 +74,14 @@ def bare_server(port: int) -> None:
     app = web.Application()
     app.router.add_get("/{code}", redirect)
     app.router.add_get("/-/ready", redirect)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )
 
 
 def _cpu_seconds(pid: int) -> float:
