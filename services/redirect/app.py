@@ -16,7 +16,6 @@ from typing import Any, Final
 from aiohttp import web
 
 from services.redirect import metrics
-from services.redirect.admin import RedirectAdmin
 from services.redirect.broker import BrokerLink
 from services.redirect.code_cache import CodeCache
 from services.redirect.handlers import RedirectHandlers
@@ -27,6 +26,7 @@ from services.redirect.routes import add_routes
 from services.redirect.settings import RedirectSettings
 from services.redirect.spool import Spool
 from services.redirect.storage import CodeStore
+from services.runtime.admin import AdminServer
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,13 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
         if broker.session is None:
             raise ConnectionError("broker not connected")
 
-    admin = RedirectAdmin(
+    # Postgres and the broker are reported, not required: cached codes keep redirecting and
+    # scans are spooled while they are down, so a replica must stay in rotation.
+    admin = AdminServer(
         settings.admin_port,
-        {"postgres": store.check, "rabbitmq": broker_check},
-        lambda: {"buffer_events": publisher.buffered, "spool_events": publisher.spooled},
+        checks={},
+        reports={"postgres": store.check, "rabbitmq": broker_check},
+        details=lambda: {"buffer_events": publisher.buffered, "spool_events": publisher.spooled},
     )
     await admin.start()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()  # noqa: S104

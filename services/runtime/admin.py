@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,16 +25,38 @@ log = logging.getLogger(__name__)
 READINESS_TIMEOUT_S = 2.0
 
 
+async def _run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, str | None]:
+    """Each check's failure (the exception's type name), or None when it passed."""
+    results: dict[str, str | None] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), READINESS_TIMEOUT_S)
+        except Exception as exc:  # any failure counts, whatever its kind
+            results[name] = type(exc).__name__
+        else:
+            results[name] = None
+    return results
+
+
 class AdminServer:
+    """``checks`` gate readiness. ``reports`` are dependencies the service can serve without
+    (the redirect keeps answering cached codes while Postgres or RabbitMQ is down): their state
+    goes in the ``/readyz`` body, never into the status. ``details`` adds live figures to it."""
+
     def __init__(
         self,
         port: int,
         checks: Mapping[str, ReadinessCheck],
         host: str = "0.0.0.0",  # noqa: S104 - probes and scrapes come from other pods
+        *,
+        reports: Mapping[str, ReadinessCheck] | None = None,
+        details: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._port = port
         self._host = host
         self._checks = dict(checks)
+        self._reports = dict(reports or {})
+        self._details = details
         self._runner: web.AppRunner | None = None
         self.draining = False
 
@@ -43,15 +66,22 @@ class AdminServer:
     async def _readyz(self, _request: web.Request) -> web.Response:
         if self.draining:
             return web.json_response({"status": "draining"}, status=503)
-        failures: dict[str, str] = {}
-        for name, check in self._checks.items():
-            try:
-                await asyncio.wait_for(check(), READINESS_TIMEOUT_S)
-            except Exception as exc:  # any failure means "not ready", whatever its kind
-                failures[name] = type(exc).__name__
+        failures = {
+            name: error
+            for name, error in (await _run_checks(self._checks)).items()
+            if error is not None
+        }
         if failures:
             return web.json_response({"status": "unavailable", "failed": failures}, status=503)
-        return web.json_response({"status": "ready", "checks": sorted(self._checks)})
+        body: dict[str, Any] = {"status": "ready", "checks": sorted(self._checks)}
+        if self._reports:
+            states = await _run_checks(self._reports)
+            body["dependencies"] = {
+                name: "down" if error else "up" for name, error in states.items()
+            }
+        if self._details is not None:
+            body.update(self._details())
+        return web.json_response(body)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         body = generate_latest(registry)
