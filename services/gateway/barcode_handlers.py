@@ -17,9 +17,14 @@ from services.gateway.barcodes import (
 )
 from services.gateway.context import context_of, principal_of
 from services.gateway.envelope import ok
+from services.gateway.image_responses import (
+    conditional_image,
+    image_response,
+    requested_image_format,
+)
 from services.gateway.json_body import read_json_object
 from services.gateway.path_params import path_id
-from services.gateway.qr_handlers import image_response, page_params, requested_image_format
+from services.gateway.qr_handlers import page_params
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
@@ -96,14 +101,16 @@ async def delete_barcode(request: web.Request) -> web.Response:
     return ok({"barcode_id": barcode_id, "deleted": True})
 
 
-async def conditional_barcode_image(
+async def barcode_image(
     request: web.Request, record: StoredBarcode, output: str | None, headers: dict[str, str]
 ) -> web.Response:
-    etag = barcode_etag(record, output)
-    headers = {**headers, "ETag": etag}
-    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
-        return web.Response(status=304, headers=headers)
-    return image_response(await render_stored_barcode(context_of(request), record, output), headers)
+    ctx = context_of(request)
+    return await conditional_image(
+        request,
+        barcode_etag(record, output),
+        headers,
+        lambda: render_stored_barcode(ctx, record, output),
+    )
 
 
 async def download(request: web.Request) -> web.Response:
@@ -112,7 +119,7 @@ async def download(request: web.Request) -> web.Response:
     if output is not None and output not in _OUTPUTS:
         raise ApiError("INVALID_PARAMETER", "format must be png or svg", field="format")
     disposition = f'attachment; filename="{record.barcode_id}.{output or record.output}"'
-    return await conditional_barcode_image(
+    return await barcode_image(
         request,
         record,
         output,

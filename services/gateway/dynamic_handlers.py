@@ -9,14 +9,10 @@ from aiohttp import web
 from services.gateway.context import context_of, principal_of
 from services.gateway.dynamic_codes import change_destination, create_dynamic_code, patch_code
 from services.gateway.envelope import ok
+from services.gateway.image_responses import image_response, requested_image_format
 from services.gateway.json_body import read_json_object
 from services.gateway.path_params import path_id
-from services.gateway.qr_handlers import (
-    detailed_record_json,
-    image_response,
-    record_json,
-    requested_image_format,
-)
+from services.gateway.qr_handlers import detailed_record_json, record_json
 
 
 async def create(request: web.Request) -> web.Response:

@@ -14,16 +14,17 @@ from services.gateway import catalog_storage
 from services.gateway.context import context_of, principal_of
 from services.gateway.dynamic_codes import announce_deleted
 from services.gateway.envelope import ok
+from services.gateway.image_responses import (
+    conditional_image,
+    image_response,
+    requested_image_format,
+)
 from services.gateway.json_body import read_json_object
-from services.gateway.middlewares import public
 from services.gateway.path_params import bounded_int, is_well_formed_id, path_id
 from services.gateway.qr_options import FORMATS, SIZE_RANGE, parse_qr_query
 from services.gateway.qr_payloads import QR_TYPES, build_payload
 from services.gateway.qr_records import StoredQR, dynamic_qr_json, static_qr_json
 from services.gateway.qr_rendering import (
-    CONTENT_TYPES,
-    FORMAT_BY_CONTENT_TYPE,
-    Rendered,
     etag_for,
     render,
     request_from_options,
@@ -33,21 +34,7 @@ from services.gateway.scan_totals import total_scans
 from services.gateway.static_codes import create_static_code
 from services.runtime.errors import ApiError
 
-PUBLIC_IMAGE_CACHE: Final = "public, max-age=86400"
 KINDS: Final = ("static", "dynamic")
-
-
-def requested_image_format(request: web.Request) -> str | None:
-    """The image format an ``Accept`` header asks for, if it asks for one of ours."""
-    for part in request.headers.get("Accept", "").split(","):
-        mime = part.split(";", 1)[0].strip().lower()
-        if mime in FORMAT_BY_CONTENT_TYPE:
-            return FORMAT_BY_CONTENT_TYPE[mime]
-    return None
-
-
-def image_response(rendered: Rendered, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=rendered.data, content_type=rendered.content_type, headers=headers)
 
 
 def record_json(
@@ -170,7 +157,7 @@ async def delete_code(request: web.Request) -> web.Response:
     return ok({"qr_id": qr_id, "deleted": True})
 
 
-async def _conditional_image(
+async def qr_image(
     request: web.Request,
     record: StoredQR,
     fmt: str | None,
@@ -184,11 +171,9 @@ async def _conditional_image(
         else None
     )
     render_request = request_from_record(record, logo, fmt=fmt, size=size)
-    etag = etag_for(render_request)
-    headers = {**headers, "ETag": etag}
-    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
-        return web.Response(status=304, headers=headers)
-    return image_response(await render(ctx, render_request), headers)
+    return await conditional_image(
+        request, etag_for(render_request), headers, lambda: render(ctx, render_request)
+    )
 
 
 async def download(request: web.Request) -> web.Response:
@@ -200,37 +185,10 @@ async def download(request: web.Request) -> web.Response:
     size = None if raw_size is None else bounded_int(raw_size, "size", *SIZE_RANGE)
     ext = fmt or record.format
     disposition = f'attachment; filename="{record.qr_id}.{ext}"'
-    return await _conditional_image(
+    return await qr_image(
         request,
         record,
         fmt,
         size,
         {"Content-Disposition": disposition, "Cache-Control": "private, no-cache"},
-    )
-
-
-@public
-async def public_image(request: web.Request) -> web.Response:
-    """``/i/<qr_id>.<ext>``: no key; the unguessable id is the capability. CDN-cacheable."""
-    ctx = context_of(request)
-    ext, image_id = request.match_info["ext"], request.match_info["qr_id"]
-    if is_well_formed_id(image_id, "bc"):
-        barcode = await catalog_storage.get_barcode(ctx.pool, None, image_id)
-        if barcode is None or ext not in ("png", "svg"):
-            raise ApiError("BARCODE_NOT_FOUND", "No such image")
-        # Imported here: barcode_handlers builds on this module's helpers.
-        from services.gateway.barcode_handlers import conditional_barcode_image  # noqa: PLC0415
-
-        return await conditional_barcode_image(
-            request, barcode, ext, {"Cache-Control": PUBLIC_IMAGE_CACHE}
-        )
-    record = (
-        await catalog_storage.get_public_qr(ctx.pool, image_id)
-        if is_well_formed_id(image_id, "qr")
-        else None
-    )
-    if record is None or ext not in CONTENT_TYPES:
-        raise ApiError("QR_NOT_FOUND", "No such image")
-    return await _conditional_image(
-        request, record, ext, None, {"Cache-Control": PUBLIC_IMAGE_CACHE}
     )

@@ -11,6 +11,7 @@ from services.gateway import (
     docs_handlers,
     dynamic_handlers,
     key_handlers,
+    public_images,
     qr_handlers,
     stats_handlers,
 )
@@ -48,7 +49,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/barcodes/{barcode_id}", barcode_handlers.get_barcode)
     app.router.add_delete("/v1/barcodes/{barcode_id}", barcode_handlers.delete_barcode)
     app.router.add_get("/v1/barcodes/{barcode_id}/download", barcode_handlers.download)
-    app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", qr_handlers.public_image)
+    app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", public_images.public_image)
     app.router.add_get("/openapi.json", docs_handlers.openapi_spec)
     app.router.add_get("/docs", docs_handlers.docs_page)
     app.router.add_get("/docs/assets/{name}", docs_handlers.docs_asset)
