@@ -94,12 +94,13 @@ async def protection_changes(value: object) -> dict[str, Any]:
 async def create_dynamic_code(
     ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
 ) -> tuple[StoredQR, Rendered]:
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 200):
-        raise ApiError(
-            "INVALID_PARAMETER", "name must be a string of at most 200 characters", field="name"
-        )
     destination = _destination(body.get("destination_url"))
+    name = body.get("name")
+    # API.md: a dynamic code is a campaign asset, so it is always named.
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ApiError(
+            "INVALID_PARAMETER", "name must be a string of 1 to 200 characters", field="name"
+        )
     options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
     protection = await protection_changes(body.get("protection") or {})
     options = await with_fetched_logo(ctx, options)
@@ -113,7 +114,7 @@ async def create_dynamic_code(
             account_id=principal.account_id,
             kind="dynamic",
             qr_type="url",
-            name=name or None,
+            name=name,
             content=payload,
             payload=payload,
             format=options.format,

@@ -287,7 +287,7 @@ async def test_conflict_key_rules_and_account_scope(
     assert error["code"] == "IDEMPOTENCY_CONFLICT"
     assert error["details"]["field"] == "Idempotency-Key"
     # The same key on another route is another request too.
-    dynamic = {"destination_url": "https://example.com/d"}
+    dynamic = {"name": "d", "destination_url": "https://example.com/d"}
     status, _, _ = await _post(http, _url(stack, "/v1/qrcodes/dynamic"), owner, dynamic, key=key)
     assert status == 409
     # Keys are scoped to the account: another account's identical key is its own.

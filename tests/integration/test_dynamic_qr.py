@@ -126,17 +126,23 @@ async def test_create_repoint_patch_delete(
 async def test_errors(stack: Stack, account: ApiAccount, http: aiohttp.ClientSession) -> None:
     base = f"{stack.gateway_url}/v1/qrcodes"
     cases = [
-        ({"destination_url": "javascript:alert(1)"}, "destination_url"),
+        ({"name": "n", "destination_url": "javascript:alert(1)"}, "destination_url"),
+        ({"destination_url": "https://e.com"}, "name"),
+        ({"name": " ", "destination_url": "https://e.com"}, "name"),
         (
-            {"destination_url": "https://e.com", "protection": {"max_scans": -1}},
+            {"name": "n", "destination_url": "https://e.com", "protection": {"max_scans": -1}},
             "protection.max_scans",
         ),
         (
-            {"destination_url": "https://e.com", "protection": {"expiry_date": "soon"}},
+            {
+                "name": "n",
+                "destination_url": "https://e.com",
+                "protection": {"expiry_date": "soon"},
+            },
             "protection.expiry_date",
         ),
         (
-            {"destination_url": "https://e.com", "protection": {"password": ""}},
+            {"name": "n", "destination_url": "https://e.com", "protection": {"password": ""}},
             "protection.password",
         ),
     ]
@@ -167,7 +173,9 @@ async def test_errors(stack: Stack, account: ApiAccount, http: aiohttp.ClientSes
         assert resp.status == 200 and (await resp.json())["data"]["name"] == "renamed"
 
     stranger = stack.create_account("dyn-stranger")
-    data = await _create(http, stack, account, {"destination_url": "https://example.com/mine"})
+    data = await _create(
+        http, stack, account, {"name": "mine", "destination_url": "https://example.com/mine"}
+    )
     async with http.put(
         f"{base}/{data['qr_id']}/destination",
         json={"destination_url": "https://evil.example"},
