@@ -8,7 +8,6 @@ replica evicts its cached copy within a second.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
@@ -19,11 +18,11 @@ from services.gateway.context import GatewayContext
 from services.gateway.qr_options import parse_qr_options
 from services.gateway.qr_payloads import validate_http_url
 from services.gateway.qr_records import StoredQR
-from services.gateway.qr_rendering import Rendered, render, request_from_options, stored_design
-from services.gateway.static_codes import with_fetched_logo
+from services.gateway.qr_rendering import Rendered, render, request_from_options
+from services.gateway.static_codes import new_record, with_fetched_logo
 from services.gateway.timestamps import parse_datetime
 from services.runtime.errors import ApiError
-from services.runtime.ids import new_id, random_base62
+from services.runtime.ids import random_base62
 from services.runtime.passwords import hash_password
 from services.runtime.topics import CODE_DELETED, CODE_UPDATED
 
@@ -108,30 +107,12 @@ async def create_dynamic_code(
         short_code = random_base62(SHORT_CODE_LENGTH)
         payload = f"{ctx.settings.redirect_base_url}/{short_code}"
         rendered = await render(ctx, request_from_options(payload, options))
-        now = datetime.now(UTC)
-        record = StoredQR(
-            qr_id=new_id("qr"),
-            account_id=principal.account_id,
-            kind="dynamic",
-            qr_type="url",
-            name=name,
-            content=payload,
-            payload=payload,
-            format=options.format,
-            size=options.size,
-            error_correction=rendered.error_correction or options.error_correction,
-            quiet_zone=options.quiet_zone,
-            design=stored_design(options),
-            logo_sha256=None,
-            version=rendered.version,
-            created_at=now,
-            updated_at=now,
-            short_code=short_code,
-            destination_url=destination,
-            password_hash=protection.get("password_hash"),
-            expires_at=protection.get("expires_at"),
+        record = new_record(
+            principal, options, rendered, kind="dynamic", qr_type="url", name=name,
+            content=payload, payload=payload, short_code=short_code, destination_url=destination,
+            password_hash=protection.get("password_hash"), expires_at=protection.get("expires_at"),
             max_scans=protection.get("max_scans", 0),
-        )
+        )  # fmt: skip
         try:
             stored = await catalog_storage.insert_qr(
                 ctx.pool, record, max_codes=principal.max_codes, logo=options.design.logo_data

@@ -25,6 +25,42 @@ async def with_fetched_logo(ctx: GatewayContext, options: QROptions) -> QROption
     return options
 
 
+def new_record(
+    principal: Principal,
+    options: QROptions,
+    rendered: Rendered,
+    *,
+    kind: str,
+    qr_type: str,
+    name: str | None,
+    content: Any,
+    payload: str,
+    **dynamic: Any,
+) -> StoredQR:
+    """The catalog row for a code just rendered from ``options``; ``dynamic`` carries the
+    dynamic-only columns (short code, destination, protection)."""
+    now = datetime.now(UTC)
+    return StoredQR(
+        qr_id=new_id("qr"),
+        account_id=principal.account_id,
+        kind=kind,
+        qr_type=qr_type,
+        name=name,
+        content=content,
+        payload=payload,
+        format=options.format,
+        size=options.size,
+        error_correction=rendered.error_correction or options.error_correction,
+        quiet_zone=options.quiet_zone,
+        design=stored_design(options),
+        logo_sha256=None,  # set by the insert, which stores the logo bytes
+        version=rendered.version,
+        created_at=now,
+        updated_at=now,
+        **dynamic,
+    )
+
+
 def required(body: dict[str, Any], key: str) -> Any:
     if body.get(key) is None:
         raise ApiError("INVALID_PARAMETER", f"{key} is required", field=key)
@@ -46,25 +82,10 @@ async def create_static_code(
         options = replace(options, format=fmt)
     options = await with_fetched_logo(ctx, options)
     rendered = await render(ctx, request_from_options(payload, options))
-    now = datetime.now(UTC)
-    record = StoredQR(
-        qr_id=new_id("qr"),
-        account_id=principal.account_id,
-        kind="static",
-        qr_type=qr_type,
-        name=options.name,
-        content=content,
-        payload=payload,
-        format=options.format,
-        size=options.size,
-        error_correction=rendered.error_correction or options.error_correction,
-        quiet_zone=options.quiet_zone,
-        design=stored_design(options),
-        logo_sha256=None,
-        version=rendered.version,
-        created_at=now,
-        updated_at=now,
-    )
+    record = new_record(
+        principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
+        content=content, payload=payload,
+    )  # fmt: skip
     stored = await catalog_storage.insert_qr(
         ctx.pool, record, max_codes=principal.max_codes, logo=options.design.logo_data
     )
