@@ -18,8 +18,8 @@ from tests.service.redirect.conftest import (
     migrated_database,
     random_code,
 )
-from tests.service.redirect.tcp_proxy import TcpProxy
 from tests.support.backing import AMQP_HOST, drop_database, scratch_name
+from tests.support.tcp_proxy import TcpProxy
 
 
 async def location(http: aiohttp.ClientSession, url: str) -> tuple[int, str | None]:

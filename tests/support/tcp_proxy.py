@@ -1,5 +1,6 @@
-"""A small fault-injecting TCP proxy for the reliability tests: it sits between the redirect
-service and RabbitMQ and can cut every connection and refuse new ones for a while.
+"""A small fault-injecting TCP proxy for the reliability tests: it sits between a service (the
+redirect's publisher, the analytics consumer) and RabbitMQ and can cut every connection and
+refuse new ones for a while.
 
 A cut stops the client→broker direction at once (nothing the client sends afterwards reaches
 the broker) but lets broker→client bytes through for ``drain_s`` before closing both sides, so
