@@ -46,7 +46,7 @@ def make_event(
         event_id=event_id or uuid.uuid4().hex,
         qr_id=qr_id,
         account_id=account_id,
-        ts=ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z",
+        ts=ts.astimezone(UTC).replace(microsecond=ts.microsecond // 1000 * 1000),
         ip=ip,
         user_agent=user_agent,
         referer=referer,

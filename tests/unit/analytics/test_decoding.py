@@ -33,8 +33,9 @@ def test_a_versioned_batch_decodes() -> None:
     scans = decode_and_validate(
         body({"v": 1, "events": [event(), event(event_id="e2", extra="ignored")]}), NOW
     )
-    assert [scan.event.event_id for scan in scans] == ["e1", "e2"]
+    assert [scan.event_id for scan in scans] == ["e1", "e2"]
     assert scans[0].ts == datetime(2026, 3, 12, 10, 30, 0, 123000, tzinfo=UTC)
+    assert scans[0].ts.tzinfo is UTC
 
 
 def test_offsets_are_converted_to_utc() -> None:
@@ -42,6 +43,23 @@ def test_offsets_are_converted_to_utc() -> None:
         body({"v": 1, "events": [event(ts="2026-03-12T11:30:00+01:00")]}), NOW
     )
     assert scan.ts == datetime(2026, 3, 12, 10, 30, tzinfo=UTC)
+    assert scan.ts.tzinfo is UTC
+
+
+def test_missing_optional_fields_read_as_empty() -> None:
+    raw = {"event_id": "e1", "qr_id": "q", "account_id": "a", "ts": "2026-03-12T10:30:00Z"}
+    [scan] = decode_and_validate(body({"v": 1, "events": [raw]}), NOW)
+    assert (scan.ip, scan.user_agent, scan.referer, scan.accept_language) == ("", "", "", "")
+
+
+def test_lone_surrogates_are_replaced_not_refused() -> None:
+    """A header with invalid UTF-8 bytes reaches the redirect as lone surrogates and travels as
+    a ``\\udcxx`` escape: that event is kept, with U+FFFD in place of the bad bytes."""
+    raw = body({"v": 1, "events": [event(user_agent="Bot\udcff/1"), event(event_id="e2")]})
+    assert b"\\udcff" in raw
+    scans = decode_and_validate(raw, NOW)
+    assert [scan.user_agent for scan in scans] == ["Bot\ufffd/1", "curl/8"]
+    assert scans[0].user_agent.encode("utf-8")  # storable
 
 
 def test_an_empty_batch_is_valid() -> None:
@@ -66,6 +84,19 @@ def test_an_empty_batch_is_valid() -> None:
         (body({"v": 1, "events": [event(ts="2026-03-20T10:30:00Z")]}), "invalid_event"),
         (body({"v": 1, "events": [event(ts="1999-12-31T10:30:00Z")]}), "invalid_event"),
         (body({"v": 1, "events": [event(account_id="a" * 65)]}), "invalid_event"),
+        (body({"v": 1, "events": [event(ip=None)]}), "invalid_event"),
+        (
+            body(
+                {
+                    "v": 1,
+                    "events": [{"qr_id": "q", "account_id": "a", "ts": "2026-03-12T10:30:00Z"}],
+                }
+            ),
+            "invalid_event",
+        ),
+        (body({"v": 1, "events": [event()] * 10_001}), "too_many_events"),
+        (body({"v": 1}), "invalid_shape"),
+        (b'{"v": 1, "events": [', "invalid_json"),
     ],
 )
 def test_malformed_messages_are_refused_whole(raw: bytes, reason: str) -> None:

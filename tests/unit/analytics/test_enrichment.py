@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
-from services.analytics.decoding import ValidScan
 from services.analytics.enrichment import (
     COLUMNS,
     Enricher,
@@ -21,13 +20,12 @@ EVENT = ScanEvent(
     event_id="e1",
     qr_id="qr_1",
     account_id="acc_1",
-    ts="2026-03-12T10:30:00.123Z",
+    ts=datetime(2026, 3, 12, 10, 30, 0, 123000, tzinfo=UTC),
     ip="8.8.8.8",
     user_agent=IPHONE_SAFARI,
     referer="https://www.Example.com/campaign?utm=1",
     accept_language="fr-CH, fr;q=0.9, en;q=0.8",
 )
-TS = datetime(2026, 3, 12, 10, 30, 0, 123000, tzinfo=UTC)
 
 
 class FakeCities:
@@ -36,13 +34,13 @@ class FakeCities:
 
 
 def test_a_row_is_enriched_and_keeps_no_raw_ip_or_agent() -> None:
-    row = Enricher(SALT).enrich(ValidScan(EVENT, TS))
+    row = Enricher(SALT).enrich(EVENT)
     assert row.country == "US"
     assert (row.device, row.os, row.browser, row.is_bot) == ("mobile", "ios", "Safari", False)
     assert row.referrer == "example.com"
     assert row.language == "fr"
     assert row.city == ""
-    assert row.ts == TS
+    assert row.ts == EVENT.ts
     stored = [str(value) for value in row]
     assert len(stored) == len(COLUMNS)
     assert all(EVENT.ip not in value and EVENT.user_agent not in value for value in stored)
@@ -50,13 +48,13 @@ def test_a_row_is_enriched_and_keeps_no_raw_ip_or_agent() -> None:
 
 
 def test_city_comes_from_the_optional_lookup() -> None:
-    assert Enricher(SALT, FakeCities()).enrich(ValidScan(EVENT, TS)).city == "Mountain View"
-    private = replace(EVENT, ip="10.1.2.3")
-    assert Enricher(SALT, FakeCities()).enrich(ValidScan(private, TS)).city == ""
+    assert Enricher(SALT, FakeCities()).enrich(EVENT).city == "Mountain View"
+    private = msgspec.structs.replace(EVENT, ip="10.1.2.3")
+    assert Enricher(SALT, FakeCities()).enrich(private).city == ""
 
 
 def test_bots_are_flagged() -> None:
-    row = Enricher(SALT).enrich(ValidScan(replace(EVENT, user_agent=GOOGLEBOT), TS))
+    row = Enricher(SALT).enrich(msgspec.structs.replace(EVENT, user_agent=GOOGLEBOT))
     assert row.is_bot
     assert row.device == "bot"
 
@@ -71,8 +69,8 @@ def test_visitor_hash_is_keyed_stable_and_64_bit() -> None:
 
 
 def test_different_salts_give_different_rows() -> None:
-    a = Enricher(SALT).enrich(ValidScan(EVENT, TS))
-    b = Enricher(b"other").enrich(ValidScan(EVENT, TS))
+    a = Enricher(SALT).enrich(EVENT)
+    b = Enricher(b"other").enrich(EVENT)
     assert a.visitor_hash != b.visitor_hash
     assert a._replace(visitor_hash=0) == b._replace(visitor_hash=0)
 

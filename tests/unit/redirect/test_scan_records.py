@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+
+import msgspec
 
 from services.redirect.scan_records import capture, message_body, rfc3339_ms, to_events
 from services.runtime.scan_events import ScanEvent
@@ -17,8 +20,8 @@ def test_events_match_the_shared_wire_format() -> None:
         capture(1_773_311_400.6, "qr_1", "acc_1", "203.0.113.8", "UA", "https://r/", ""),
     ]
     events = to_events(captures)
-    parsed = [ScanEvent.from_json(json.loads(e)) for e in events]
-    assert parsed[0].ts == "2026-03-12T10:30:00.500Z"
+    parsed = [msgspec.json.decode(e, type=ScanEvent) for e in events]
+    assert parsed[0].ts == datetime(2026, 3, 12, 10, 30, 0, 500_000, tzinfo=UTC)
     assert len(parsed[0].user_agent) == 512
     assert parsed[1].referer == "https://r/"
     assert len({e.event_id for e in parsed}) == 2
@@ -30,6 +33,6 @@ def test_events_match_the_shared_wire_format() -> None:
 def test_hostile_header_values_stay_valid_json() -> None:
     nasty = 'a"b\\c\n\u2028é\x00</script>'
     (event,) = to_events([capture(1.0, "qr_1", "acc_1", "::1", nasty, nasty, nasty)])
-    parsed = ScanEvent.from_json(json.loads(event))
+    parsed = msgspec.json.decode(event, type=ScanEvent)
     assert parsed.user_agent == parsed.referer == parsed.accept_language == nasty
     assert event.isascii()
