@@ -1,10 +1,12 @@
 """Analytics bench: ``python -m bench.analytics_bench`` prints one JSON object.
 
 1. ingest: N events published straight to the ``scans`` exchange (10 per message, persistent,
-   confirmed, pipelined), timed until all are queryable over gRPC; bar >= 50,000 events/s.
-   ``ingest_live`` publishes while the service consumes (publisher, broker and consumer share
-   the cores); ``ingest_backlog`` queues the events first, then times broker -> ClickHouse
-   alone from the restarted service's readiness.
+   confirmed, pipelined), timed until all are queryable: the service's inserted-events counter
+   is polled, then a stats query over gRPC must count all N. ``ingest_backlog`` is the bar
+   (DESIGN.md: broker -> ClickHouse >= 50,000 events/s): the events are queued first, then
+   timed from the restarted service's readiness. ``ingest_live`` publishes while the service
+   consumes (publisher, broker and consumer share the two cores), so it is bounded by this one
+   bench publisher too; its rate is reported beside it.
 2. scan-to-stats latency at a steady 1,000 events/s (a 10-event message every 10 ms): for
    each message, the time from its publish until a stats query counts it; bar p99 <= 2 s.
 3. stats queries over 10 M stored scans, generated with INSERT ... SELECT FROM numbers()
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -46,6 +49,8 @@ LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "10"))
 LATENCY_RATE = 1000
 STORED_SCANS = int(os.environ.get("BENCH_STORED_SCANS", "10000000"))
 QUERY_COUNT = int(os.environ.get("BENCH_QUERIES", "300"))
+# Which parts run (a comma-separated subset of ingest,latency,queries): all by default.
+PARTS = set(os.environ.get("BENCH_ANALYTICS_PARTS", "ingest,latency,queries").split(","))
 ACCOUNTS = 100
 CODES = 10_000  # 100 per account, 1,000 scans each at 10 M
 
@@ -124,6 +129,7 @@ class Harness:
         self.port = free_port()
         self.admin_port = free_port()
         self.process: ServiceProcess | None = None
+        self.inserted_before = 0.0
 
     def start(self) -> None:
         env = {
@@ -134,10 +140,13 @@ class Harness:
             "VISITOR_SALT": "bench-salt",
             "SCAN_RETENTION_DAYS": "0",
             "LOG_LEVEL": "WARNING",
+            # Settings under test can be passed through (ANALYTICS_BATCH_MAX_EVENTS=…).
+            **{k: v for k, v in os.environ.items() if k.startswith("ANALYTICS_")},
         }
         self.process = ServiceProcess("analytics-bench", "services.analytics", env, self.admin_port)
         self.process.start()
         self.process.wait_ready(60)
+        self.inserted_before = inserted_events(self.admin_port)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -147,7 +156,9 @@ class Harness:
 
 async def publish_all(
     exchange: aio_pika.abc.AbstractExchange, payloads: list[bytes], window: int = 256
-) -> None:
+) -> float:
+    """Publishes (confirmed, ``window`` in flight); returns the seconds it took."""
+    started = time.perf_counter()
     for start in range(0, len(payloads), window):
         await asyncio.gather(
             *(
@@ -158,6 +169,7 @@ async def publish_all(
                 for body in payloads[start : start + window]
             )
         )
+    return time.perf_counter() - started
 
 
 async def total(stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub, account: str) -> int:
@@ -180,31 +192,59 @@ async def wait_for_total(
         await asyncio.sleep(0.1)
 
 
-def ingest_result(events: int, elapsed: float, **extra: Any) -> dict[str, Any]:
-    rate = events / elapsed
+def inserted_events(admin_port: int) -> float:
+    """The service's own count of inserted events (its /metrics)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith('qrforge_analytics_events_total{outcome="inserted"}'):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def wait_until_ingested(
+    harness: Harness, stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub, account: str, n: int
+) -> None:
+    """Until ``n`` more events are inserted (the service's counter, read every 50 ms), then
+    until a stats query counts them all. Polling with stats queries alone would time the
+    query path too: a full count every 100 ms competes with the inserts for the same cores."""
+    target = harness.inserted_before + n
+    while await asyncio.to_thread(inserted_events, harness.admin_port) < target:  # noqa: ASYNC110 (another process's counter)
+        await asyncio.sleep(0.05)
+    await wait_for_total(stub, account, n)
+
+
+def ingest_result(elapsed: float, publish_s: float, mode: str, *, with_bar: bool) -> dict[str, Any]:
+    rate = INGEST_EVENTS / elapsed
+    bar = {"bar_events_per_s": 50_000, "meets_bar": rate >= 50_000} if with_bar else {}
     return {
-        "events": events,
+        "events": INGEST_EVENTS,
         "events_per_message": 10,
         "seconds": round(elapsed, 2),
         "events_per_s": round(rate),
-        "bar_events_per_s": 50_000,
-        "meets_bar": rate >= 50_000,
-        **extra,
+        **bar,
+        "mode": mode,
+        "publish_events_per_s": round(INGEST_EVENTS / publish_s),
     }
 
 
 async def bench_ingest_live(
-    exchange: aio_pika.abc.AbstractExchange, stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub
+    harness: Harness,
+    exchange: aio_pika.abc.AbstractExchange,
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
 ) -> dict[str, Any]:
-    """Publisher, broker and consumer all running at once on this machine's cores."""
+    """Publisher, broker and consumer all running at once on this machine's cores: bounded by
+    this one bench publisher (reported beside it), not only by the consumer."""
     account = f"bench_ingest_{uuid.uuid4().hex[:8]}"
     payloads = bodies(account, INGEST_EVENTS)
+    harness.inserted_before = await asyncio.to_thread(inserted_events, harness.admin_port)
     started = time.perf_counter()
     publishing = asyncio.create_task(publish_all(exchange, payloads))
-    await wait_for_total(stub, account, INGEST_EVENTS)
+    await wait_until_ingested(harness, stub, account, INGEST_EVENTS)
     elapsed = time.perf_counter() - started
-    await publishing
-    return ingest_result(INGEST_EVENTS, elapsed, mode="publish while consuming, from first publish")
+    publish_s = await publishing
+    return ingest_result(
+        elapsed, publish_s, "publish while consuming, from first publish", with_bar=False
+    )
 
 
 async def bench_ingest_backlog(
@@ -215,21 +255,16 @@ async def bench_ingest_backlog(
     account = f"bench_backlog_{uuid.uuid4().hex[:8]}"
     payloads = bodies(account, INGEST_EVENTS)
     harness.stop()
-    published = time.perf_counter()
-    await publish_all(exchange, payloads)
-    publish_s = time.perf_counter() - published
+    publish_s = await publish_all(exchange, payloads)
     await asyncio.to_thread(harness.start)
     started = time.perf_counter()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{harness.port}") as channel:
-        await wait_for_total(
-            analytics_pb2_grpc.AnalyticsServiceStub(channel), account, INGEST_EVENTS
+        await wait_until_ingested(
+            harness, analytics_pb2_grpc.AnalyticsServiceStub(channel), account, INGEST_EVENTS
         )
     elapsed = time.perf_counter() - started
     return ingest_result(
-        INGEST_EVENTS,
-        elapsed,
-        mode="queued backlog drained, from readiness",
-        publish_events_per_s=round(INGEST_EVENTS / publish_s),
+        elapsed, publish_s, "queued backlog drained, from readiness", with_bar=True
     )
 
 
@@ -379,10 +414,15 @@ async def run(amqp_url: str, data_dir: Path) -> dict[str, Any]:
         )
         async with grpc.aio.insecure_channel(f"127.0.0.1:{harness.port}") as grpc_channel:
             stub = analytics_pb2_grpc.AnalyticsServiceStub(grpc_channel)
-            result["ingest_live"] = await bench_ingest_live(exchange, stub)
-            result["scan_to_stats_latency"] = await bench_latency(exchange, stub)
-        result["ingest_backlog"] = await bench_ingest_backlog(harness, exchange)
+            if "ingest" in PARTS:
+                result["ingest_live"] = await bench_ingest_live(harness, exchange, stub)
+            if "latency" in PARTS:
+                result["scan_to_stats_latency"] = await bench_latency(exchange, stub)
+        if "ingest" in PARTS:
+            result["ingest_backlog"] = await bench_ingest_backlog(harness, exchange)
         harness.stop()
+        if "queries" not in PARTS:
+            return result
         started = time.perf_counter()
         await asyncio.to_thread(
             subprocess.run,

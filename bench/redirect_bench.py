@@ -207,6 +207,8 @@ def main() -> int:
                     "AMQP_URL": amqp_url,
                     "SPOOL_DIR": str(lua_dir / "spool"),
                     "LOG_LEVEL": "WARNING",
+                    # Settings under test can be passed through (REDIRECT_PUBLISH_LINGER_S=…).
+                    **{k: v for k, v in os.environ.items() if k.startswith("REDIRECT_")},
                 },
                 admin_port,
             )
