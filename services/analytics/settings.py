@@ -22,7 +22,9 @@ class AnalyticsSettings:
     clickhouse_url: str
     visitor_salt: bytes = field(repr=False)
     geoip_city_db: str = ""
-    batch_max_events: int = 5000
+    # ClickHouse spends about half the CPU per row on 10k-row inserts that it does on 5k ones
+    # (fewer parts to write and merge); the age bound keeps small batches quick at low rates.
+    batch_max_events: int = 10_000
     batch_max_wait_s: float = 0.2
     scan_retention_days: int = 395
     query_workers: int = 2
@@ -58,7 +60,7 @@ class AnalyticsSettings:
             # Changing the salt changes every visitor hash: uniques across the change double.
             visitor_salt=env_secret("VISITOR_SALT", DEV_VISITOR_SALT, env).encode(),
             geoip_city_db=env_str("GEOIP_CITY_DB", "", env),
-            batch_max_events=env_int("ANALYTICS_BATCH_MAX_EVENTS", 5000, env),
+            batch_max_events=env_int("ANALYTICS_BATCH_MAX_EVENTS", 10_000, env),
             batch_max_wait_s=env_float("ANALYTICS_BATCH_MAX_WAIT_S", 0.2, env),
             scan_retention_days=env_int("SCAN_RETENTION_DAYS", 395, env),
             query_workers=env_int("ANALYTICS_QUERY_WORKERS", 2, env),

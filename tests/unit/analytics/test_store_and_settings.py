@@ -46,7 +46,7 @@ def test_settings_defaults() -> None:
     assert settings.clickhouse_url.startswith("chdb:///") and settings.clickhouse_url.endswith(
         "var/clickhouse"
     )
-    assert (settings.batch_max_events, settings.batch_max_wait_s) == (5000, 0.2)
+    assert (settings.batch_max_events, settings.batch_max_wait_s) == (10_000, 0.2)
     assert settings.prefetch_count >= settings.batch_max_events
     assert settings.insert_fault_file == ""
     assert "visitor_salt" not in repr(settings)
