@@ -3,7 +3,8 @@ answering the same 302 — same run, same process count (one server process each
 
 Load comes from Debian ``wrk`` on loopback (one thread, so the server keeps the other core):
 
-* throughput: ``wrk -t1 -c64 -d8s``, each target measured twice, interleaved, best run kept;
+* throughput: ``wrk -t1 -c64 -d5s``, each target measured five times, interleaved, best run
+  kept (this shared machine's speed drifts by ±10% between runs);
 * latency at half of the bare handler's throughput: ``wrk`` has no fixed-rate mode (wrk2 is not
   in Debian), so a Lua ``delay()`` makes each connection wait ``DELAY_MS`` after every response;
   ``connections = rate * DELAY_MS`` gives (at most) the target rate as a closed loop, and wrk
@@ -45,7 +46,7 @@ DESTINATION = "https://example.com/landing?campaign=bench"
 DURATION_S = 5
 CONNECTIONS = 64
 DELAY_MS = 2
-RUNS = 3
+RUNS = 5
 
 _LUA = """
 local delay_ms = %d
@@ -89,12 +90,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _broker_pid() -> int | None:
+    """RabbitMQ's Erlang VM on this machine, when it runs here (its CPU is reported too)."""
+    found = subprocess.run(
+        ["pgrep", "-f", "beam.smp"], check=False, capture_output=True, text=True
+    ).stdout
+    return int(found.split()[0]) if found.split() else None
+
+
 def _wrk(
     url: str, connections: int, delay_ms: int, lua_dir: Path, pid: int | None = None
 ) -> dict[str, Any]:
     script = lua_dir / f"delay{delay_ms}.lua"
     script.write_text(_LUA % delay_ms)
+    broker = _broker_pid() if pid else None
     cpu_before = _cpu_seconds(pid) if pid else 0.0
+    broker_before = _cpu_seconds(broker) if broker else 0.0
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{DURATION_S}s", "-s", str(script), url],
         check=True,
@@ -106,6 +117,9 @@ def _wrk(
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     if pid:
         data["cpu_us_per_request"] = (_cpu_seconds(pid) - cpu_before) / data["requests"] * 1e6
+    if broker:
+        broker_s = _cpu_seconds(broker) - broker_before
+        data["broker_cpu_us_per_request"] = broker_s / data["requests"] * 1e6
     # wrk counts 3xx as "non-2xx"; every answer here must be the 302, checked separately.
     return data
 
@@ -263,6 +277,14 @@ def main() -> int:
                 "cpu_us_per_request": {
                     "bare": round(min(r["cpu_us_per_request"] for r in bare_runs), 1),
                     "redirect": round(min(r["cpu_us_per_request"] for r in redirect_runs), 1),
+                    # What RabbitMQ spends routing, persisting and confirming the scan events:
+                    # on this machine it shares the two cores with the server and wrk.
+                    "broker_during_redirect": round(
+                        min(r.get("broker_cpu_us_per_request", 0.0) for r in redirect_runs), 1
+                    ),
+                    "broker_during_bare": round(
+                        min(r.get("broker_cpu_us_per_request", 0.0) for r in bare_runs), 1
+                    ),
                 },
                 "half_load": {
                     "target_rps": round(target),
