@@ -52,7 +52,14 @@ class CodeCache:
 
     def put(self, code: str, record: CodeRecord | None, now: float) -> None:
         ttl = self._ttl_s if record is not None else self._negative_ttl_s
-        self._entries[code] = (record, now + ttl)
+        self._store(code, record, now + ttl)
+
+    def put_stale(self, code: str, record: CodeRecord | None) -> None:
+        """Keep ``record`` only as a fallback: every lookup reloads it while Postgres answers."""
+        self._store(code, record, 0.0)
+
+    def _store(self, code: str, record: CodeRecord | None, fresh_until: float) -> None:
+        self._entries[code] = (record, fresh_until)
         self._entries.move_to_end(code)
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

@@ -48,6 +48,10 @@ class CodeResolver:
             return stale
         if self.cache.generation == generation:
             self.cache.put(code, record, time.monotonic())
+        else:
+            # An eviction or expiry (a catalog event, a broker reconnection) ran meanwhile: this
+            # read may predate it, so it is kept only as the fallback for when Postgres is down.
+            self.cache.put_stale(code, record)
         return record
 
     def mark_exhausted(self, record: CodeRecord) -> None:

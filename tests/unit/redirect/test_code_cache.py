@@ -51,3 +51,10 @@ def test_expire_all_keeps_entries_as_stale_fallback() -> None:
     cache.expire_all()
     assert cache.fresh("Abc1234", 1.0) is MISS
     assert cache.stale("Abc1234") == record("Abc1234")
+
+
+def test_stale_entries_are_a_fallback_only() -> None:
+    cache = CodeCache(10, ttl_s=60, negative_ttl_s=2)
+    cache.put_stale("Abc1234", record("Abc1234"))
+    assert cache.fresh("Abc1234", 1.0) is MISS
+    assert cache.stale("Abc1234") == record("Abc1234")
