@@ -32,7 +32,6 @@ from typing import Final
 
 from aio_pika.abc import (
     AbstractChannel,
-    AbstractQueue,
     AbstractRobustChannel,
     AbstractRobustConnection,
 )
@@ -57,12 +56,6 @@ RETRY_FIRST_DELAY_S: Final = 0.1
 
 class NotConnectedError(RuntimeError):
     """The broker connection or the consuming channel is not open."""
-
-
-async def declare_topology(channel: AbstractChannel) -> AbstractQueue:
-    """The scans topology (shared with the redirect publisher); every start declares it again."""
-    _, queue = await declare_scans_topology(channel)
-    return queue
 
 
 class ScanConsumer:
@@ -104,7 +97,7 @@ class ScanConsumer:
         assert isinstance(channel, AbstractRobustChannel)
         self._channel = channel
         await channel.set_qos(prefetch_count=self._prefetch)
-        await declare_topology(channel)
+        await declare_scans_topology(channel)  # every start declares it again
         self._writer = asyncio.create_task(self._write_batches(), name="scans-writer")
         self._lag = asyncio.create_task(self._poll_lag(), name="scans-lag")
         channel.reopen_callbacks.add(self._subscribe)
@@ -186,9 +179,8 @@ class ScanConsumer:
         assert message.delivery_tag is not None
         try:
             await message.channel.basic_reject(message.delivery_tag, requeue=False)
-        except (
-            Exception
-        ) as error:  # the channel closed: the broker redelivers it, and it comes back here
+        except Exception as error:
+            # The channel closed: the broker redelivers the message, and it comes back here.
             log.warning("dead-lettering failed", extra={"error": type(error).__name__})
             return
         metrics.dead_letters_total.labels(exc.reason).inc()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 
-from services.runtime.scan_events import ScanEvent, well_formed_text
+from services.runtime.scan_events import ScanEvent
 from services.runtime.topics import EVENT_VERSION
 
 MAX_EVENTS_PER_MESSAGE: Final = 10_000
@@ -39,7 +39,22 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
-_events = msgspec.json.Decoder(list[ScanEvent])
+_events = msgspec.json.Decoder(
+    Annotated[list[ScanEvent], msgspec.Meta(max_length=MAX_EVENTS_PER_MESSAGE)]
+)
+
+
+def well_formed_text(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates replaced by U+FFFD. Headers carrying invalid UTF-8
+    bytes reach Python as such surrogates and travel as ``\\udcxx`` escapes; they cannot be
+    stored as UTF-8, and one odd user agent must not cost its whole batch."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def _clean(value: Any) -> Any:
@@ -71,7 +86,8 @@ def _open(body: bytes) -> _Envelope:
 
 
 def _refusal(raw_events: bytes, error: msgspec.ValidationError) -> MalformedMessageError:
-    """Why a list of events failed the schema, with how many events it drops."""
+    """Why a list of events failed the schema (too long, or an event is invalid), with how
+    many events it drops."""
     events = msgspec.json.decode(raw_events)
     if len(events) > MAX_EVENTS_PER_MESSAGE:
         return MalformedMessageError("too_many_events", f"{len(events)} events", len(events))
@@ -88,11 +104,9 @@ def decode_and_validate(body: bytes, now: datetime) -> list[ScanEvent]:
     if not raw_events.startswith(b"["):
         raise MalformedMessageError("invalid_shape", "events is not a list")
     try:
-        events = _events.decode(raw_events)
+        events: list[ScanEvent] = _events.decode(raw_events)
     except msgspec.ValidationError as exc:
         raise _refusal(raw_events, exc) from None
-    if len(events) > MAX_EVENTS_PER_MESSAGE:
-        raise MalformedMessageError("too_many_events", f"{len(events)} events", len(events))
     latest = now + MAX_CLOCK_SKEW
     for index, event in enumerate(events):
         ts = event.ts

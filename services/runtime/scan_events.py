@@ -38,16 +38,3 @@ class ScanEvent(msgspec.Struct, frozen=True, gc=False):
         """The event as JSON-ready builtins (``ts`` in RFC 3339)."""
         data: dict[str, Any] = msgspec.to_builtins(self)
         return data
-
-
-def well_formed_text(text: str) -> str:
-    """``text`` with lone UTF-16 surrogates replaced by U+FFFD. Headers carrying invalid UTF-8
-    bytes reach Python as such surrogates and travel as ``\\udcxx`` escapes; they cannot be
-    stored as UTF-8, and one odd user agent must not cost its whole batch."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
