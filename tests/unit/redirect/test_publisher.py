@@ -50,6 +50,19 @@ def scan(i: int) -> tuple[float, str, str, str, str, str, str]:
     return capture(1_800_000_000.0 + i, "qr_1", "acc_1", "203.0.113.1", "UA", "", "")
 
 
+def new_publisher(
+    broker: FakeBroker, spool: Spool, *, capacity: int, batch_max: int
+) -> ScanPublisher:
+    return ScanPublisher(
+        cast(BrokerLink, broker),
+        spool,
+        capacity=capacity,
+        batch_max=batch_max,
+        linger_s=0.001,
+        publish_timeout_s=1.0,
+    )
+
+
 async def wait_until(predicate: Any, timeout_s: float = 5.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not predicate():  # noqa: ASYNC110 (polling fake state is the point)
@@ -59,14 +72,7 @@ async def wait_until(predicate: Any, timeout_s: float = 5.0) -> None:
 async def test_spool_while_down_then_replay_in_order_exactly_once(tmp_path: Path) -> None:
     broker = FakeBroker()
     spool = Spool(tmp_path)
-    publisher = ScanPublisher(
-        cast(BrokerLink, broker),
-        spool,
-        capacity=1000,
-        batch_max=4,
-        linger_s=0.001,
-        publish_timeout_s=1.0,
-    )
+    publisher = new_publisher(broker, spool, capacity=1000, batch_max=4)
     publisher.start()
     for i in range(10):
         publisher.offer(scan(i))
@@ -92,14 +98,7 @@ async def test_spool_while_down_then_replay_in_order_exactly_once(tmp_path: Path
 async def test_close_spools_what_the_broker_did_not_take(tmp_path: Path) -> None:
     broker = FakeBroker()
     spool = Spool(tmp_path)
-    publisher = ScanPublisher(
-        cast(BrokerLink, broker),
-        spool,
-        capacity=1000,
-        batch_max=100,
-        linger_s=0.001,
-        publish_timeout_s=1.0,
-    )
+    publisher = new_publisher(broker, spool, capacity=1000, batch_max=100)
     publisher.start()
     for i in range(7):
         publisher.offer(scan(i))
@@ -113,14 +112,7 @@ async def test_full_buffer_spills_to_disk_without_waiting(tmp_path: Path) -> Non
     broker = FakeBroker()
     broker.up()
     spool = Spool(tmp_path)
-    publisher = ScanPublisher(
-        cast(BrokerLink, broker),
-        spool,
-        capacity=5,
-        batch_max=100,
-        linger_s=0.001,
-        publish_timeout_s=1.0,
-    )
+    publisher = new_publisher(broker, spool, capacity=5, batch_max=100)
     for i in range(12):  # the publisher task is not even running
         publisher.offer(scan(i))
     assert spool.size == 10 and publisher.buffered == 2
