@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 
@@ -22,15 +22,13 @@ from services.redirect.handlers import RedirectHandlers
 from services.redirect.password_limiter import PasswordLimiter
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
-from services.redirect.routes import add_routes
+from services.redirect.routes import create_server
 from services.redirect.settings import RedirectSettings
 from services.redirect.spool import Spool
 from services.redirect.storage import CodeStore
 from services.runtime.admin import AdminServer
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES: Final = 16 * 1024
 
 
 def on_catalog_event(cache: CodeCache, event: dict[str, Any]) -> None:
@@ -40,12 +38,6 @@ def on_catalog_event(cache: CodeCache, event: dict[str, Any]) -> None:
         cache.evict(short_code)
     elif isinstance(event.get("qr_id"), str):
         cache.evict_qr_id(event["qr_id"])
-
-
-def create_app(handlers: RedirectHandlers) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    add_routes(app, handlers)
-    return app
 
 
 async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
@@ -79,9 +71,7 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
         PasswordLimiter(),
         settings.trusted_proxies,
     )
-    runner = web.AppRunner(
-        create_app(handlers), access_log=None, shutdown_timeout=settings.shutdown_grace_s
-    )
+    runner = web.ServerRunner(create_server(handlers), shutdown_timeout=settings.shutdown_grace_s)
     await runner.setup()
 
     async def broker_check() -> None:

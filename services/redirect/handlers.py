@@ -12,7 +12,7 @@ import logging
 from time import monotonic, time
 from typing import Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from services.redirect import metrics, pages
 from services.redirect.client_ip import client_ip
@@ -63,12 +63,12 @@ class RedirectHandlers:
         self._counts = metrics.counts
         self._offer = publisher.offer
 
-    def _ip(self, request: web.Request) -> str:
+    def _ip(self, request: web.BaseRequest) -> str:
         if not self._trusted:
             return request.remote or ""
         return client_ip(request.remote, request.headers.get("X-Forwarded-For"), self._trusted)
 
-    def _count_scan(self, request: web.Request, record: CodeRecord, now: float) -> None:
+    def _count_scan(self, request: web.BaseRequest, record: CodeRecord, now: float) -> None:
         headers = request.headers
         self._publisher.offer(
             capture(
@@ -76,15 +76,15 @@ class RedirectHandlers:
                 record.qr_id,
                 record.account_id,
                 self._ip(request),
-                headers.get("User-Agent", ""),
-                headers.get("Referer", ""),
-                headers.get("Accept-Language", ""),
+                headers.get(hdrs.USER_AGENT, ""),
+                headers.get(hdrs.REFERER, ""),
+                headers.get(hdrs.ACCEPT_LANGUAGE, ""),
             )
         )
         self._counts.redirected += 1
 
     async def _redirect_limited(
-        self, request: web.Request, record: CodeRecord, now: float
+        self, request: web.BaseRequest, record: CodeRecord, now: float
     ) -> web.Response:
         """A code with ``max_scans``: take one of its scans atomically in Postgres first."""
         try:
@@ -100,7 +100,9 @@ class RedirectHandlers:
         self._count_scan(request, record, now)
         return _found(record)
 
-    async def _redirect(self, request: web.Request, record: CodeRecord, now: float) -> web.Response:
+    async def _redirect(
+        self, request: web.BaseRequest, record: CodeRecord, now: float
+    ) -> web.Response:
         """Count the scan (a limited code takes it in Postgres first) and send the 302."""
         if record.max_scans > 0:
             return await self._redirect_limited(request, record, now)
@@ -128,59 +130,37 @@ class RedirectHandlers:
         metrics.counts.password += 1
         return pages.password_form(code)
 
-    async def get(self, request: web.Request) -> web.Response:
-        code = request.match_info["code"]
-        # The cache-hit path, inlined: no database, no broker, no extra coroutine.
+    def get_cached(self, request: web.BaseRequest, code: str) -> web.Response | None:
+        """The cache hit of a plain code (no limit, password or expiry reached): counted and
+        answered synchronously, with no database, no broker and no coroutine. ``None`` for
+        anything else, which :meth:`get` then answers."""
         record = self._cache.fresh(code, monotonic())
-        if record.__class__ is Miss:
-            resolved = await self._resolve_or_page(code)
-            if isinstance(resolved, web.Response):
-                return resolved
-            record = resolved
-        else:
-            self._counts.cache_hit += 1
-        assert not isinstance(record, Miss)
+        if record is None or isinstance(record, Miss) or record.max_scans > 0:
+            return None
         now = time()
-        outcome = decide(record, now)
-        if outcome is Outcome.REDIRECT:
-            assert record is not None
-            if record.max_scans > 0:
-                return await self._redirect_limited(request, record, now)
-            headers = request.headers
-            self._offer(  # what capture() builds, inlined
-                (
-                    now,
-                    record.qr_id,
-                    record.account_id,
-                    self._ip(request),
-                    headers.get("User-Agent", "")[:MAX_USER_AGENT],
-                    headers.get("Referer", "")[:MAX_REFERER],
-                    headers.get("Accept-Language", "")[:MAX_ACCEPT_LANGUAGE],
-                )
+        if decide(record, now) is not Outcome.REDIRECT:
+            return None
+        self._counts.cache_hit += 1
+        headers = request.headers
+        self._offer(  # what capture() builds, inlined
+            (
+                now,
+                record.qr_id,
+                record.account_id,
+                self._ip(request),
+                headers.get(hdrs.USER_AGENT, "")[:MAX_USER_AGENT],
+                headers.get(hdrs.REFERER, "")[:MAX_REFERER],
+                headers.get(hdrs.ACCEPT_LANGUAGE, "")[:MAX_ACCEPT_LANGUAGE],
             )
-            self._counts.redirected += 1
-            return web.Response(
-                status=302,
-                headers={"Location": record.destination_url, "Cache-Control": "no-store"},
-            )
-        return self._page_for(outcome, code)
+        )
+        self._counts.redirected += 1
+        return web.Response(
+            status=302, headers={"Location": record.destination_url, "Cache-Control": "no-store"}
+        )
 
-    async def head(self, request: web.Request) -> web.Response:
-        """Same answer as GET, but nothing is counted."""
-        code = request.match_info["code"]
-        resolved = await self._resolve_or_page(code)
-        if isinstance(resolved, web.Response):
-            return resolved
-        outcome = decide(resolved, time())
-        if outcome is Outcome.REDIRECT:
-            assert resolved is not None
-            self._counts.head += 1
-            return _found(resolved)
-        return self._page_for(outcome, code)
-
-    async def post(self, request: web.Request) -> web.Response:
-        """The password form: right → 302 + scan, wrong → 401, too many wrong → 429."""
-        code = request.match_info["code"]
+    async def _open(self, request: web.BaseRequest, code: str) -> web.Response | CodeRecord:
+        """Resolve and decide: the 302 (scan counted) or a page, or the record when it asks
+        for a password."""
         resolved = await self._resolve_or_page(code)
         if isinstance(resolved, web.Response):
             return resolved
@@ -191,7 +171,34 @@ class RedirectHandlers:
             return await self._redirect(request, resolved, now)
         if outcome is not Outcome.PASSWORD:
             return self._page_for(outcome, code)
-        assert resolved is not None and resolved.password_hash is not None
+        assert resolved is not None
+        return resolved
+
+    async def get(self, request: web.BaseRequest, code: str) -> web.Response:
+        """Whatever :meth:`get_cached` leaves: a miss, a limited, protected or gone code."""
+        opened = await self._open(request, code)
+        if isinstance(opened, web.Response):
+            return opened
+        return self._page_for(Outcome.PASSWORD, code)
+
+    async def head(self, request: web.BaseRequest, code: str) -> web.Response:
+        """Same answer as GET, but nothing is counted."""
+        resolved = await self._resolve_or_page(code)
+        if isinstance(resolved, web.Response):
+            return resolved
+        outcome = decide(resolved, time())
+        if outcome is Outcome.REDIRECT:
+            assert resolved is not None
+            self._counts.head += 1
+            return _found(resolved)
+        return self._page_for(outcome, code)
+
+    async def post(self, request: web.BaseRequest, code: str) -> web.Response:
+        """The password form: right → 302 + scan, wrong → 401, too many wrong → 429."""
+        resolved = await self._open(request, code)
+        if isinstance(resolved, web.Response):
+            return resolved
+        assert resolved.password_hash is not None
         ip = self._ip(request)
         retry_after = self._limiter.retry_after(ip, code, monotonic())
         if retry_after is not None:
@@ -210,6 +217,6 @@ class RedirectHandlers:
             return pages.password_form(code, status=401, error="Wrong password, try again.")
         return await self._redirect(request, resolved, time())
 
-    async def not_found(self, _request: web.Request) -> web.Response:
+    async def not_found(self) -> web.Response:
         self._counts.not_found += 1
         return pages.not_found()

@@ -78,6 +78,15 @@ def not_found() -> web.Response:
     return _message(404, "Code not found", "This QR code does not exist or was removed.")
 
 
+def method_not_allowed(allowed: str) -> web.Response:
+    return _message(
+        405,
+        "Method not allowed",
+        "Open this link in a browser or scan it with a phone.",
+        {"Allow": allowed},
+    )
+
+
 def gone() -> web.Response:
     return _message(
         410, "Code no longer active", "This QR code has expired or is no longer active."

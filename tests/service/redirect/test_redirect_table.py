@@ -78,6 +78,22 @@ async def test_unknown_deleted_and_malformed_codes_are_404_pages(
     assert await tap.wait_for(deleted.qr_id, 0, timeout_s=0.5) == []
 
 
+async def test_other_methods_on_a_code_are_405_without_an_event(
+    redirect: Redirect, codes: Codes, broker: Broker, http: aiohttp.ClientSession
+) -> None:
+    tap = await broker.tap()
+    code = await codes.insert()
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        status, got, body = await fetch(http, method, f"{redirect.base_url}/{code.short_code}")
+        assert status == 405, method
+        assert got["Allow"] == "GET, HEAD, POST"
+        assert "<html" in body
+    # A query string (some scanner apps add one) still reaches the code.
+    status, got, _ = await fetch(http, "GET", f"{redirect.base_url}/{code.short_code}?src=qr")
+    assert (status, got["Location"]) == (302, code.destination_url)
+    assert len(await tap.wait_for(code.qr_id, 1)) == 1
+
+
 async def test_expired_exhausted_and_inactive_codes_are_410_pages(
     redirect: Redirect, codes: Codes, broker: Broker, http: aiohttp.ClientSession
 ) -> None:
