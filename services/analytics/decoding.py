@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 
 import msgspec
 
-from services.runtime.scan_events import ScanEvent
+from services.runtime.scan_events import ScanEvent, well_formed_text
 from services.runtime.topics import EVENT_VERSION
 
 MAX_EVENTS_PER_MESSAGE: Final = 10_000
@@ -42,19 +42,6 @@ _envelope = msgspec.json.Decoder(_Envelope)
 _events = msgspec.json.Decoder(
     Annotated[list[ScanEvent], msgspec.Meta(max_length=MAX_EVENTS_PER_MESSAGE)]
 )
-
-
-def well_formed_text(text: str) -> str:
-    """``text`` with lone UTF-16 surrogates replaced by U+FFFD. Headers carrying invalid UTF-8
-    bytes reach Python as such surrogates and travel as ``\\udcxx`` escapes; they cannot be
-    stored as UTF-8, and one odd user agent must not cost its whole batch."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
 
 
 def _clean(value: Any) -> Any:

@@ -1,21 +1,22 @@
 """Turning what a redirect captured into scan events (the wire format of
 :class:`services.runtime.scan_events.ScanEvent`) and events into a message body.
 
-The request path only captures a tuple (cheap); ids and timestamps are formatted here, once per
-batch, off the request path. An event's id is fixed the first time it is formatted, so a batch
+The request path only captures a tuple (cheap); ids, timestamps and JSON are made here, once
+per batch, off the request path. An event's id is fixed the first time it is formatted, so a batch
 that is spooled and replayed later keeps the same ids (analytics deduplicates on them).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
-from json.encoder import encode_basestring_ascii
+from datetime import UTC, datetime
 from typing import Final
 
 import aio_pika
+import msgspec
 
+from services.runtime.scan_events import ScanEvent, well_formed_text
 from services.runtime.topics import EVENT_VERSION
 
 # (unix time, qr_id, account_id, ip, user_agent, referer, accept_language)
@@ -46,33 +47,42 @@ def capture(
     )
 
 
-_last_second = -1
-_last_prefix = ""
+_encoder: Final = msgspec.json.Encoder()
 
 
-def rfc3339_ms(ts: float) -> str:
-    global _last_second, _last_prefix  # noqa: PLW0603 (a one-entry cache: scans come in bursts)
-    seconds, millis = divmod(round(ts * 1000), 1000)
-    if seconds != _last_second:
-        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-        _last_second = seconds
-    return f"{_last_prefix}.{millis:03d}Z"
+def _well_formed(event: ScanEvent) -> ScanEvent:
+    return msgspec.structs.replace(
+        event,
+        user_agent=well_formed_text(event.user_agent),
+        referer=well_formed_text(event.referer),
+        accept_language=well_formed_text(event.accept_language),
+    )
 
 
 def to_events(captures: Sequence[Capture]) -> list[str]:
-    """One compact JSON object per capture, in :class:`ScanEvent`'s field order.
-
-    Written by hand with the C string escaper (a third of ``json.dumps``' cost on the path
-    that every scan takes); the unit tests check it parses into a ``ScanEvent``.
-    """
+    """One compact JSON object per capture (a :class:`ScanEvent`), encoded by msgspec in C:
+    half the cost of formatting them in Python, on a path every scan takes."""
     randomness = os.urandom(16 * len(captures)).hex()
-    q = encode_basestring_ascii
-    return [
-        f'{{"event_id":"{randomness[32 * i : 32 * (i + 1)]}","qr_id":{q(qr_id)},'
-        f'"account_id":{q(account_id)},"ts":"{rfc3339_ms(ts)}","ip":{q(ip)},'
-        f'"user_agent":{q(user_agent)},"referer":{q(referer)},"accept_language":{q(language)}}}'
+    from_timestamp = datetime.fromtimestamp
+    events = [
+        ScanEvent(
+            randomness[32 * i : 32 * (i + 1)],
+            qr_id,
+            account_id,
+            from_timestamp(ts, UTC),
+            ip,
+            user_agent,
+            referer,
+            language,
+        )
         for i, (ts, qr_id, account_id, ip, user_agent, referer, language) in enumerate(captures)
     ]
+    try:
+        lines = _encoder.encode_lines(events)
+    except UnicodeEncodeError:  # a header's bytes were not UTF-8 (Python keeps them as surrogates)
+        lines = _encoder.encode_lines([_well_formed(event) for event in events])
+    # JSON strings escape newlines, so every newline here ends one event.
+    return lines.decode().split("\n")[:-1]
 
 
 def message_body(events: Sequence[str]) -> bytes:

@@ -17,8 +17,8 @@ MAX_ID_CHARS: Final = 64
 
 EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS)]
 Instant = Annotated[datetime, msgspec.Meta(tz=True)]
-"""An RFC 3339 instant with its offset (the redirect writes UTC with milliseconds:
-``2026-03-12T10:30:00.123Z``); one without an offset is refused."""
+"""An RFC 3339 instant with its offset (the redirect writes UTC with microseconds:
+``2026-03-12T10:30:00.123456Z``); one without an offset is refused."""
 
 
 class ScanEvent(msgspec.Struct, frozen=True, gc=False):
@@ -38,3 +38,16 @@ class ScanEvent(msgspec.Struct, frozen=True, gc=False):
         """The event as JSON-ready builtins (``ts`` in RFC 3339)."""
         data: dict[str, Any] = msgspec.to_builtins(self)
         return data
+
+
+def well_formed_text(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates replaced by U+FFFD. Headers carrying invalid UTF-8
+    bytes reach Python as such surrogates; they cannot be written as UTF-8 (JSON can still carry
+    them as ``\\udcxx`` escapes), and one odd user agent must not cost its whole batch."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
