@@ -14,7 +14,10 @@ Load comes from Debian ``wrk`` on loopback (one thread, so the server keeps the 
   in Debian), so a Lua ``delay()`` makes each connection wait ``DELAY_MS`` after every response;
   ``connections = rate * DELAY_MS`` gives (at most) the target rate as a closed loop, and wrk
   times each request from its send, so the p99 excludes the think time. The achieved rate is
-  reported next to the target.
+  reported next to the target;
+* instructions per request of each server process (callgrind, 2,000 keep-alive GETs after a
+  warm-up): repeatable to about 1%, where requests/s on this shared machine swing by 10-30%
+  between runs. Reported, not the bar; ``BENCH_REDIRECT_INSTRUCTIONS=0`` skips it (~3 min).
 
 The redirect service runs against a throw-away Postgres database and a scratch RabbitMQ vhost
 with a durable queue bound to ``scans``, so every event is really routed, persisted and
@@ -24,6 +27,7 @@ confirmed. Prints one JSON object. Bars (DESIGN.md): ratio ≥ 0.8, p99 ≤ 10 m
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import shutil
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -44,10 +49,14 @@ from services.runtime.amqp import declare_topic_exchange
 from services.runtime.migrations import apply_migrations, discover
 from services.runtime.topics import SCANS_EXCHANGE
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ROOT, ServiceProcess, free_port
 
+# Instruction counts (callgrind): the figure this shared machine cannot blur. Off with =0.
+INSTRUCTIONS = os.environ.get("BENCH_REDIRECT_INSTRUCTIONS", "1") != "0"
+INSTRUCTION_REQUESTS = 2000
 CODE = "BenchCode7"
 DESTINATION = "https://example.com/landing?campaign=bench"
+AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 DURATION_S = 5
 CONNECTIONS = 64
 DELAY_MS = 2
@@ -130,6 +139,108 @@ def _wrk(
         data["broker_cpu_us_per_request"] = broker_s / data["requests"] * 1e6
     # wrk counts 3xx as "non-2xx"; every answer here must be the 302, checked separately.
     return data
+
+
+def _sequential_requests(url: str, count: int) -> None:
+    """``count`` GETs on one keep-alive connection, as a phone's browser would send them."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    headers = {"User-Agent": AGENT, "Accept-Language": "en-US,en;q=0.9"}
+    try:
+        for _ in range(count):
+            connection.request("GET", parts.path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 302:
+                raise RuntimeError(f"{url} answered {response.status}")
+    finally:
+        connection.close()
+
+
+def _instructions_per_request(
+    argv: list[str], url: str, workdir: Path, env: dict[str, str] | None = None
+) -> float:
+    """Instructions the server process executes per request (all its threads), counted by
+    callgrind over ``INSTRUCTION_REQUESTS`` requests after a warm-up. Repeatable to within
+    about 1% whatever else the machine runs, unlike requests per second."""
+    out = workdir / f"callgrind-{free_port()}.out"
+    server = subprocess.Popen(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}",
+            *argv,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(url, timeout_s=180.0)
+        _sequential_requests(url, 300)
+        for command in (["-i", "on"], None, ["-i", "off"], ["-d"]):
+            if command is None:
+                _sequential_requests(url, INSTRUCTION_REQUESTS)
+            else:
+                subprocess.run(
+                    ["callgrind_control", *command, str(server.pid)],
+                    check=True,
+                    capture_output=True,
+                )
+    finally:
+        server.terminate()
+        server.wait(60)
+    total = 0
+    for dump in workdir.glob(out.name + "*"):  # the dump asked for, then the one at exit
+        total += max(
+            (
+                int(line.split()[1])
+                for line in dump.read_text().splitlines()
+                if line.startswith(("summary:", "totals:"))
+            ),
+            default=0,
+        )
+    if total == 0:
+        raise RuntimeError(f"callgrind counted nothing for {argv}")
+    return total / INSTRUCTION_REQUESTS
+
+
+def _count_instructions(service_env: dict[str, str], workdir: Path) -> dict[str, Any]:
+    """Instructions per request of the three servers, one after the other."""
+    counts: dict[str, float] = {}
+    for name, low_level in (("bare", False), ("bare_low_level", True)):
+        port = free_port()
+        counts[name] = _instructions_per_request(
+            [
+                sys.executable,
+                "-c",
+                f"from bench.redirect_bench import bare_server; bare_server({port}, {low_level})",
+            ],
+            f"http://127.0.0.1:{port}/{CODE}",
+            workdir,
+        )
+    port = free_port()
+    env = {
+        **os.environ,
+        **service_env,
+        "REDIRECT_PORT": str(port),
+        "REDIRECT_ADMIN_PORT": str(free_port()),
+        "SPOOL_DIR": str(workdir / "spool-callgrind"),
+        # Requests run ~50x slower under callgrind: a longer linger keeps messages as large as
+        # under real load (hundreds of events each), so the publishing cost per scan is the same.
+        "REDIRECT_PUBLISH_LINGER_S": "0.5",
+    }
+    counts["redirect"] = _instructions_per_request(
+        [sys.executable, "-m", "services.redirect"], f"http://127.0.0.1:{port}/{CODE}", workdir, env
+    )
+    return {
+        **{name: round(count) for name, count in counts.items()},
+        "ratio": round(counts["bare"] / counts["redirect"], 3),
+        "ratio_vs_low_level": round(counts["bare_low_level"] / counts["redirect"], 3),
+        "method": f"callgrind, {INSTRUCTION_REQUESTS} keep-alive GETs after a warm-up, server only",
+    }
 
 
 def _status(url: str) -> int:
@@ -222,18 +333,21 @@ def main() -> int:
         asyncio.run(_prepare_database(dsn))
         with scratch_vhost(scratch_name("qrforge_bench_redirect")) as amqp_url:
             asyncio.run(_bind_queue(amqp_url))
+            service_env = {
+                "DATABASE_URL": dsn,
+                "AMQP_URL": amqp_url,
+                "LOG_LEVEL": "WARNING",
+                # Settings under test can be passed through (REDIRECT_PUBLISH_LINGER_S=…).
+                **{k: v for k, v in os.environ.items() if k.startswith("REDIRECT_")},
+            }
             service = ServiceProcess(
                 "redirect-bench",
                 "services.redirect",
                 {
+                    **service_env,
                     "REDIRECT_PORT": str(port),
                     "REDIRECT_ADMIN_PORT": str(admin_port),
-                    "DATABASE_URL": dsn,
-                    "AMQP_URL": amqp_url,
                     "SPOOL_DIR": str(lua_dir / "spool"),
-                    "LOG_LEVEL": "WARNING",
-                    # Settings under test can be passed through (REDIRECT_PUBLISH_LINGER_S=…).
-                    **{k: v for k, v in os.environ.items() if k.startswith("REDIRECT_")},
                 },
                 admin_port,
             )
@@ -278,6 +392,11 @@ def main() -> int:
             spooled = _metric(admin_port, "qrforge_redirect_events_spooled_total")
             failures = _metric(admin_port, "qrforge_redirect_publish_failures_total")
             queued = asyncio.run(_queued_events(amqp_url))
+            instructions = (
+                _count_instructions(service_env, lua_dir)
+                if INSTRUCTIONS and shutil.which("callgrind_control")
+                else None
+            )
             ratio = redirect_best["rps"] / bare_best["rps"]
             result = {
                 "bench": "redirect",
@@ -308,6 +427,7 @@ def main() -> int:
                         min(r.get("broker_cpu_us_per_request", 0.0) for r in bare_runs), 1
                     ),
                 },
+                "instructions_per_request": instructions,
                 "half_load": {
                     "target_rps": round(target),
                     "method": f"wrk -t1 -c{half_connections} + Lua delay() {DELAY_MS} ms",
