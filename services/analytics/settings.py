@@ -53,7 +53,7 @@ class AnalyticsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AnalyticsSettings:
         return cls(
-            port=env_int("ANALYTICS_PORT", 50053, env),
+            port=env_int("ANALYTICS_PORT", 7053, env),
             admin_port=env_int("ANALYTICS_ADMIN_PORT", 9053, env),
             amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", env),
             clickhouse_url=env_str("CLICKHOUSE_URL", DEFAULT_CLICKHOUSE_URL, env),

@@ -37,9 +37,9 @@ class GatewaySettings:
             database_url=env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge"),
             amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
             redis_url=redis_url or None,
-            render_addr=env_str("RENDER_ADDR", "127.0.0.1:50051"),
-            keys_addr=env_str("KEYS_ADDR", "127.0.0.1:50052"),
-            analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:50053"),
+            render_addr=env_str("RENDER_ADDR", "127.0.0.1:7051"),
+            keys_addr=env_str("KEYS_ADDR", "127.0.0.1:7052"),
+            analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:7053"),
             public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081").rstrip("/"),
             # Revocations evict at once through the broker; the TTL bounds staleness if an

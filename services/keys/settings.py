@@ -26,7 +26,7 @@ class KeysSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KeysSettings:
         return cls(
-            port=env_int("KEYS_PORT", 50052, env),
+            port=env_int("KEYS_PORT", 7052, env),
             admin_port=env_int("KEYS_ADMIN_PORT", 9052, env),
             database_url=env_str(
                 "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge", env

@@ -19,7 +19,7 @@ class RenderSettings:
     @classmethod
     def from_env(cls) -> RenderSettings:
         return cls(
-            port=env_int("RENDER_PORT", 50051),
+            port=env_int("RENDER_PORT", 7051),
             admin_port=env_int("RENDER_ADMIN_PORT", 9051),
             # One worker per core: rendering is CPU-bound and the gRPC loop must stay free.
             workers=env_int("RENDER_WORKERS", os.cpu_count() or 1),

@@ -42,7 +42,7 @@ def test_retention_is_altered_only_when_it_changes() -> None:
 
 def test_settings_defaults() -> None:
     settings = AnalyticsSettings.from_env({})
-    assert (settings.port, settings.admin_port) == (50053, 9053)
+    assert (settings.port, settings.admin_port) == (7053, 9053)
     assert settings.clickhouse_url.startswith("chdb:///") and settings.clickhouse_url.endswith(
         "var/clickhouse"
     )
