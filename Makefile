@@ -30,7 +30,8 @@ $(STUBS): $(PROTOS) | $(VENV)/.installed
 	touch gen/qrforge/__init__.py gen/qrforge/v1/__init__.py gen/qrforge/py.typed $@
 
 run: setup
-	bash scripts/run-local.sh
+	@# setpriv: a SIGTERM to make (which make does not forward) still stops every service
+	setpriv --pdeathsig TERM bash scripts/run-local.sh
 
 test: setup
 	bash scripts/test-tools.sh
