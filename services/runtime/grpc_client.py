@@ -18,10 +18,15 @@ ResponseT = TypeVar("ResponseT")
 
 
 def open_channel(address: str) -> grpc.aio.Channel:
-    """An insecure channel (the mesh/NetworkPolicy secures pod-to-pod traffic)."""
+    """An insecure channel (the mesh/NetworkPolicy secures pod-to-pod traffic).
+
+    Calls are balanced round-robin over every address the target resolves to: in Kubernetes
+    the target is ``dns:///<headless service>:<port>``, one address per pod (a plain Service's
+    single virtual IP would pin each gateway to one pod for the connection's life)."""
     return grpc.aio.insecure_channel(
         address,
         options=[
+            ("grpc.lb_policy_name", "round_robin"),
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),
             ("grpc.keepalive_time_ms", 30_000),

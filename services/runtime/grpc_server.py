@@ -98,6 +98,10 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 ("grpc.max_send_message_length", 64 * 1024 * 1024),
+                # Clients reconnect (and resolve the pods again) at least every 5 minutes, so
+                # pods added by a scale-up receive calls too.
+                ("grpc.max_connection_age_ms", 300_000),
+                ("grpc.max_connection_age_grace_ms", 30_000),
             ],
         )
         self.health = health.aio.HealthServicer()

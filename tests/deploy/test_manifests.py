@@ -224,12 +224,17 @@ def test_ingress_hosts_match_public_urls(each: Rendered) -> None:
 
 
 def test_grpc_addresses_point_at_the_services(each: Rendered) -> None:
+    """Through DNS on headless Services: the gateway's round_robin sees every pod."""
     config = each.config()
     for service in GRPC_SERVICES:
-        host, _, port = config[f"{service.upper()}_ADDR"].rpartition(":")
-        ports = {p["name"]: p["port"] for p in each.get("Service", host)["spec"]["ports"]}
+        address = config[f"{service.upper()}_ADDR"]
+        assert address.startswith("dns:///"), address
+        host, _, port = address.removeprefix("dns:///").rpartition(":")
+        spec = each.get("Service", host)["spec"]
+        ports = {p["name"]: p["port"] for p in spec["ports"]}
         assert host == service
         assert int(port) == ports["grpc"]
+        assert spec.get("clusterIP") == "None"
 
 
 # --- network policies ---------------------------------------------------------------------------
