@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 from qrforge.v1 import render_pb2_grpc
 from services.render.servicer import RenderServicer, warm_up_worker
 from services.render.settings import RenderSettings
+from services.render.worker_pool import WorkerPool
 from services.runtime.admin import AdminServer
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.lifecycle import run_service
 
 
 async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
-    # "spawn", not fork: forking a process that already runs gRPC threads can leave native
-    # locks (gRPC, FreeType, zint) held in the child, which then dies or hangs.
-    pool = ProcessPoolExecutor(
-        max_workers=settings.workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=warm_up_worker,
-    )
+    pool = WorkerPool(settings.workers, initializer=warm_up_worker)
     grpc_server = GrpcServer(settings.port)
     render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(pool), grpc_server.server)
     admin = AdminServer(settings.admin_port, checks={})
@@ -32,7 +25,7 @@ async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
     finally:
         admin.draining = True
         await grpc_server.stop(settings.shutdown_grace_s)
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
         await admin.stop()
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import Executor
-
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.rendering import render_barcode, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
+from services.render.worker_pool import WorkerPool
 
 
 def warm_up_worker() -> None:
@@ -55,25 +53,23 @@ def to_message(image: RenderedImage) -> render_pb2.RenderedImage:
 
 
 class RenderServicer(render_pb2_grpc.RenderServiceServicer):
-    """Runs each render in the process pool so the event loop keeps accepting calls.
+    """Runs each render in the worker pool so the event loop keeps accepting calls.
 
     An :class:`~services.runtime.errors.ApiError` raised in a worker is pickled back and
     re-raised here, where the interceptor maps it to a status.
     """
 
-    def __init__(self, pool: Executor) -> None:
+    def __init__(self, pool: WorkerPool) -> None:
         self._pool = pool
 
     async def RenderQR(  # noqa: N802 - gRPC method name
         self, request: render_pb2.RenderQRRequest, context: object
     ) -> render_pb2.RenderedImage:
-        loop = asyncio.get_running_loop()
-        image = await loop.run_in_executor(self._pool, render_qr, qr_spec_from(request))
+        image = await self._pool.run(render_qr, qr_spec_from(request))
         return to_message(image)
 
     async def RenderBarcode(  # noqa: N802 - gRPC method name
         self, request: render_pb2.RenderBarcodeRequest, context: object
     ) -> render_pb2.RenderedImage:
-        loop = asyncio.get_running_loop()
-        image = await loop.run_in_executor(self._pool, render_barcode, barcode_spec_from(request))
+        image = await self._pool.run(render_barcode, barcode_spec_from(request))
         return to_message(image)
