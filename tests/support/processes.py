@@ -4,6 +4,7 @@ SIGTERM (the way Kubernetes stops them), logs kept in ``var/test-logs`` for post
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,11 +20,33 @@ ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "test-logs"
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports for the services under test come from below the kernel's ephemeral range: a port the
+# kernel handed out (bind to 0) is free only until an outgoing connection takes it, which once
+# made a service fail to bind in CI. Each is handed out once per test run.
+_PORT_RANGE = range(20_000, min(_ephemeral_floor(), 32_768))
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    for _ in range(1000):
+        port = random.choice(_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))  # where the services bind
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @dataclass
