@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
+import aiormq.exceptions
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from services.gateway.auth import Authenticator
@@ -41,4 +43,6 @@ class RevocationListener:
 
     async def stop(self) -> None:
         if self._queue is not None and self._tag is not None:
-            await self._queue.cancel(self._tag)
+            # A channel that already closed (the connection went first) has nothing to cancel.
+            with contextlib.suppress(aiormq.exceptions.ChannelInvalidStateError):
+                await self._queue.cancel(self._tag)
