@@ -217,6 +217,6 @@ class RedirectHandlers:
             return pages.password_form(code, status=401, error="Wrong password, try again.")
         return await self._redirect(request, resolved, time())
 
-    async def not_found(self) -> web.Response:
+    def not_found(self) -> web.Response:
         self._counts.not_found += 1
         return pages.not_found()

@@ -36,7 +36,7 @@ def route(handlers: RedirectHandlers) -> Dispatch:
     async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
         code = request.path[1:]
         if not code or "/" in code:
-            return await not_found()
+            return not_found()
         method = request.method
         if method == "GET":
             cached = get_cached(request, code)
