@@ -15,7 +15,6 @@ from typing import Final
 from aiohttp import hdrs, web
 
 from services.redirect import metrics, pages
-from services.redirect.client_ip import client_ip
 from services.redirect.code_cache import Miss
 from services.redirect.codes import CodeRecord, Outcome, decide, is_well_formed
 from services.redirect.password_limiter import PasswordLimiter
@@ -27,8 +26,8 @@ from services.redirect.scan_records import (
     MAX_USER_AGENT,
     capture,
 )
-from services.redirect.settings import IPNetwork
 from services.redirect.storage import CodeStore, DatabaseUnavailableError
+from services.runtime.client_ip import IPNetwork, client_ip
 from services.runtime.passwords import verify_password
 
 log = logging.getLogger(__name__)

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
-from services.runtime.config import ConfigError, env_float, env_int, env_list, env_str
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    """CIDRs (or bare addresses) of the proxies allowed to set ``X-Forwarded-For``."""
-    networks: list[IPNetwork] = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(value, strict=False))
-        except ValueError:
-            raise ConfigError(f"TRUSTED_PROXIES: {value!r} is not an address or CIDR") from None
-    return tuple(networks)
+from services.runtime.client_ip import IPNetwork, parse_networks
+from services.runtime.config import env_float, env_int, env_list, env_str
 
 
 @dataclass(frozen=True, slots=True)

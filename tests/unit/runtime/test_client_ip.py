@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from services.redirect.client_ip import client_ip
-from services.redirect.settings import parse_networks
+from services.runtime.client_ip import client_ip, parse_networks
 
 PROXIES = parse_networks(("10.0.0.0/8", "127.0.0.1", "fd00::/8"))
 

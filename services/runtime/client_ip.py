@@ -2,6 +2,8 @@
 
 The header is read right to left, skipping addresses of trusted proxies; the first untrusted
 hop is the client. Anything unparsable stops the walk (a client can write any left part).
+Shared by the services that face clients (redirect, gateway) so both read ``TRUSTED_PROXIES``
+the same way.
 """
 
 from __future__ import annotations
@@ -9,7 +11,20 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from services.redirect.settings import IPNetwork
+from services.runtime.config import ConfigError
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """CIDRs (or bare addresses) of the proxies allowed to set ``X-Forwarded-For``."""
+    networks: list[IPNetwork] = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ConfigError(f"TRUSTED_PROXIES: {value!r} is not an address or CIDR") from None
+    return tuple(networks)
 
 
 def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
