@@ -14,7 +14,11 @@ from services.runtime.lifecycle import run_service
 
 
 async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
-    pool = WorkerPool(settings.workers, initializer=warm_up_worker)
+    pool = WorkerPool(
+        settings.workers,
+        initializer=warm_up_worker,
+        per_account=settings.workers_per_account,
+    )
     grpc_server = GrpcServer(settings.port)
     render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(pool), grpc_server.server)
     admin = AdminServer(settings.admin_port, checks={})

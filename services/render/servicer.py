@@ -53,7 +53,8 @@ def to_message(image: RenderedImage) -> render_pb2.RenderedImage:
 
 
 class RenderServicer(render_pb2_grpc.RenderServiceServicer):
-    """Runs each render in the worker pool so the event loop keeps accepting calls.
+    """Runs each render in the worker pool so the event loop keeps accepting calls; the
+    pool takes turns between the accounts the requests name.
 
     An :class:`~services.runtime.errors.ApiError` raised in a worker is pickled back and
     re-raised here, where the interceptor maps it to a status.
@@ -65,11 +66,11 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     async def RenderQR(  # noqa: N802 - gRPC method name
         self, request: render_pb2.RenderQRRequest, context: object
     ) -> render_pb2.RenderedImage:
-        image = await self._pool.run(render_qr, qr_spec_from(request))
+        image = await self._pool.run(render_qr, qr_spec_from(request), request.account_id)
         return to_message(image)
 
     async def RenderBarcode(  # noqa: N802 - gRPC method name
         self, request: render_pb2.RenderBarcodeRequest, context: object
     ) -> render_pb2.RenderedImage:
-        image = await self._pool.run(render_barcode, barcode_spec_from(request))
+        image = await self._pool.run(render_barcode, barcode_spec_from(request), request.account_id)
         return to_message(image)

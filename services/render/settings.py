@@ -13,16 +13,22 @@ class RenderSettings:
     port: int
     admin_port: int
     workers: int
+    workers_per_account: int
     shutdown_grace_s: float
     log_level: str
 
     @classmethod
     def from_env(cls) -> RenderSettings:
+        workers = env_int("RENDER_WORKERS", os.cpu_count() or 1)
         return cls(
             port=env_int("RENDER_PORT", 7051),
             admin_port=env_int("RENDER_ADMIN_PORT", 9051),
             # One worker per core: rendering is CPU-bound and the gRPC loop must stay free.
-            workers=env_int("RENDER_WORKERS", os.cpu_count() or 1),
+            workers=workers,
+            # The rest stay free for other accounts: a heavy batch slows only its own account.
+            workers_per_account=min(
+                workers, max(1, env_int("RENDER_WORKERS_PER_ACCOUNT", (workers + 1) // 2))
+            ),
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
             log_level=env_str("LOG_LEVEL", "INFO"),
         )
