@@ -86,11 +86,13 @@ async def render_stored_barcode(
     timeout = ctx.settings.render_timeout_s
     if record.symbology == "QR":
         qr = _qr_request(record)
+        qr.account_id = record.account_id  # whose turn at the render service; not in the ETag
         if output:
             qr.format = output
         image = await call_unary(ctx.render.RenderQR, qr, timeout=timeout, name="render.RenderQR")
     else:
         spec = _barcode_request(record)
+        spec.account_id = record.account_id
         if output:
             spec.output = output
         image = await call_unary(

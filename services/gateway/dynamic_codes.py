@@ -106,7 +106,7 @@ async def create_dynamic_code(
     for _ in range(_SHORT_CODE_ATTEMPTS):
         short_code = random_base62(SHORT_CODE_LENGTH)
         payload = f"{ctx.settings.redirect_base_url}/{short_code}"
-        rendered = await render(ctx, request_from_options(payload, options))
+        rendered = await render(ctx, request_from_options(payload, options), principal.account_id)
         record = new_record(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,

@@ -72,10 +72,10 @@ async def generate(request: web.Request) -> web.Response:
 
 async def generate_embed(request: web.Request) -> web.Response:
     """``GET /v1/qrcodes/generate?…``: image bytes for ``<img src>`` and ``curl -o``; stores nothing."""
-    ctx = context_of(request)
+    ctx, principal = context_of(request), principal_of(request)
     qr_type, content, options = parse_qr_query(request.query)
     payload = build_payload(qr_type, content)
-    rendered = await render(ctx, request_from_options(payload, options))
+    rendered = await render(ctx, request_from_options(payload, options), principal.account_id)
     return image_response(rendered, {"Cache-Control": "private, max-age=300"})
 
 
@@ -172,7 +172,10 @@ async def qr_image(
     )
     render_request = request_from_record(record, logo, fmt=fmt, size=size)
     return await conditional_image(
-        request, etag_for(render_request), headers, lambda: render(ctx, render_request)
+        request,
+        etag_for(render_request),
+        headers,
+        lambda: render(ctx, render_request, record.account_id),
     )
 
 

@@ -92,8 +92,17 @@ def etag_for(request: render_pb2.RenderQRRequest) -> str:
     return f'"{digest.hexdigest()[:32]}"'
 
 
-async def render(ctx: GatewayContext, request: render_pb2.RenderQRRequest) -> Rendered:
+async def render(
+    ctx: GatewayContext, request: render_pb2.RenderQRRequest, account_id: str
+) -> Rendered:
+    """Render ``request`` for ``account_id``: the render service takes turns between accounts.
+
+    The account travels on a copy, so ``request`` (and an ETag made from it) stays free of it.
+    """
+    billed = render_pb2.RenderQRRequest()
+    billed.CopyFrom(request)
+    billed.account_id = account_id
     image = await call_unary(
-        ctx.render.RenderQR, request, timeout=ctx.settings.render_timeout_s, name="render.RenderQR"
+        ctx.render.RenderQR, billed, timeout=ctx.settings.render_timeout_s, name="render.RenderQR"
     )
     return Rendered(image.data, image.content_type, image.version, image.error_correction)

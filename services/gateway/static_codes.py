@@ -81,7 +81,7 @@ async def create_static_code(
     if fmt is not None:
         options = replace(options, format=fmt)
     options = await with_fetched_logo(ctx, options)
-    rendered = await render(ctx, request_from_options(payload, options))
+    rendered = await render(ctx, request_from_options(payload, options), principal.account_id)
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
         content=content, payload=payload,
