@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 from services.redirect import metrics, pages
 from services.redirect.code_cache import Miss
 from services.redirect.codes import CodeRecord, Outcome, decide, is_well_formed
+from services.redirect.password_form import read_password
 from services.redirect.password_limiter import PasswordLimiter
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
@@ -32,7 +33,6 @@ from services.runtime.passwords import verify_password
 
 log = logging.getLogger(__name__)
 
-MAX_PASSWORD_LENGTH: Final = 1024
 # scrypt costs ~16 MiB and tens of ms: bound how many run at once.
 PASSWORD_CHECKS_AT_ONCE: Final = 2
 
@@ -193,7 +193,8 @@ class RedirectHandlers:
         return self._page_for(outcome, code)
 
     async def post(self, request: web.BaseRequest, code: str) -> web.Response:
-        """The password form: right → 302 + scan, wrong → 401, too many wrong → 429."""
+        """The password form: right → 302 + scan, wrong → 401, unreadable form → 400, too many
+        wrong → 429."""
         resolved = await self._open(request, code)
         if isinstance(resolved, web.Response):
             return resolved
@@ -203,13 +204,14 @@ class RedirectHandlers:
         if retry_after is not None:
             self._counts.password_limited += 1
             return pages.too_many_tries(retry_after)
-        form = await request.post()
-        password = form.get("password")
-        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_LENGTH:
-            right = False
-        else:
-            async with self._password_checks:
-                right = await asyncio.to_thread(verify_password, password, resolved.password_hash)
+        password = await read_password(request)
+        if password is None:
+            self._counts.password_invalid += 1
+            return pages.password_form(
+                code, status=400, error="The form could not be read. Enter the password again."
+            )
+        async with self._password_checks:
+            right = await asyncio.to_thread(verify_password, password, resolved.password_hash)
         if not right:
             self._limiter.record_failure(ip, code, monotonic())
             self._counts.password_wrong += 1

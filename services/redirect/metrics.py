@@ -26,6 +26,7 @@ class HotCounts:
         "head",
         "not_found",
         "password",
+        "password_invalid",
         "password_limited",
         "password_wrong",
         "redirected",
@@ -37,6 +38,7 @@ class HotCounts:
         "head",
         "password",
         "password_wrong",
+        "password_invalid",
         "password_limited",
         "gone",
         "not_found",
@@ -52,6 +54,7 @@ class HotCounts:
         self.head = 0
         self.not_found = 0
         self.password = 0
+        self.password_invalid = 0
         self.password_limited = 0
         self.password_wrong = 0
         self.redirected = 0

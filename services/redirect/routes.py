@@ -23,7 +23,7 @@ from aiohttp.web_protocol import RequestHandler
 from services.redirect import pages
 from services.redirect.handlers import RedirectHandlers
 
-MAX_BODY_BYTES: Final = 16 * 1024  # the password form; anything larger is a 413
+MAX_BODY_BYTES: Final = 16 * 1024  # the password form; a larger one is unreadable (400)
 ALLOWED_METHODS: Final = "GET, HEAD, POST"
 
 Dispatch = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
