@@ -19,7 +19,11 @@ from services.redirect import metrics
 from services.redirect.broker import BrokerLink
 from services.redirect.code_cache import CodeCache
 from services.redirect.handlers import RedirectHandlers
-from services.redirect.password_limiter import PasswordLimiter
+from services.redirect.password_limiter import (
+    InProcessPasswordLimiter,
+    PasswordLimiter,
+    RedisPasswordLimiter,
+)
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
 from services.redirect.routes import create_server
@@ -64,11 +68,16 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
         publish_timeout_s=settings.publish_timeout_s,
     )
     publisher.start()
+    limiter: PasswordLimiter = (
+        RedisPasswordLimiter(settings.redis_url)
+        if settings.redis_url
+        else InProcessPasswordLimiter()
+    )
     handlers = RedirectHandlers(
         CodeResolver(cache, store),
         store,
         publisher,
-        PasswordLimiter(),
+        limiter,
         settings.trusted_proxies,
     )
     runner = web.ServerRunner(create_server(handlers), shutdown_timeout=settings.shutdown_grace_s)
@@ -79,11 +88,15 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
             raise ConnectionError("broker not connected")
 
     # Postgres and the broker are reported, not required: cached codes keep redirecting and
-    # scans are spooled while they are down, so a replica must stay in rotation.
+    # scans are spooled while they are down, so a replica must stay in rotation. So is Redis:
+    # without it only password tries are refused.
+    reports = {"postgres": store.check, "rabbitmq": broker_check}
+    if isinstance(limiter, RedisPasswordLimiter):
+        reports["redis"] = limiter.check
     admin = AdminServer(
         settings.admin_port,
         checks={},
-        reports={"postgres": store.check, "rabbitmq": broker_check},
+        reports=reports,
         details=lambda: {"buffer_events": publisher.buffered, "spool_events": publisher.spooled},
     )
     await admin.start()
@@ -98,6 +111,7 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
         admin.draining = True
         await runner.cleanup()  # stop accepting, drain in-flight requests
         await publisher.close(settings.flush_timeout_s)
+        await limiter.close()
         await broker.close()
         await store.close()
         spool.close()

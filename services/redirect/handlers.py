@@ -18,7 +18,11 @@ from services.redirect import metrics, pages
 from services.redirect.code_cache import Miss
 from services.redirect.codes import CodeRecord, Outcome, decide, is_well_formed
 from services.redirect.password_form import read_password
-from services.redirect.password_limiter import PasswordLimiter
+from services.redirect.password_limiter import (
+    PasswordLimiter,
+    PasswordLimiterUnavailableError,
+    TriesExhausted,
+)
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
 from services.redirect.scan_records import (
@@ -194,28 +198,36 @@ class RedirectHandlers:
 
     async def post(self, request: web.BaseRequest, code: str) -> web.Response:
         """The password form: right → 302 + scan, wrong → 401, unreadable form → 400, too many
-        wrong → 429."""
+        wrong → 429, tries not countable (Redis down) → 503.
+
+        The try is reserved before the password is verified (check and count in one step), so
+        guesses sent at once get no more verifications than guesses sent one by one."""
         resolved = await self._open(request, code)
         if isinstance(resolved, web.Response):
             return resolved
         assert resolved.password_hash is not None
-        ip = self._ip(request)
-        retry_after = self._limiter.retry_after(ip, code, monotonic())
-        if retry_after is not None:
-            self._counts.password_limited += 1
-            return pages.too_many_tries(retry_after)
         password = await read_password(request)
         if password is None:
             self._counts.password_invalid += 1
             return pages.password_form(
                 code, status=400, error="The form could not be read. Enter the password again."
             )
+        try:
+            reservation = await self._limiter.reserve(self._ip(request), code)
+        except PasswordLimiterUnavailableError:
+            self._counts.unavailable += 1
+            return pages.unavailable()
+        if isinstance(reservation, TriesExhausted):
+            self._counts.password_limited += 1
+            return pages.too_many_tries(reservation.retry_after_s)
         async with self._password_checks:
             right = await asyncio.to_thread(verify_password, password, resolved.password_hash)
         if not right:
-            self._limiter.record_failure(ip, code, monotonic())
+            metrics.password_checks_wrong.inc()
             self._counts.password_wrong += 1
             return pages.password_form(code, status=401, error="Wrong password, try again.")
+        metrics.password_checks_right.inc()
+        await self._limiter.release(reservation)
         return await self._redirect(request, resolved, time())
 
     def not_found(self) -> web.Response:

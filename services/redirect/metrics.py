@@ -90,6 +90,14 @@ catalog_evictions_total: Final = Counter(
     "qrforge_redirect_catalog_evictions_total",
     "Catalog events (code.updated / code.deleted) received.",
 )
+# Not a hot count: each one is a scrypt run of tens of ms, the lock is nothing beside it.
+password_checks_total: Final = Counter(
+    "qrforge_redirect_password_checks_total",
+    "Passwords verified on a protected code's form, by result (right, wrong).",
+    ["result"],
+)
+password_checks_right: Final = password_checks_total.labels("right")
+password_checks_wrong: Final = password_checks_total.labels("wrong")
 database_errors_total: Final = Counter(
     "qrforge_redirect_database_errors_total",
     "Postgres calls that failed (the redirect then serves stale entries where it can).",

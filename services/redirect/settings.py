@@ -14,6 +14,7 @@ class RedirectSettings:
     admin_port: int
     database_url: str
     amqp_url: str
+    redis_url: str | None
     spool_dir: str
     trusted_proxies: tuple[IPNetwork, ...]
     cache_size: int
@@ -36,6 +37,8 @@ class RedirectSettings:
             admin_port=env_int("REDIRECT_ADMIN_PORT", 9081),
             database_url=env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge"),
             amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            # Unset: password tries are counted per replica; set: shared by every replica.
+            redis_url=env_str("REDIS_URL", "") or None,
             # One directory per replica (a pod's own volume): the spool is locked by its process.
             spool_dir=env_str("SPOOL_DIR", "var/redirect-spool"),
             trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES")),

@@ -1,41 +1,88 @@
 from __future__ import annotations
 
-from services.redirect.password_limiter import PasswordLimiter
+import asyncio
+
+import pytest
+
+from services.redirect.password_limiter import (
+    InProcessPasswordLimiter,
+    PasswordLimiterUnavailableError,
+    RedisPasswordLimiter,
+    TriesExhausted,
+    TryReservation,
+)
 
 WINDOW = 900.0
 
 
-def test_five_wrong_tries_then_blocked() -> None:
-    limiter = PasswordLimiter(max_failures=5, window_s=WINDOW)
+class FakeClock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter(clock: FakeClock, max_keys: int = 100_000) -> InProcessPasswordLimiter:
+    return InProcessPasswordLimiter(max_tries=5, window_s=WINDOW, max_keys=max_keys, clock=clock)
+
+
+async def test_five_tries_then_exhausted_until_the_oldest_leaves_the_window() -> None:
+    clock = FakeClock()
+    tries = limiter(clock)
     for i in range(5):
-        assert limiter.retry_after("1.2.3.4", "Abc1234", 100.0 + i) is None
-        limiter.record_failure("1.2.3.4", "Abc1234", 100.0 + i)
-    wait = limiter.retry_after("1.2.3.4", "Abc1234", 110.0)
-    assert wait is not None and abs(wait - (100.0 + WINDOW - 110.0)) < 1e-9
+        clock.now = 100.0 + i
+        assert isinstance(await tries.reserve("1.2.3.4", "Abc1234"), TryReservation)
+    clock.now = 110.0
+    refused = await tries.reserve("1.2.3.4", "Abc1234")
+    assert refused == TriesExhausted(100.0 + WINDOW - 110.0)
+    # The first try (t=100) leaves the window at t=1000: one more is allowed.
+    clock.now = 1000.0
+    assert isinstance(await tries.reserve("1.2.3.4", "Abc1234"), TryReservation)
+    assert isinstance(await tries.reserve("1.2.3.4", "Abc1234"), TriesExhausted)
 
 
-def test_block_is_per_ip_and_per_code() -> None:
-    limiter = PasswordLimiter(max_failures=5, window_s=WINDOW)
+async def test_reservations_taken_at_once_never_exceed_the_limit() -> None:
+    tries = limiter(FakeClock())
+    results = await asyncio.gather(*(tries.reserve("ip", "code123") for _ in range(200)))
+    assert sum(isinstance(r, TryReservation) for r in results) == 5
+
+
+async def test_release_gives_the_try_back() -> None:
+    tries = limiter(FakeClock())
+    taken = [await tries.reserve("ip", "code123") for _ in range(5)]
+    assert isinstance(await tries.reserve("ip", "code123"), TriesExhausted)
+    assert isinstance(taken[2], TryReservation)
+    await tries.release(taken[2])
+    await tries.release(taken[2])  # twice is harmless
+    assert isinstance(await tries.reserve("ip", "code123"), TryReservation)
+    assert isinstance(await tries.reserve("ip", "code123"), TriesExhausted)
+
+
+async def test_tries_are_per_ip_and_per_code() -> None:
+    tries = limiter(FakeClock())
     for _ in range(5):
-        limiter.record_failure("1.2.3.4", "Abc1234", 100.0)
-    assert limiter.retry_after("1.2.3.4", "Abc1234", 101.0) is not None
-    assert limiter.retry_after("5.6.7.8", "Abc1234", 101.0) is None
-    assert limiter.retry_after("1.2.3.4", "Other12", 101.0) is None
+        await tries.reserve("1.2.3.4", "Abc1234")
+    assert isinstance(await tries.reserve("1.2.3.4", "Abc1234"), TriesExhausted)
+    assert isinstance(await tries.reserve("5.6.7.8", "Abc1234"), TryReservation)
+    assert isinstance(await tries.reserve("1.2.3.4", "Other12"), TryReservation)
 
 
-def test_window_slides() -> None:
-    limiter = PasswordLimiter(max_failures=5, window_s=WINDOW)
-    for i in range(5):
-        limiter.record_failure("ip", "code123", 100.0 + i * 100)
-    assert limiter.retry_after("ip", "code123", 999.0) is not None
-    # The first failure (t=100) leaves the window at t=1000: one more try is allowed.
-    assert limiter.retry_after("ip", "code123", 1000.0) is None
+async def test_bounded_memory_forgets_least_recent_keys() -> None:
+    clock = FakeClock()
+    tries = InProcessPasswordLimiter(max_tries=1, window_s=WINDOW, max_keys=2, clock=clock)
+    for ip in ("a", "b", "c"):
+        await tries.reserve(ip, "code123")
+    assert isinstance(await tries.reserve("a", "code123"), TryReservation)
+    assert isinstance(await tries.reserve("c", "code123"), TriesExhausted)
 
 
-def test_bounded_memory_forgets_least_recent_keys() -> None:
-    limiter = PasswordLimiter(max_failures=1, window_s=WINDOW, max_keys=2)
-    limiter.record_failure("a", "code123", 1.0)
-    limiter.record_failure("b", "code123", 2.0)
-    limiter.record_failure("c", "code123", 3.0)
-    assert limiter.retry_after("a", "code123", 4.0) is None
-    assert limiter.retry_after("c", "code123", 4.0) is not None
+async def test_unreachable_redis_is_unavailable_not_allowed(
+    unused_tcp_port: int,
+) -> None:
+    tries = RedisPasswordLimiter(f"redis://127.0.0.1:{unused_tcp_port}/0")
+    try:
+        with pytest.raises(PasswordLimiterUnavailableError):
+            await tries.reserve("ip", "code123")
+    finally:
+        await tries.close()
