@@ -10,6 +10,7 @@ from datetime import datetime
 from services.keys import tokens
 from services.keys.accounts import valid_name
 from services.keys.permissions import check_can_grant, parse_permissions
+from services.keys.plans import INT32_MAX
 from services.runtime.errors import ApiError
 
 
@@ -26,6 +27,8 @@ class ApiKey:
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Requests per minute for this key alone; the account's limit applies on top of it.
+    rate_limit_per_min: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +58,29 @@ def mint_key(
     creator_permissions: Iterable[str],
     expires_at: datetime | None,
     now: datetime,
+    creator_expires_at: datetime | None = None,
+    rate_limit_per_min: int | None = None,
 ) -> MintedKey:
     """Validate a key request and mint it.
 
-    Raises ``INVALID_PARAMETER`` (name, permissions, expires_at) or
-    ``INSUFFICIENT_PERMISSION`` when asking for more than ``creator_permissions``.
+    Raises ``INVALID_PARAMETER`` (name, permissions, expires_at, rate_limit) or
+    ``INSUFFICIENT_PERMISSION`` when asking for more than ``creator_permissions``. A key made by
+    a key that expires expires no later: see :func:`child_expiry`.
     """
     cleaned_name = valid_name(name)
     granted = parse_permissions(permissions)
     check_can_grant(granted, creator_permissions)
     if expires_at is not None and expires_at <= now:
         raise ApiError("INVALID_PARAMETER", "expires_at must be in the future", field="expires_at")
+    expires_at = child_expiry(expires_at, creator_expires_at)
+    # Any positive limit is accepted, even one above the plan's: the plan can change after the
+    # key is made, and the tighter of the two windows always wins at the gateway.
+    if rate_limit_per_min is not None and not 1 <= rate_limit_per_min <= INT32_MAX:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            "rate_limit must be a positive number of requests per minute",
+            field="rate_limit",
+        )
     secret = tokens.mint_secret()
     key = ApiKey(
         key_id=tokens.new_key_id(),
@@ -75,8 +90,34 @@ def mint_key(
         prefix=tokens.display_prefix(secret),
         created_at=now,
         expires_at=expires_at,
+        rate_limit_per_min=rate_limit_per_min,
     )
     return MintedKey(key=key, secret=secret, secret_hash=tokens.hash_secret(pepper, secret))
+
+
+def child_expiry(
+    requested: datetime | None, creator_expires_at: datetime | None
+) -> datetime | None:
+    """A new key never outlives the key that made it, or an expiring key could mint itself a
+    permanent successor.
+
+    No expiry asked: the child inherits its creator's, the only reading that keeps the rule
+    without refusing the common request that names none. A later expiry asked explicitly is
+    refused rather than clamped: clamping would hand back a key that dies earlier than the
+    caller wrote, hiding the mistake until the key stops working.
+    """
+    if creator_expires_at is None:
+        return requested
+    if requested is None:
+        return creator_expires_at
+    if requested > creator_expires_at:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            "expires_at cannot be later than the expiry of the key that creates it "
+            f"({creator_expires_at.isoformat()})",
+            field="expires_at",
+        )
+    return requested
 
 
 def key_state(key: ApiKey, now: datetime) -> KeyState:

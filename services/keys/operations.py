@@ -114,6 +114,8 @@ class KeyOperations:
         permissions: Sequence[str],
         creator_permissions: Sequence[str],
         expires_at: datetime | None,
+        creator_expires_at: datetime | None = None,
+        rate_limit_per_min: int | None = None,
     ) -> MintedKey:
         minted = mint_key(
             pepper=self._pepper,
@@ -123,6 +125,8 @@ class KeyOperations:
             creator_permissions=creator_permissions,
             expires_at=expires_at,
             now=self._clock(),
+            creator_expires_at=creator_expires_at,
+            rate_limit_per_min=rate_limit_per_min,
         )
         if not await self._store.insert_key(minted):
             raise ApiError("NOT_FOUND", "No such account")

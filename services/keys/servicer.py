@@ -19,6 +19,10 @@ def _timestamp(value: datetime) -> Timestamp:
     return stamp
 
 
+def _optional_datetime(stamp: Timestamp, present: bool) -> datetime | None:
+    return stamp.ToDatetime(tzinfo=UTC) if present else None
+
+
 def account_message(account: Account) -> keys_pb2.Account:
     return keys_pb2.Account(
         account_id=account.account_id,
@@ -39,6 +43,7 @@ def key_message(key: ApiKey) -> keys_pb2.ApiKey:
         permissions=list(key.permissions),
         prefix=key.prefix,
         created_at=_timestamp(key.created_at),
+        rate_limit_per_min=key.rate_limit_per_min or 0,
     )
     # Unset means "never used" / "never expires", so only set what exists.
     if key.last_used_at is not None:
@@ -61,15 +66,16 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
     async def CreateKey(  # noqa: N802 - gRPC method name
         self, request: keys_pb2.CreateKeyRequest, context: object
     ) -> keys_pb2.CreateKeyResponse:
-        expires_at = (
-            request.expires_at.ToDatetime(tzinfo=UTC) if request.HasField("expires_at") else None
-        )
         minted = await self._operations.create_key(
             account_id=request.account_id,
             name=request.name,
             permissions=list(request.permissions),
             creator_permissions=list(request.creator_permissions),
-            expires_at=expires_at,
+            expires_at=_optional_datetime(request.expires_at, request.HasField("expires_at")),
+            creator_expires_at=_optional_datetime(
+                request.creator_expires_at, request.HasField("creator_expires_at")
+            ),
+            rate_limit_per_min=request.rate_limit_per_min or None,
         )
         return keys_pb2.CreateKeyResponse(key=key_message(minted.key), api_key=minted.secret)
 

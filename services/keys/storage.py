@@ -36,6 +36,7 @@ def _key(row: Mapping[str, Any], prefix: str = "") -> ApiKey:
         last_used_at=row[f"{prefix}last_used_at"],
         expires_at=row[f"{prefix}expires_at"],
         revoked_at=row[f"{prefix}revoked_at"],
+        rate_limit_per_min=row[f"{prefix}rate_limit_per_min"],
     )
 
 
@@ -107,8 +108,8 @@ class KeysStore:
         key = minted.key
         await conn.execute(
             """INSERT INTO api_keys (key_id, account_id, name, permissions, secret_hash, prefix,
-                                     created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                                     created_at, expires_at, rate_limit_per_min)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
             key.key_id,
             key.account_id,
             key.name,
@@ -117,6 +118,7 @@ class KeysStore:
             key.prefix,
             key.created_at,
             key.expires_at,
+            key.rate_limit_per_min,
         )
 
     async def find_by_hash(self, secret_hash: str) -> tuple[Account, ApiKey] | None:
@@ -128,7 +130,8 @@ class KeysStore:
                       k.key_id AS k_key_id, k.account_id AS k_account_id, k.name AS k_name,
                       k.permissions AS k_permissions, k.prefix AS k_prefix,
                       k.created_at AS k_created_at, k.last_used_at AS k_last_used_at,
-                      k.expires_at AS k_expires_at, k.revoked_at AS k_revoked_at
+                      k.expires_at AS k_expires_at, k.revoked_at AS k_revoked_at,
+                      k.rate_limit_per_min AS k_rate_limit_per_min
                  FROM api_keys k JOIN accounts a USING (account_id)
                 WHERE k.secret_hash = $1""",
             secret_hash,
@@ -138,7 +141,7 @@ class KeysStore:
     async def list_live_keys(self, account_id: str) -> list[ApiKey]:
         rows = await self._pool.fetch(
             """SELECT key_id, account_id, name, permissions, prefix, created_at, last_used_at,
-                      expires_at, revoked_at
+                      expires_at, revoked_at, rate_limit_per_min
                  FROM api_keys
                  WHERE account_id = $1 AND revoked_at IS NULL
                  ORDER BY created_at DESC, key_id""",

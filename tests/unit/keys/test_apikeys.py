@@ -47,6 +47,17 @@ def test_minted_key_stores_only_the_hash_and_a_display_prefix() -> None:
         ({"expires_at": NOW}, "INVALID_PARAMETER", "expires_at"),
         ({"expires_at": NOW - timedelta(days=1)}, "INVALID_PARAMETER", "expires_at"),
         ({"creator_permissions": ["read"]}, "INSUFFICIENT_PERMISSION", None),
+        ({"rate_limit_per_min": 0}, "INVALID_PARAMETER", "rate_limit"),
+        ({"rate_limit_per_min": -5}, "INVALID_PARAMETER", "rate_limit"),
+        ({"rate_limit_per_min": 2**31}, "INVALID_PARAMETER", "rate_limit"),
+        (
+            {
+                "creator_expires_at": NOW + timedelta(seconds=25),
+                "expires_at": NOW + timedelta(seconds=26),
+            },
+            "INVALID_PARAMETER",
+            "expires_at",
+        ),
     ],
 )
 def test_invalid_key_requests_are_refused(
@@ -94,3 +105,39 @@ def test_new_account_copies_the_plan_limits() -> None:
         60,
         50,
     )
+
+
+def _child(expires_at: datetime | None, creator_expires_at: datetime | None) -> datetime | None:
+    return mint_key(
+        pepper=PEPPER,
+        account_id="acc_x",
+        name="child",
+        permissions=["read"],
+        creator_permissions=BOTH,
+        expires_at=expires_at,
+        creator_expires_at=creator_expires_at,
+        now=NOW,
+    ).key.expires_at
+
+
+def test_a_key_never_outlives_the_key_that_made_it() -> None:
+    creator_expiry = NOW + timedelta(seconds=25)
+    assert _child(None, creator_expiry) == creator_expiry  # inherited
+    assert _child(NOW + timedelta(seconds=10), creator_expiry) == NOW + timedelta(seconds=10)
+    assert _child(creator_expiry, creator_expiry) == creator_expiry
+    assert _child(None, None) is None
+    assert _child(NOW + timedelta(days=9), None) == NOW + timedelta(days=9)
+
+
+def test_a_key_keeps_its_own_rate_limit() -> None:
+    key = mint_key(
+        pepper=PEPPER,
+        account_id="acc_x",
+        name="k",
+        permissions=["read"],
+        creator_permissions=BOTH,
+        expires_at=None,
+        now=NOW,
+        rate_limit_per_min=5,
+    ).key
+    assert key.rate_limit_per_min == 5
