@@ -14,7 +14,11 @@ from services.gateway.scan_totals import scans_this_month
 
 async def usage(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
+    # The same decision the X-RateLimit-* headers of this response report: the tighter of the
+    # account's and the key's windows, this request counted.
     decision = rate_decision_of(request)
+    own_limit = principal.key_rate_limit_per_min
+    limit = min(principal.rate_limit_per_min, own_limit or principal.rate_limit_per_min)
     (qr_used, barcodes_used), scans = await asyncio.gather(
         catalog_storage.count_codes(ctx.pool, principal.account_id),
         scans_this_month(ctx, principal.account_id),
@@ -23,8 +27,8 @@ async def usage(request: web.Request) -> web.Response:
         {
             "plan": principal.plan,
             "rate_limit": {
-                "limit": decision.limit if decision else principal.rate_limit_per_min,
-                "remaining": decision.remaining if decision else principal.rate_limit_per_min,
+                "limit": decision.limit if decision else limit,
+                "remaining": decision.remaining if decision else limit,
                 "reset": decision.reset_at if decision else None,
             },
             "qr_codes": {"used": qr_used, "limit": principal.max_codes or None},

@@ -28,11 +28,12 @@ class Principal:
     account_id: str
     plan: str
     api_access: bool
-    rate_limit_per_min: int
+    rate_limit_per_min: int  # the account's, shared by all its keys
     max_codes: int
     key_id: str
     permissions: frozenset[str]
-    expires_at: float | None  # Unix seconds
+    expires_at: float | None  # Unix seconds, to the microsecond the keys service stored
+    key_rate_limit_per_min: int | None  # the key's own limit, inside the account's
 
     @classmethod
     def from_message(cls, response: keys_pb2.AuthenticateResponse) -> Principal:
@@ -45,7 +46,12 @@ class Principal:
             max_codes=account.max_codes,
             key_id=key.key_id,
             permissions=frozenset(key.permissions),
-            expires_at=key.expires_at.seconds if key.HasField("expires_at") else None,
+            # Whole microseconds: a key it creates inherits this expiry exactly (a float of
+            # Unix microseconds round-trips; nanoseconds would not).
+            expires_at=key.expires_at.ToMicroseconds() / 1_000_000
+            if key.HasField("expires_at")
+            else None,
+            key_rate_limit_per_min=key.rate_limit_per_min or None,
         )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from qrforge.v1 import keys_pb2
+from services.gateway.auth import Principal
 from services.gateway.context import context_of, principal_of
 from services.gateway.envelope import ok
 from services.gateway.json_body import read_json_object
@@ -16,6 +17,8 @@ from services.gateway.path_params import path_id
 from services.gateway.timestamps import format_timestamp, parse_datetime
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
+
+INT32_MAX: Final = 2**31 - 1  # a key's rate limit travels to the keys service as an int32
 
 
 def key_json(key: keys_pb2.ApiKey) -> dict[str, Any]:
@@ -27,6 +30,7 @@ def key_json(key: keys_pb2.ApiKey) -> dict[str, Any]:
         "created_at": format_timestamp(key.created_at, key.HasField("created_at")),
         "last_used_at": format_timestamp(key.last_used_at, key.HasField("last_used_at")),
         "expires_at": format_timestamp(key.expires_at, key.HasField("expires_at")),
+        "rate_limit": key.rate_limit_per_min or None,
     }
 
 
@@ -41,9 +45,21 @@ async def list_keys(request: web.Request) -> web.Response:
     return ok([key_json(key) for key in response.keys])
 
 
-def _create_request(
-    body: dict[str, Any], account_id: str, creator: frozenset[str]
-) -> keys_pb2.CreateKeyRequest:
+def _rate_limit(body: dict[str, Any]) -> int:
+    """The key's own requests per minute; 0 (none) when absent. It travels as an int32."""
+    value = body.get("rate_limit")
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= INT32_MAX:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            f"rate_limit must be an integer from 1 to {INT32_MAX} (requests per minute)",
+            field="rate_limit",
+        )
+    return value
+
+
+def _create_request(body: dict[str, Any], creator: Principal) -> keys_pb2.CreateKeyRequest:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ApiError(
@@ -61,11 +77,14 @@ def _create_request(
             field="permissions",
         )
     request = keys_pb2.CreateKeyRequest(
-        account_id=account_id,
+        account_id=creator.account_id,
         name=name.strip(),
         permissions=sorted(set(permissions)),
-        creator_permissions=sorted(creator),
+        creator_permissions=sorted(creator.permissions),
+        rate_limit_per_min=_rate_limit(body),
     )
+    if creator.expires_at is not None:  # the keys service keeps the new key within it
+        request.creator_expires_at.FromMicroseconds(round(creator.expires_at * 1_000_000))
     if body.get("expires_at") is not None:
         expires = parse_datetime(body["expires_at"], "expires_at", end_of_day=True)
         if expires <= datetime.now(UTC):
@@ -83,7 +102,7 @@ async def create_key(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     response = await call_unary(
         ctx.keys.CreateKey,
-        _create_request(body, principal.account_id, principal.permissions),
+        _create_request(body, principal),
         timeout=ctx.settings.rpc_timeout_s,
         name="keys.CreateKey",
     )

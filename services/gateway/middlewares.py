@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from aiohttp import web
@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from services.gateway.auth import presented_key
 from services.gateway.context import PRINCIPAL, RATE_DECISION, context_of, rate_decision_of
 from services.gateway.envelope import error_response
-from services.gateway.rate_limit import InMemorySlidingWindow, RateDecision
+from services.gateway.rate_limit import InMemorySlidingWindow, RateDecision, Window, request_windows
 from services.runtime.errors import ApiError
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import http_request_duration_seconds, http_requests_total
@@ -95,14 +95,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 _fallback_window = InMemorySlidingWindow()
 
 
-async def _rate_decision(request: web.Request, key_id: str, limit: int) -> RateDecision:
+async def _weigh(request: web.Request, windows: Sequence[Window], *, count: bool) -> RateDecision:
     limiter = context_of(request).limiter
     try:
-        return await limiter.hit(key_id, limit)
+        return await (limiter.hit(windows) if count else limiter.peek(windows))
     except (RedisError, OSError):
         # A Redis outage degrades to per-replica limits instead of failing every request.
         log.warning("shared rate limiter unavailable, limiting in-process")
-        return await _fallback_window.hit(key_id, limit)
+        return await (_fallback_window.hit(windows) if count else _fallback_window.peek(windows))
 
 
 @web.middleware
@@ -117,7 +117,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     needed = "read" if request.method in _READ_METHODS else "write"
     if needed not in principal.permissions:
         raise ApiError("INSUFFICIENT_PERMISSION", f"This API key lacks the '{needed}' permission")
-    decision = await _rate_decision(request, principal.key_id, principal.rate_limit_per_min)
+    windows = request_windows(
+        principal.account_id,
+        principal.rate_limit_per_min,
+        principal.key_id,
+        principal.key_rate_limit_per_min,
+    )
+    decision = await _weigh(request, windows, count=True)
     request[RATE_DECISION] = decision
     if not decision.allowed:
         raise ApiError(

@@ -1,14 +1,18 @@
-"""Logo bytes (PNG, JPEG or sanitised SVG) -> pixels at the size a symbol needs, cached.
+"""Logo bytes (PNG, JPEG or SVG) -> pixels at the size a symbol needs, cached.
 
 Decoding and resampling a logo costs far more than drawing a QR code, and the same few
 logos come back again and again (one per customer brand), so results are kept in small LRU
 caches keyed by a digest of the bytes plus the target size and colours.
+
+Nothing here trusts the bytes (see :mod:`logo_limits`): a raster's dimensions are checked from
+its header before any pixel is decoded, and an SVG is rasterized once, in an isolated child
+process, fitted into a fixed square (never at the size it declares); every later size is
+resampled from that picture.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,18 +20,22 @@ from typing import Final, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import resvg_py
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from services.render.colors import RGB
+from services.render.logo_limits import (
+    check_aspect,
+    checked_svg_text,
+    logo_kind,
+    open_raster,
+    refused,
+)
+from services.render.svg_rasterizer import RasterizeError, rasterize_svg
 from services.runtime.errors import ApiError
 
-_FIELD: Final = "design.logo_data"
-# Larger logos are refused rather than decoded: a 1 MiB file can still declare a
-# decompression bomb's dimensions, and no QR code needs a logo drawn bigger than this.
-MAX_LOGO_PIXELS: Final = 4096 * 4096
-# The SVG is rendered this wide once just to learn its aspect ratio.
-_PROBE_WIDTH: Final = 256
+# SVG logos are rasterized fitted into this square: more than a 4096 px PNG draws a logo at
+# the default logo_size (819 px), and as much as a PDF logo ever gets.
+SVG_RASTER_BOX: Final = 1024
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -69,52 +77,45 @@ def logo_digest(logo: bytes) -> bytes:
     return hashlib.blake2b(logo, digest_size=16).digest()
 
 
-def _kind(logo: bytes) -> str:
-    if logo.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if logo.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    head = logo[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"<") and b"<svg" in logo[:65536].lower():
-        return "svg"
-    raise ApiError("INVALID_PARAMETER", "logo is not a PNG, JPEG or SVG image", field=_FIELD)
-
-
-def _svg_to_rgba(logo: bytes, width: int | None = None, height: int | None = None) -> Image.Image:
+def _decoded(image: Image.Image, what: str) -> Image.Image:
+    """Decode a lazily opened (and already size-checked) image to RGBA."""
     try:
-        png = resvg_py.svg_to_bytes(
-            svg_string=logo.decode("utf-8"),
-            width=width,
-            height=height,
-            skip_system_fonts=True,
-        )
-        image = Image.open(io.BytesIO(png))
         image.load()
-    except (ValueError, UnicodeDecodeError, UnidentifiedImageError, OSError) as exc:
-        raise ApiError(
-            "INVALID_PARAMETER", f"logo SVG cannot be rendered: {exc}", field=_FIELD
-        ) from exc
-    return image.convert("RGBA")
+        return image.convert("RGBA")
+    except Exception:  # truncated data, bad chunks, codec errors: Pillow raises many types
+        raise refused(f"{what} cannot be decoded") from None
 
 
-def _open_raster(logo: bytes) -> Image.Image:
+def _svg_picture(logo: bytes) -> Image.Image:
+    text = checked_svg_text(logo)
     try:
-        image = Image.open(io.BytesIO(logo))
-        if image.width * image.height > MAX_LOGO_PIXELS:
-            raise ApiError(
-                "LOGO_TOO_LARGE",
-                f"logo is {image.width}x{image.height} px, at most {MAX_LOGO_PIXELS} pixels",
-                field=_FIELD,
-            )
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ApiError("INVALID_PARAMETER", f"logo cannot be decoded: {exc}", field=_FIELD) from exc
-    return image.convert("RGBA")
+        png = rasterize_svg(text, SVG_RASTER_BOX)
+    except RasterizeError as exc:
+        raise refused(str(exc)) from None
+    image = _decoded(open_raster(png, "png", "logo SVG"), "logo SVG")
+    check_aspect(image.width, image.height, rounding_px=1)
+    return image
 
 
 _aspects: LruCache[bytes, float] = LruCache(256)
+# Refusals are kept too: a hostile SVG sent again costs a lookup, not another
+# child process burning its CPU allowance.
+_svg_pictures: LruCache[bytes, Image.Image | ApiError] = LruCache(16)
 _rgba: LruCache[tuple[bytes, int, int], Image.Image] = LruCache(64)
 _indexed: LruCache[tuple[bytes, int, int, RGB, int, int], IndexedLogo] = LruCache(64)
+
+
+def _svg_picture_cached(logo: bytes, digest: bytes) -> Image.Image:
+    def make() -> Image.Image | ApiError:
+        try:
+            return _svg_picture(logo)
+        except ApiError as refusal:
+            return refusal
+
+    picture = _svg_pictures.get_or_make(digest, make)
+    if isinstance(picture, ApiError):
+        raise picture.with_traceback(None)  # not the frames of every earlier raise
+    return picture
 
 
 def logo_aspect(logo: bytes, digest: bytes | None = None) -> float:
@@ -122,32 +123,32 @@ def logo_aspect(logo: bytes, digest: bytes | None = None) -> float:
     key = digest or logo_digest(logo)
 
     def measure() -> float:
-        image = (
-            _svg_to_rgba(logo, width=_PROBE_WIDTH) if _kind(logo) == "svg" else _open_raster(logo)
-        )
-        if image.width < 1 or image.height < 1:
-            raise ApiError("INVALID_PARAMETER", "logo has no pixels", field=_FIELD)
-        return image.width / image.height
+        kind = logo_kind(logo)
+        if kind == "svg":
+            width, height = _svg_picture_cached(logo, key).size
+        else:
+            width, height = open_raster(logo, kind).size
+            check_aspect(width, height)
+        return width / height
 
     return _aspects.get_or_make(key, measure)
 
 
 def logo_rgba(logo: bytes, width: int, height: int, digest: bytes | None = None) -> Image.Image:
-    """The logo as an RGBA image of exactly ``width`` x ``height`` (SVG rendered at that size).
+    """The logo as an RGBA image of exactly ``width`` x ``height``.
 
     The returned image is shared through the cache: callers must not modify it.
     """
     key = (digest or logo_digest(logo), width, height)
 
     def make() -> Image.Image:
-        if _kind(logo) == "svg":
-            image = _svg_to_rgba(logo, width=width, height=height)
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.Resampling.LANCZOS)
-            return image
-        return _open_raster(logo).resize(
-            (width, height), Image.Resampling.LANCZOS, reducing_gap=3.0
-        )
+        kind = logo_kind(logo)
+        if kind == "svg":
+            picture = _svg_picture_cached(logo, key[0])
+        else:
+            picture = _decoded(open_raster(logo, kind), "logo")
+            check_aspect(picture.width, picture.height)
+        return picture.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
     return _rgba.get_or_make(key, make)
 

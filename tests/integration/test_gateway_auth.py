@@ -165,6 +165,7 @@ async def test_key_lifecycle_and_revocation_reaches_a_second_gateway(
         "created_at",
         "last_used_at",
         "expires_at",
+        "rate_limit",
     }
 
     new_headers = {"Authorization": f"Bearer {secret}"}

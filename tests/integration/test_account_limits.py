@@ -1,0 +1,204 @@
+"""Limits as a client meets them, over real processes (issue 13, findings 5 and 8).
+
+- The plan's rate limit is the account's: minting more keys does not multiply it. A key may carry
+  a lower limit of its own; the ``X-RateLimit-*`` headers (and ``/v1/account/usage``) report the
+  tighter window. Checked on a fresh in-process gateway and on two gateways sharing Redis.
+- A key never outlives the key that created it.
+
+Redis windows are named by account and key, and the accounts are new, so parallel runs sharing
+the Redis database do not meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import cycle
+from typing import Any, Final
+
+import aiohttp
+import pytest
+
+from tests.support.stack import ApiAccount, Stack
+
+REDIS_URL: Final = "redis://127.0.0.1:6379/0"
+TRUSTING_LOOPBACK: Final = {"TRUSTED_PROXIES": "127.0.0.1/32"}
+
+
+@pytest.fixture(scope="module", params=["in-process", "redis"])
+def gateways(request: pytest.FixtureRequest, stack: Stack) -> Iterator[list[str]]:
+    """Fresh gateways whose windows nothing else touched: one limiting in-process, or two
+    sharing their windows through Redis (requests alternate between them). Both trust
+    X-Forwarded-For from loopback, as behind an ingress."""
+    if request.param == "in-process":
+        envs = [TRUSTING_LOOPBACK]
+    else:
+        envs = [{**TRUSTING_LOOPBACK, "REDIS_URL": REDIS_URL}] * 2
+    started = [
+        stack.start_gateway(f"gateway-limits-{request.param}-{i}", env)
+        for i, env in enumerate(envs)
+    ]
+    for process, _ in started:
+        process.wait_ready()
+    yield [url for _, url in started]
+    for process, _ in started:
+        process.stop()
+
+
+async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def _create_key(
+    http: aiohttp.ClientSession, stack: Stack, creator: dict[str, str], **fields: Any
+) -> dict[str, Any]:
+    """A key made through the stack's own gateway, so the windows under test stay untouched."""
+    async with http.post(
+        f"{stack.gateway_url}/v1/api-keys", json={"name": "extra", **fields}, headers=creator
+    ) as resp:
+        body = await _json(resp)
+        assert resp.status == 201, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+def _bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def _usage(
+    http: aiohttp.ClientSession, url: str, headers: dict[str, str]
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    async with http.get(f"{url}/v1/account/usage", headers=headers) as resp:
+        return resp.status, dict(resp.headers), await _json(resp)
+
+
+def _assert_consistent(status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+    """A 200 from /v1/account/usage reports the very window its headers report."""
+    if status == 200:
+        rate_limit = body["data"]["rate_limit"]
+        assert str(rate_limit["limit"]) == headers["X-RateLimit-Limit"]
+        assert str(rate_limit["remaining"]) == headers["X-RateLimit-Remaining"]
+        assert str(rate_limit["reset"]) == headers["X-RateLimit-Reset"]
+
+
+def _assert_limited(status: int, headers: dict[str, str], body: dict[str, Any], limit: int) -> None:
+    assert status == 429, body
+    assert body["success"] is False
+    assert body["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+    assert headers["X-RateLimit-Limit"] == str(limit)
+    assert headers["X-RateLimit-Remaining"] == "0"
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert body["error"]["details"]["retry_after"] == int(headers["Retry-After"])
+
+
+async def test_keys_of_an_account_share_its_plan_limit(
+    stack: Stack, gateways: list[str], http: aiohttp.ClientSession
+) -> None:
+    account = stack.create_account("four-keys", rate_limit=20)
+    secrets_ = [account.api_key]
+    for _ in range(3):
+        secrets_.append((await _create_key(http, stack, account.headers))["api_key"])
+    statuses, remaining = [], []
+    for i, url in zip(range(60), cycle(gateways), strict=False):
+        status, headers, body = await _usage(http, url, _bearer(secrets_[i % 4]))
+        statuses.append(status)
+        if status == 200:
+            assert headers["X-RateLimit-Limit"] == "20"
+            remaining.append(int(headers["X-RateLimit-Remaining"]))
+            _assert_consistent(status, headers, body)
+        else:
+            _assert_limited(status, headers, body, limit=20)
+    assert statuses == [200] * 20 + [429] * 40
+    assert remaining == list(range(19, -1, -1))
+
+
+async def test_a_key_with_its_own_lower_limit(
+    stack: Stack, gateways: list[str], http: aiohttp.ClientSession
+) -> None:
+    account = stack.create_account("own-limits", rate_limit=20)
+    slow = await _create_key(http, stack, account.headers, name="slow", rate_limit=5)
+    medium = await _create_key(http, stack, account.headers, name="medium", rate_limit=10)
+    assert (slow["rate_limit"], medium["rate_limit"]) == (5, 10)
+    async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=account.headers) as resp:
+        listed = {key["key_id"]: key["rate_limit"] for key in (await _json(resp))["data"]}
+    assert listed[slow["key_id"]] == 5 and listed[medium["key_id"]] == 10
+    assert sorted(listed.values(), key=lambda limit: limit or 0) == [None, 5, 10]
+    urls = cycle(gateways)
+
+    async def use(secret: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+        status, headers, body = await _usage(http, next(urls), _bearer(secret))
+        _assert_consistent(status, headers, body)
+        return status, headers, body
+
+    # The slow key's own window is the tighter one: 5, then 429 while the account has room.
+    for left in range(4, -1, -1):
+        status, headers, _ = await use(slow["api_key"])
+        assert status == 200
+        assert (headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"]) == ("5", str(left))
+    for _ in range(2):
+        _assert_limited(*await use(slow["api_key"]), limit=5)
+    # Its 5 accepted requests were the account's too; its 2 refused ones were not.
+    for left in range(14, 3, -1):
+        status, headers, _ = await use(account.api_key)
+        assert status == 200
+        assert (headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"]) == ("20", str(left))
+    # With 4 left in the account and 10 in the medium key's own window, the account is tighter.
+    for left in range(3, -1, -1):
+        status, headers, _ = await use(medium["api_key"])
+        assert status == 200
+        assert (headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"]) == ("20", str(left))
+    _assert_limited(*await use(medium["api_key"]), limit=20)
+
+
+@pytest.mark.parametrize("rate_limit", [0, -1, 2**31, 1.5, "5", True, [5]])
+async def test_a_key_rate_limit_must_be_a_positive_integer(
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession, rate_limit: object
+) -> None:
+    async with http.post(
+        f"{stack.gateway_url}/v1/api-keys",
+        json={"name": "bad limit", "rate_limit": rate_limit},
+        headers=account.headers,
+    ) as resp:
+        body = await _json(resp)
+        assert resp.status == 400, body
+        assert body["error"]["code"] == "INVALID_PARAMETER"
+        assert body["error"]["details"] == {"field": "rate_limit"}
+
+
+async def test_a_key_never_outlives_the_key_that_created_it(
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+) -> None:
+    parent_expiry = datetime.now(UTC) + timedelta(seconds=8)
+    parent = await _create_key(
+        http, stack, account.headers, name="short-lived", expires_at=parent_expiry.isoformat()
+    )
+    as_parent = _bearer(parent["api_key"])
+    inherited = await _create_key(http, stack, as_parent, name="no expiry asked")
+    assert parent["expires_at"] is not None
+    assert inherited["expires_at"] == parent["expires_at"]
+    sooner = (parent_expiry - timedelta(seconds=3)).replace(microsecond=0)
+    earlier = await _create_key(http, stack, as_parent, expires_at=sooner.isoformat())
+    assert earlier["expires_at"] == sooner.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for later in (parent_expiry + timedelta(hours=1), (parent_expiry + timedelta(days=2)).date()):
+        async with http.post(
+            f"{stack.gateway_url}/v1/api-keys",
+            json={"name": "outliving", "expires_at": later.isoformat()},
+            headers=as_parent,
+        ) as resp:
+            body = await _json(resp)
+            assert resp.status == 400, body
+            assert body["error"]["code"] == "INVALID_PARAMETER"
+            assert body["error"]["details"] == {"field": "expires_at"}
+    # A key without an expiry still makes keys without one.
+    assert (await _create_key(http, stack, account.headers))["expires_at"] is None
+
+    async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=account.headers) as resp:
+        listed = {key["key_id"]: key for key in (await _json(resp))["data"]}
+    assert listed[inherited["key_id"]]["expires_at"] == parent["expires_at"]
+    await asyncio.sleep(max(0.0, (parent_expiry - datetime.now(UTC)).total_seconds()) + 1)
+    status, _, body = await _usage(http, stack.gateway_url, _bearer(inherited["api_key"]))
+    assert status == 401, body
+    assert body["error"]["code"] == "INVALID_API_KEY"
