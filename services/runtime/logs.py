@@ -1,4 +1,5 @@
-"""JSON-lines logging with the request id of the work in progress.
+"""JSON-lines logging with the request id of the work in progress, API keys and client
+addresses scrubbed from every line (:mod:`services.runtime.log_redaction`).
 
 The request id lives in a context variable: the gateway sets it per HTTP request, the gRPC
 interceptors carry it in metadata, so one id follows a request through every service.
@@ -11,15 +12,12 @@ import json
 import logging
 import sys
 import time
-from typing import Any, Final
+from typing import Any
+
+from services.runtime.log_redaction import STANDARD_RECORD_ATTRS, RedactingFilter
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
-)
-
-_STANDARD_ATTRS: Final = frozenset(
-    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
-    | {"message", "asctime", "taskName"}
 )
 
 
@@ -41,16 +39,20 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             entry["request_id"] = request_id
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+            if key not in STANDARD_RECORD_ATTRS and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    # On the handler, not a logger: it then sees the records of every library's loggers too.
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
