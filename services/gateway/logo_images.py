@@ -27,7 +27,12 @@ MAX_LOGO_BYTES: Final = 1024 * 1024
 """Largest logo accepted, inline (decoded) or fetched: 1 MiB (API.md)."""
 
 MAX_LOGO_PIXELS: Final = 4096 * 4096
-"""A 1 MiB PNG can declare gigapixels; this caps what the renderer may be asked to decode."""
+"""A 1 MiB PNG can declare gigapixels; this caps what the renderer may be asked to decode.
+Images embedded in an SVG share the same budget."""
+
+MAX_LOGO_ASPECT: Final = 10.0
+"""Longest side over shortest: beyond it a logo is a sliver in its square box, and only a way
+to make the rasterizer allocate one huge dimension."""
 
 PNG: Final = "image/png"
 JPEG: Final = "image/jpeg"
@@ -67,9 +72,25 @@ _DROPPED_ELEMENTS: Final = frozenset(
         "listener",
     )
 )
-_SAFE_DATA_URI: Final = re.compile(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=\s]*", re.I)
+_SAFE_DATA_URI: Final = re.compile(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]*)", re.I)
 _CSS_URL: Final = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
 _DATA_URI_HEADER: Final = re.compile(r"data:image/(?:png|jpeg|svg\+xml);base64", re.I)
+_PILLOW_FORMATS: Final = {PNG: "PNG", JPEG: "JPEG"}
+_LENGTH: Final = re.compile(
+    r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(px|pt|pc|mm|cm|in|%)?\s*"
+)
+# CSS absolute units in px, as resvg converts them.
+_PX_PER_UNIT: Final = {
+    "": 1.0,
+    "px": 1.0,
+    "pt": 4 / 3,
+    "pc": 16.0,
+    "mm": 96 / 25.4,
+    "cm": 96 / 2.54,
+    "in": 96.0,
+}
+# resvg's size for a percentage width or height when there is no viewBox to take it from.
+_SVG_FALLBACK_SIDE: Final = 100.0
 
 
 class LogoError(ValueError):
@@ -99,7 +120,8 @@ def check_logo(data: bytes) -> tuple[bytes, str]:
 
     Raises :class:`LogoError` if the bytes are empty, over :data:`MAX_LOGO_BYTES`, not a
     PNG/JPEG/SVG, a PNG/JPEG whose header Pillow rejects or that declares more than
-    :data:`MAX_LOGO_PIXELS`, or an SVG that is not well-formed. SVGs come back sanitised.
+    :data:`MAX_LOGO_PIXELS` or sides further apart than :data:`MAX_LOGO_ASPECT`, or an SVG
+    that :func:`sanitize_svg` refuses. SVGs come back sanitised.
     """
     if not data:
         raise LogoError("logo is empty")
@@ -110,15 +132,38 @@ def check_logo(data: bytes) -> tuple[bytes, str]:
         raise LogoError("logo is not a PNG, JPEG or SVG image")
     if kind == SVG:
         return sanitize_svg(data), SVG
+    width, height = _raster_size(data, kind, "logo")
+    _check_aspect(width, height)
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
+        with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[kind]]) as image:
             image.verify()
     except Exception:  # Pillow raises many types for bad files; all mean the same here.
         raise LogoError("logo is not a valid PNG or JPEG image") from None
-    if width * height > MAX_LOGO_PIXELS:
-        raise LogoError("logo has too many pixels (at most 4096 x 4096)")
     return data, kind
+
+
+def _raster_size(data: bytes, kind: str, what: str) -> tuple[int, int]:
+    """Width and height from the header of a PNG or JPEG (no pixel decoded), within budget."""
+    try:
+        with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[kind]]) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = MAX_LOGO_PIXELS  # Pillow refused the header's size: far over budget
+    except Exception:  # Pillow raises many types for bad files; all mean the same here.
+        raise LogoError(f"{what} is not a valid PNG or JPEG image") from None
+    if width < 1 or height < 1:
+        raise LogoError(f"{what} has no pixels")
+    if width * height > MAX_LOGO_PIXELS:
+        raise LogoError(f"{what} has too many pixels (at most 4096 x 4096)")
+    return width, height
+
+
+def _check_aspect(width: float, height: float) -> None:
+    if max(width / height, height / width) > MAX_LOGO_ASPECT:
+        raise LogoError(
+            f"logo is {width:g} x {height:g}; its sides may differ by at most "
+            f"{MAX_LOGO_ASPECT:g} times"
+        )
 
 
 def decode_logo_data(b64: str, field: str = "design.logo_data") -> bytes:
@@ -216,7 +261,9 @@ def sanitize_svg(data: bytes) -> bytes:
     a ``data:image/(png|jpeg)`` URI, and any style (attribute or ``<style>`` element) with an
     ``url(...)`` outside those, ``@import`` or CSS escapes. Comments and processing
     instructions are not kept. Raises :class:`LogoError` for input that is not a
-    well-formed SVG, declares entities, or nests deeper than 128 levels.
+    well-formed SVG, declares entities, nests deeper than 128 levels, declares a size with
+    sides further apart than :data:`MAX_LOGO_ASPECT`, or embeds PNG/JPEG images that are not
+    valid or together declare more than :data:`MAX_LOGO_PIXELS`.
     """
     root = _parse_svg(data)
     _sanitize_attributes(root)
@@ -242,4 +289,53 @@ def sanitize_svg(data: bytes) -> bytes:
                 continue
             _sanitize_attributes(child)
             stack.append((child, depth + 1))
+    declared = _declared_size(root)
+    if declared is not None:
+        if min(declared) <= 0:
+            raise LogoError("SVG declares no area (width, height or viewBox of 0)")
+        _check_aspect(*declared)
+    _check_inline_rasters(root)
     return ET.tostring(root, encoding="unicode").encode("utf-8")
+
+
+def _declared_size(root: ET.Element) -> tuple[float, float] | None:
+    """The canvas size resvg gives the SVG, or None where it depends on more than absolute
+    lengths and the viewBox (font-relative units); the renderer still bounds those."""
+    view_box: list[float] | None = None
+    try:
+        numbers = [float(part) for part in re.split(r"[\s,]+", root.get("viewBox", "").strip())]
+    except ValueError:
+        numbers = []
+    if len(numbers) == 4 and numbers[2] > 0 and numbers[3] > 0:
+        view_box = numbers
+    sides: list[float] = []
+    for name, view_box_side in (("width", 2), ("height", 3)):
+        length = _LENGTH.fullmatch(root.get(name, "100%"))
+        if length is None:
+            return None
+        number, unit = float(length[1]), length[2] or ""
+        if unit == "%":
+            base = view_box[view_box_side] if view_box else _SVG_FALLBACK_SIDE
+            sides.append(base * number / 100)
+        else:
+            sides.append(number * _PX_PER_UNIT[unit])
+    return sides[0], sides[1]
+
+
+def _check_inline_rasters(root: ET.Element) -> None:
+    """The renderer decodes each embedded image at its full size: bound them all together."""
+    pixels = 0
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            inline = _SAFE_DATA_URI.fullmatch(value.strip())
+            if inline is None or _local(name).lower() not in ("href", "src"):
+                continue
+            kind = PNG if inline[1].lower() == "png" else JPEG
+            try:
+                data = base64.b64decode("".join(inline[2].split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise LogoError("SVG embeds an image that is not valid base64") from None
+            width, height = _raster_size(data, kind, "an image embedded in the SVG")
+            pixels += width * height
+            if pixels > MAX_LOGO_PIXELS:
+                raise LogoError("SVG embeds images of more than 4096 x 4096 pixels in all")

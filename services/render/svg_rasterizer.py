@@ -14,6 +14,7 @@ the size the SVG declares, so the pixmap is bounded before resvg starts.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import resource
 import select
@@ -91,6 +92,8 @@ def _read_until_eof(fd: int, into: bytearray, deadline: float) -> bool:
 def _run_child(svg_text: str, box: int, write_end: int) -> None:  # pragma: no cover - child
     status = 1
     try:
+        # A stack overflow here is an expected way for hostile input to end: no crash report.
+        faulthandler.disable()
         _limit_resources()
         try:
             png = resvg_py.svg_to_bytes(

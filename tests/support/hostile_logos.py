@@ -11,7 +11,7 @@ from functools import cache
 
 from PIL import Image
 
-SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+SVG_XMLNS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 
 # 128 bytes that made resvg allocate a 256 x 25,600,000 canvas (26 GB): the worker aborted.
 TALL_SVG = (
@@ -29,7 +29,7 @@ BILLION_LAUGHS_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg"><text>&c;</text></svg>'
 )
 DEEPLY_NESTED_SVG = (
-    f'<svg {SVG_NS} width="10" height="10">'.encode()
+    f'<svg {SVG_XMLNS} width="10" height="10">'.encode()
     + b"<g>" * 1000
     + b'<rect width="5" height="5"/>'
     + b"</g>" * 1000
@@ -38,7 +38,7 @@ DEEPLY_NESTED_SVG = (
 # Each mask masks its content with the next one: resvg recurses per link and overflows its
 # stack (SIGSEGV). Passes any per-element sanitiser: every reference is a #fragment.
 MASK_CHAIN_SVG = (
-    f'<svg {SVG_NS} width="10" height="10"><defs>'.encode()
+    f'<svg {SVG_XMLNS} width="10" height="10"><defs>'.encode()
     + b"".join(
         b'<mask id="m%d"><rect width="5" height="5" fill="white" mask="url(#m%d)"/></mask>'
         % (i, i + 1)
@@ -49,7 +49,7 @@ MASK_CHAIN_SVG = (
 )
 # A blur whose filter region is 200 times the element, on a hundred elements: minutes of CPU.
 FILTER_STORM_SVG = (
-    f'<svg {SVG_NS} width="10" height="10"><defs><filter id="f" x="-100" y="-100" '.encode()
+    f'<svg {SVG_XMLNS} width="10" height="10"><defs><filter id="f" x="-100" y="-100" '.encode()
     + b'width="200" height="200"><feGaussianBlur stdDeviation="50"/></filter></defs>'
     + b'<rect width="5" height="5" filter="url(#f)"/>' * 100
     + b"</svg>"
@@ -80,7 +80,7 @@ def embedded_bomb_svg() -> bytes:
     """An SVG showing a 20000 x 20000 PNG inline: 1.6 GB of RGBA in whoever decodes it."""
     png = base64.b64encode(blank_png(20_000, 20_000))
     return (
-        f'<svg {SVG_NS} width="100" height="100"><image width="100" height="100" '.encode()
+        f'<svg {SVG_XMLNS} width="100" height="100"><image width="100" height="100" '.encode()
         + b'xlink:href="data:image/png;base64,'
         + png
         + b'"/></svg>'
@@ -90,7 +90,7 @@ def embedded_bomb_svg() -> bytes:
 def svg_with_file_href(path: str) -> bytes:
     """An SVG whose image is a local file: resvg reads any path it is given."""
     return (
-        f'<svg {SVG_NS} width="100" height="100">'
+        f'<svg {SVG_XMLNS} width="100" height="100">'
         f'<image width="100" height="100" xlink:href="{path}"/></svg>'
     ).encode()
 

@@ -12,10 +12,23 @@ from PIL import Image
 from services.gateway.logo_fetch import decode_logo_data, sanitize_svg
 from services.gateway.logo_images import JPEG, PNG, SVG, LogoError, check_logo, sniff_logo_type
 from services.runtime.errors import ApiError
+from tests.support.hostile_logos import (
+    BILLION_LAUGHS_SVG,
+    DEEPLY_NESTED_SVG,
+    SLIVER_SVG,
+    SVG_XMLNS,
+    TALL_SVG,
+    animated_gif,
+    blank_png,
+    embedded_bomb_svg,
+)
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-TINY_PNG_URI = "data:image/png;base64,iVBORw0KGgo="
+TINY_PNG_URI = (  # a real 1 x 1 PNG: embedded images are checked like logos
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"
+)
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (8, 8), mode: str = "RGB") -> bytes:
@@ -216,3 +229,64 @@ def test_doctype_without_entities_is_accepted() -> None:
 def test_hostile_or_broken_svg_is_refused(svg: bytes) -> None:
     with pytest.raises(LogoError):
         sanitize_svg(svg)
+
+
+# --- hostile logos (issue 13, finding 2): refused before a render call -----------------------
+
+
+@pytest.mark.parametrize(
+    ("logo", "reason"),
+    [
+        (TALL_SVG, "sides may differ"),
+        (SLIVER_SVG, "sides may differ"),
+        (blank_png(4000, 100), "sides may differ"),
+        (blank_png(20_000, 20_000), "too many pixels"),
+        (blank_png(100, 100)[:50], "not a valid PNG"),
+        (BILLION_LAUGHS_SVG, "not a PNG, JPEG or SVG"),
+        (DEEPLY_NESTED_SVG, "nested too deeply"),
+        (animated_gif(2000), "not a PNG, JPEG or SVG"),
+    ],
+    ids=["tall-svg", "sliver-svg", "sliver-png", "png-bomb", "truncated", "laughs", "deep", "gif"],
+)
+def test_hostile_logo_data_is_refused(logo: bytes, reason: str) -> None:
+    with pytest.raises(ApiError) as info:
+        decode_logo_data(base64.b64encode(logo).decode())
+    assert (info.value.code, info.value.field) == ("INVALID_PARAMETER", "design.logo_data")
+    assert reason in info.value.message
+
+
+def test_svg_embedding_a_huge_png_is_refused() -> None:
+    with pytest.raises(LogoError, match="too many pixels"):
+        check_logo(embedded_bomb_svg())
+
+
+def test_svg_embeddings_share_one_pixel_budget() -> None:
+    inline = base64.b64encode(blank_png(4096, 2048)).decode()
+    image = f'<image width="10" height="10" xlink:href="data:image/png;base64,{inline}"/>'
+    one = f'<svg {SVG_XMLNS} width="10" height="10">{image}</svg>'
+    assert check_logo(one.encode())[1] == SVG
+    three = f'<svg {SVG_XMLNS} width="10" height="10">{image * 3}</svg>'
+    with pytest.raises(LogoError, match="in all"):
+        check_logo(three.encode())
+
+
+@pytest.mark.parametrize(
+    ("size_attributes", "accepted"),
+    [
+        ('width="100" height="10"', True),  # exactly at the cap
+        ('width="101" height="10"', False),
+        ('viewBox="0 0 1 11"', False),  # no width/height: the viewBox's shape
+        ('viewBox="0 0 1 11" width="10" height="10"', True),  # declared size wins
+        ('width="2in" height="10pt"', False),  # 192 x 13.3 px
+        ('viewBox="0 0 30 1" width="100%" height="50%"', False),  # 30 x 0.5
+        ('width="1em" height="100"', True),  # font-relative: left to the renderer
+        ('width="0" height="10"', False),
+    ],
+)
+def test_declared_svg_shape_is_bounded(size_attributes: str, accepted: bool) -> None:
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" {size_attributes}><rect/></svg>'.encode()
+    if accepted:
+        assert check_logo(svg)[1] == SVG
+    else:
+        with pytest.raises(LogoError):
+            check_logo(svg)

@@ -19,7 +19,7 @@ from tests.support.hostile_logos import (
     FILTER_STORM_SVG,
     MASK_CHAIN_SVG,
     SLIVER_SVG,
-    SVG_NS,
+    SVG_XMLNS,
     TALL_SVG,
     animated_gif,
     animated_png,
@@ -107,13 +107,13 @@ def test_animated_png_draws_its_first_frame_only() -> None:
 
 def test_logos_at_the_limits_still_render() -> None:
     wide_svg = (
-        f'<svg {SVG_NS} viewBox="0 0 100 10"><rect width="100" height="10" fill="#0a7"/></svg>'
+        f'<svg {SVG_XMLNS} viewBox="0 0 100 10"><rect width="100" height="10" fill="#0a7"/></svg>'
     )
     render_with(wide_svg.encode())
     render_with(blank_png(4096, 4096))
     inline = base64.b64encode(blank_png(200, 200)).decode()
     embedding = (
-        f'<svg {SVG_NS} width="100" height="100"><image width="100" height="100" '
+        f'<svg {SVG_XMLNS} width="100" height="100"><image width="100" height="100" '
         f'xlink:href="data:image/png;base64,{inline}"/></svg>'
     )
     render_with(embedding.encode(), "pdf")
