@@ -1,0 +1,121 @@
+"""One account's heavy work must not hold up another's, and public images cannot be used to make
+the system draw without end: fair render turns, the public image cache, the per-address limit.
+
+Fairness is asserted by order, never by time: the render service's count of finished renders
+says how many of the heavy account's renders finished while the other account's call was in
+flight (the session stack runs render with 2 workers, so one account may hold 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.decoding import decode_single_qr
+from tests.support.stack import ApiAccount, Stack
+
+# ~0.3 s of one core to draw and verify (version 24 at level H), against ~2 ms for a plain code.
+HEAVY_TEXT = "the quick brown fox jumps over the lazy dog " * 11
+
+
+def heavy_item(label: str) -> dict[str, Any]:
+    return {
+        "type": "text",
+        "content": f"{label} {HEAVY_TEXT}",
+        "format": "pdf",
+        "size": 4096,
+        "error_correction": "H",
+    }
+
+
+async def service_metric(
+    http: aiohttp.ClientSession, stack: Stack, service: str, name: str, **labels: str
+) -> float:
+    process = next(p for p in stack.processes if p.name == service)
+    async with http.get(f"http://127.0.0.1:{process.admin_port}/metrics") as resp:
+        text = await resp.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def renders_finished(http: aiohttp.ClientSession, stack: Stack) -> float:
+    return await service_metric(
+        http, stack, "render", "qrforge_grpc_server_requests_total", method="RenderQR", code="OK"
+    )
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def generate(
+    http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, body: dict[str, Any]
+) -> dict[str, Any]:
+    async with http.post(
+        f"{stack.gateway_url}/v1/qrcodes/generate", json=body, headers=account.headers
+    ) as resp:
+        payload: dict[str, Any] = await resp.json()
+    assert resp.status == 200, payload
+    data: dict[str, Any] = payload["data"]
+    return data
+
+
+async def post_batch(
+    http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    async with http.post(
+        f"{stack.gateway_url}/v1/qrcodes/batch", json={"items": items}, headers=account.headers
+    ) as resp:
+        payload: dict[str, Any] = await resp.json()
+    assert resp.status == 200, payload
+    data: dict[str, Any] = payload["data"]
+    return data
+
+
+async def test_heavy_batches_of_one_account_do_not_hold_up_another_accounts_generates(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    heavy = stack.create_account("heavy batches", rate_limit=100_000)
+    neighbour = stack.create_account("neighbour", rate_limit=100_000)
+    await generate(http, stack, neighbour, {"type": "text", "content": "warm-up"})
+
+    batches = [
+        asyncio.create_task(
+            post_batch(http, stack, heavy, [heavy_item(f"{b}.{i}") for i in range(5)])
+        )
+        for b in range(2)
+    ]
+
+    async def heavy_backlog() -> bool:
+        waiting = await service_metric(http, stack, "render", "qrforge_render_jobs_waiting")
+        return waiting >= 5
+
+    try:
+        await wait_for(heavy_backlog, "the heavy account's renders queued at the render service")
+        for i in range(3):
+            before = await renders_finished(http, stack)
+            data = await generate(http, stack, neighbour, {"type": "text", "content": f"light {i}"})
+            # Its own render, plus at most the heavy render running beside it (and the next one
+            # if this call was very slow); queued behind the backlog it would see 8 or more.
+            assert await renders_finished(http, stack) - before <= 3
+            async with http.get(data["image_url"]) as resp:
+                assert decode_single_qr(await resp.read()) == f"light {i}"
+        assert not any(batch.done() for batch in batches)  # the backlog was there all along
+    finally:
+        results = await asyncio.gather(*batches, return_exceptions=True)
+    for result in results:  # slowed, not starved
+        assert not isinstance(result, BaseException) and result["succeeded"] == 5, result
