@@ -10,8 +10,9 @@ Storing: every insert of the batch runs on one connection, in one transaction, e
 commit instead of a hundred -- the commit's WAL flush dominates an insert -- and the codes
 appear together: a batch that dies half way (gateway killed, commit failed) stored nothing and
 is safe to retry. An item that fails in its insert (``QUOTA_EXCEEDED``, a short-code clash the
-dynamic path retries) only rolls back its savepoint. The quota check sees the batch's own
-earlier inserts, and the account's quota lock is held until the commit.
+dynamic path retries) only rolls back its savepoint, its count included. The quota check sees
+the batch's own earlier inserts, and the account's code counter stays locked until the commit,
+so concurrent creates of the account wait for the batch and see what it stored.
 
 Ordering: items are taken by a few workers in request order and render in parallel, but each
 item's insert waits until every earlier item is finished (:class:`_ItemPool`). The shared

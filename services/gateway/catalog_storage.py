@@ -20,13 +20,15 @@ def _stored_qr(row: Any) -> StoredQR:
 
 
 async def count_codes(pool: Any, account_id: str) -> tuple[int, int]:
-    """(stored QR codes, stored barcodes) of an account, deleted ones excluded."""
+    """(stored QR codes, stored barcodes) of an account, deleted ones excluded. QR codes are
+    the counter the quota is enforced on (one row, however many codes); barcodes are not under
+    the quota and have no counter."""
     row = await pool.fetchrow(
-        """SELECT (SELECT count(*) FROM qr_codes WHERE account_id = $1 AND deleted_at IS NULL) AS qr,
+        """SELECT (SELECT qr_codes FROM account_code_counts WHERE account_id = $1) AS qr,
                   (SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL) AS bc""",
         account_id,
     )
-    return int(row["qr"]), int(row["bc"])
+    return int(row["qr"] or 0), int(row["bc"])
 
 
 async def store_logo(conn: Any, data: bytes) -> str:
@@ -44,22 +46,37 @@ async def load_logo(pool: Any, digest: str) -> bytes | None:
     return data
 
 
-_INSERT_QR = f"""INSERT INTO qr_codes (qr_id, account_id, kind, qr_type, name, content, payload,
-        format, size, error_correction, quiet_zone, design, logo_sha256, version,
-        short_code, destination_url, password_hash, expires_at, max_scans, active)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-            $15, $16, $17, $18, $19, $20)
+_INSERT_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
+    error_correction, quiet_zone, design, logo_sha256, version, short_code, destination_url,
+    password_hash, expires_at, max_scans, active"""
+_INSERT_QR_VALUES = """$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+    $17, $18, $19, $20"""
+
+_INSERT_QR = f"""INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) VALUES ({_INSERT_QR_VALUES})
     RETURNING {_QR_COLUMNS}"""
 
-# The lock serialises creates of one account, so the count and the insert after it see the same
-# state; taken in the same statement as the count to save a round trip.
-_LOCK_AND_COUNT = """WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
-    SELECT count(*) FROM qr_codes, locked WHERE account_id = $1 AND deleted_at IS NULL"""
+# Counts one more code for an account unless that would pass its limit (0 or less: unlimited,
+# and the count is kept all the same: usage reads it); no row back when the quota is full. The
+# counter row stays locked until the transaction ends, so concurrent creates of the account
+# queue on it, and each one's condition is evaluated on the count the one before committed.
+_COUNT_ONE_MORE_TEMPLATE = """INSERT INTO account_code_counts AS counts (account_id, qr_codes)
+    VALUES ({account_id}, 1)
+    ON CONFLICT (account_id) DO UPDATE SET qr_codes = counts.qr_codes + 1
+        WHERE {limit}::bigint <= 0 OR counts.qr_codes < {limit}::bigint
+    RETURNING qr_codes"""
+_COUNT_ONE_MORE = _COUNT_ONE_MORE_TEMPLATE.format(account_id="$1", limit="$2")
+
+# Count and insert in one statement ($21: the limit), so the counter row is locked for no longer
+# than the statement and its commit: this is what bounds how fast one account creates codes.
+_COUNT_AND_INSERT_QR = f"""WITH counted AS (
+        {_COUNT_ONE_MORE_TEMPLATE.format(account_id="$2", limit="$21")})
+    INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) SELECT {_INSERT_QR_VALUES} FROM counted
+    RETURNING {_QR_COLUMNS}"""
 
 
-async def _insert_row(conn: Any, record: StoredQR, logo_sha256: str | None) -> Any:
-    return await conn.fetchrow(
-        _INSERT_QR,
+def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
+    """The parameters of ``_INSERT_QR`` for ``record``, in column order."""
+    return (
         record.qr_id,
         record.account_id,
         record.kind,
@@ -83,28 +100,40 @@ async def _insert_row(conn: Any, record: StoredQR, logo_sha256: str | None) -> A
     )
 
 
-async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
-    """Store a code unless the account's plan limit is reached (QUOTA_EXCEEDED).
+async def _quota_exceeded(conn: Any, account_id: str, max_codes: int) -> ApiError:
+    used = await conn.fetchval(
+        "SELECT qr_codes FROM account_code_counts WHERE account_id = $1", account_id
+    )
+    return ApiError(
+        "QUOTA_EXCEEDED",
+        f"Your plan allows {max_codes} stored codes; delete some or upgrade",
+        details={"limit": max_codes, "used": int(used or 0)},
+    )
 
-    With a limit, the count and the insert run under a per-account transaction lock, so
-    concurrent creates can never overshoot it. Without a limit or logo, the insert is one
-    statement (atomic by itself), unless the caller already holds a transaction (a batch), where
-    a savepoint keeps one failed insert from aborting the rest.
+
+async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
+    """Store a code and count it, unless the account's plan limit (``max_codes``, 0 for none)
+    is reached (QUOTA_EXCEEDED).
+
+    Counting and inserting are atomic together, and an insert that fails (a short-code clash)
+    takes its count back with it. Without a logo that is one statement; with one, or when the
+    caller already holds a transaction (a batch), a (sub)transaction, where a savepoint keeps
+    one failed insert from aborting the rest. The count comes first there: the account's
+    counter row is the only lock a create waits for while holding another.
     """
     async with pool.acquire() as conn:
-        if max_codes <= 0 and not logo and not conn.is_in_transaction():
-            return _stored_qr(await _insert_row(conn, record, None))
+        if not logo and not conn.is_in_transaction():
+            row = await conn.fetchrow(_COUNT_AND_INSERT_QR, *_row_values(record, None), max_codes)
+            if row is None:
+                raise await _quota_exceeded(conn, record.account_id, max_codes)
+            return _stored_qr(row)
         async with conn.transaction():
-            if max_codes > 0:
-                used = await conn.fetchval(_LOCK_AND_COUNT, record.account_id)
-                if used >= max_codes:
-                    raise ApiError(
-                        "QUOTA_EXCEEDED",
-                        f"Your plan allows {max_codes} stored codes; delete some or upgrade",
-                        details={"limit": max_codes, "used": int(used)},
-                    )
+            if await conn.fetchval(_COUNT_ONE_MORE, record.account_id, max_codes) is None:
+                # The refused update left the row locked by this transaction: the count is
+                # the one it saw.
+                raise await _quota_exceeded(conn, record.account_id, max_codes)
             logo_sha256 = await store_logo(conn, logo) if logo else None
-            return _stored_qr(await _insert_row(conn, record, logo_sha256))
+            return _stored_qr(await conn.fetchrow(_INSERT_QR, *_row_values(record, logo_sha256)))
 
 
 async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
@@ -165,10 +194,17 @@ async def list_qr(
 
 
 async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
+    """Soft-delete a live code and count it out of the account's quota, in one statement: a
+    delete that finds the code already deleted (a racing one won) takes nothing off."""
     row = await pool.fetchrow(
-        f"""UPDATE qr_codes SET deleted_at = now(), updated_at = now()
-            WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
-            RETURNING {_QR_COLUMNS}""",
+        f"""WITH deleted AS (
+                UPDATE qr_codes SET deleted_at = now(), updated_at = now()
+                WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
+                RETURNING {_QR_COLUMNS}),
+            uncounted AS (
+                UPDATE account_code_counts SET qr_codes = greatest(qr_codes - 1, 0)
+                WHERE account_id = $2 AND EXISTS (SELECT FROM deleted))
+            SELECT * FROM deleted""",
         qr_id,
         account_id,
     )
