@@ -32,6 +32,7 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.gateway.client_json import loads_client_json
 from services.runtime.errors import ApiError
 
 HEADER: Final = "Idempotency-Key"
@@ -96,8 +97,8 @@ def canonical_body(body: bytes) -> bytes:
     The two forms carry different prefixes so they can never collide.
     """
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        value = loads_client_json(body)
+    except (ValueError, UnicodeDecodeError):  # too deep included: the handler refuses it
         return b"raw:" + body
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return b"json:" + canonical.encode("utf-8", "surrogatepass")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final
 
 from aiohttp import web
 
+from services.gateway.client_json import MAX_JSON_DEPTH, JsonTooDeepError, loads_client_json
 from services.runtime.errors import ApiError
 
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
@@ -38,7 +38,7 @@ def _unstorable_field(value: Any, path: str = "") -> str | None:
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object: 415 unless ``application/json``, 413 over 2 MiB,
-    400 INVALID_JSON when it does not parse or is not an object."""
+    400 INVALID_JSON when it does not parse, nests too deep or is not an object."""
     if request.content_type != "application/json":
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the body as Content-Type: application/json")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -48,7 +48,11 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     except web.HTTPRequestEntityTooLarge:
         raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB") from None
     try:
-        value = json.loads(raw)
+        value = loads_client_json(raw)
+    except JsonTooDeepError:
+        raise ApiError(
+            "INVALID_JSON", f"The body nests deeper than {MAX_JSON_DEPTH} levels"
+        ) from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError("INVALID_JSON", "The body is not valid JSON") from None
     if not isinstance(value, dict):

@@ -11,6 +11,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from services.gateway import catalog_storage
+from services.gateway.client_json import loads_client_json
 from services.gateway.context import context_of, principal_of
 from services.gateway.dynamic_codes import announce_deleted
 from services.gateway.envelope import ok
@@ -94,7 +95,9 @@ def encode_cursor(record: StoredQR) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        created, qr_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created, qr_id = loads_client_json(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
         if not isinstance(qr_id, str) or not is_well_formed_id(qr_id, "qr"):
             raise ValueError("not one of our ids")
         return datetime.fromisoformat(created), qr_id

@@ -21,7 +21,6 @@ with :func:`with_logo_bytes`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
+from services.gateway.client_json import loads_client_json
 from services.gateway.logo_images import decode_logo_data
 from services.gateway.qr_payloads import OBJECT_CONTENT_TYPES, QR_TYPES
 from services.runtime.errors import ApiError
@@ -281,7 +281,7 @@ def parse_qr_query(query: Mapping[str, str]) -> tuple[str, str | dict[str, objec
     content: str | dict[str, object] = raw_content
     if qr_type in OBJECT_CONTENT_TYPES:
         try:
-            parsed = json.loads(raw_content)
+            parsed = loads_client_json(raw_content)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
