@@ -18,7 +18,8 @@ from typing import Final
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from services.gateway.auth import presented_key
+from services.gateway.auth import Principal, presented_key
+from services.gateway.auth_failures import failure_window
 from services.gateway.context import PRINCIPAL, RATE_DECISION, context_of, rate_decision_of
 from services.gateway.envelope import error_response
 from services.gateway.rate_limit import InMemorySlidingWindow, RateDecision, Window, request_windows
@@ -34,6 +35,7 @@ REQUEST_ID_HEADER: Final = "X-Request-Id"
 _CLIENT_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC_HANDLERS: set[Handler] = set()
+_AUTH_RETRY_AFTER: Final = "qrforge.auth_retry_after"
 
 _HTTP_ERROR_CODES: Final[dict[int, tuple[str, str]]] = {
     404: ("NOT_FOUND", "No such route"),
@@ -105,13 +107,43 @@ async def _weigh(request: web.Request, windows: Sequence[Window], *, count: bool
         return await (_fallback_window.hit(windows) if count else _fallback_window.peek(windows))
 
 
+async def _authenticate(request: web.Request) -> Principal:
+    """The caller, unless their address has failed to authenticate too often lately: then a 429
+    before the keys service is even asked, so guessing keys is bounded per address.
+
+    Checked before and counted after authenticating (a failure is only known then), so a burst
+    of concurrent guesses can overshoot the limit by the requests in flight, not more.
+    """
+    ctx = context_of(request)
+    failures = failure_window(
+        request.remote,
+        request.headers.get("X-Forwarded-For"),
+        ctx.settings.trusted_proxies,
+        ctx.settings.auth_failures_per_min,
+    )
+    blocked = await _weigh(request, [failures], count=False)
+    if not blocked.allowed:
+        request[_AUTH_RETRY_AFTER] = blocked.retry_after
+        raise ApiError(
+            "RATE_LIMIT_EXCEEDED",
+            "Too many failed authentications from this address",
+            details={"retry_after": blocked.retry_after},
+        )
+    try:
+        return await ctx.authenticator.authenticate(presented_key(request))
+    except ApiError as err:
+        if err.code == "INVALID_API_KEY":
+            await _weigh(request, [failures], count=True)
+        raise
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     # The route's own handler, not ``handler``: that is the next middleware when any follow.
     route_handler = request.match_info.handler
     if request.match_info.http_exception is not None or route_handler in _PUBLIC_HANDLERS:
         return await handler(request)
-    principal = await context_of(request).authenticator.authenticate(presented_key(request))
+    principal = await _authenticate(request)
     if not principal.api_access:
         raise ApiError("API_NOT_AVAILABLE", "Your plan does not include API access")
     needed = "read" if request.method in _READ_METHODS else "write"
@@ -137,7 +169,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 async def add_standard_headers(request: web.Request, response: web.StreamResponse) -> None:
     """``on_response_prepare``: the request id on every response, rate-limit headers on every
-    authenticated one."""
+    authenticated one; ``Retry-After`` alone on a 429 for failed authentications."""
     # The context variable is already reset when the response is prepared: use the request.
     request_id = request.get(REQUEST_ID_HEADER)
     if request_id:
@@ -145,3 +177,6 @@ async def add_standard_headers(request: web.Request, response: web.StreamRespons
     decision = rate_decision_of(request)
     if decision is not None:
         response.headers.update(decision.headers())
+    auth_retry_after = request.get(_AUTH_RETRY_AFTER)
+    if auth_retry_after is not None:
+        response.headers["Retry-After"] = str(auth_retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
 
 
@@ -25,6 +26,8 @@ class GatewaySettings:
     shutdown_grace_s: float
     logo_fetch_allowlist: tuple[str, ...]
     logo_fetch_ca_file: str | None
+    trusted_proxies: tuple[IPNetwork, ...]
+    auth_failures_per_min: int
     log_level: str
 
     @classmethod
@@ -52,5 +55,11 @@ class GatewaySettings:
             logo_fetch_allowlist=env_list("LOGO_FETCH_ALLOWLIST"),
             # Test-only: a CA bundle to trust instead of the system store for logo fetches.
             logo_fetch_ca_file=env_str("LOGO_FETCH_CA_FILE", "") or None,
+            # Proxies (the ingress) allowed to name the client in X-Forwarded-For; any other peer is
+            # taken as the client itself, whatever the header says.
+            trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES")),
+            # Failed authentications per client address per minute before it gets 429s: bounds
+            # key guessing without slowing a client that mistyped its key a few times.
+            auth_failures_per_min=env_int("AUTH_FAILURES_PER_MIN", 30),
             log_level=env_str("LOG_LEVEL", "INFO"),
         )

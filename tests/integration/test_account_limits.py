@@ -4,14 +4,20 @@
   a lower limit of its own; the ``X-RateLimit-*`` headers (and ``/v1/account/usage``) report the
   tighter window. Checked on a fresh in-process gateway and on two gateways sharing Redis.
 - A key never outlives the key that created it.
+- Failed authentications are capped per client address: past the cap, 429 without asking the
+  keys service. ``X-Forwarded-For`` counts only from a trusted proxy.
 
-Redis windows are named by account and key, and the accounts are new, so parallel runs sharing
-the Redis database do not meet.
+Redis windows are named by account, key and client address; the accounts are new and the
+addresses random (from the IPv6 documentation range, never contacted: they only travel in a
+header), so parallel runs sharing the Redis database do not meet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import secrets
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import cycle
@@ -19,11 +25,14 @@ from typing import Any, Final
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.stack import ApiAccount, Stack
 
 REDIS_URL: Final = "redis://127.0.0.1:6379/0"
+FAILED_AUTHENTICATIONS_PER_MIN: Final = 30  # the gateway's default
 TRUSTING_LOOPBACK: Final = {"TRUSTED_PROXIES": "127.0.0.1/32"}
+BOGUS_KEY: Final = {"Authorization": "Bearer sk_live_" + "B" * 40}
 
 
 @pytest.fixture(scope="module", params=["in-process", "redis"])
@@ -202,3 +211,72 @@ async def test_a_key_never_outlives_the_key_that_created_it(
     status, _, body = await _usage(http, stack.gateway_url, _bearer(inherited["api_key"]))
     assert status == 401, body
     assert body["error"]["code"] == "INVALID_API_KEY"
+
+
+def _random_client() -> ipaddress.IPv6Address:
+    """A client in its own /64 of 2001:db8::/32 (documentation addresses)."""
+    return ipaddress.IPv6Address((0x20010DB8 << 96) | (secrets.randbits(32) << 64) | 1)
+
+
+def _keys_authentications(stack: Stack) -> float:
+    """Authenticate calls the keys service has answered, whatever their outcome."""
+    keys = next(p for p in stack.processes if p.name == "keys")
+    with urllib.request.urlopen(f"http://127.0.0.1:{keys.admin_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "qrforge_keys_authentications"
+        for sample in family.samples
+        if sample.name == "qrforge_keys_authentications_total"
+    )
+
+
+async def _status_from(
+    http: aiohttp.ClientSession, url: str, client: object, headers: dict[str, str]
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    return await _usage(http, url, {**headers, "X-Forwarded-For": str(client)})
+
+
+async def test_failed_authentications_are_capped_per_client_address(
+    stack: Stack, account: ApiAccount, gateways: list[str], http: aiohttp.ClientSession
+) -> None:
+    client = _random_client()
+    urls = cycle(gateways)
+    for _ in range(FAILED_AUTHENTICATIONS_PER_MIN):
+        status, _, body = await _status_from(http, next(urls), client, BOGUS_KEY)
+        assert status == 401, body
+    asked = _keys_authentications(stack)
+    neighbour = client + 0xBEEF  # same /64: the same subscriber
+    for address, headers in ((client, BOGUS_KEY), (neighbour, {}), (client, account.headers)):
+        status, response_headers, body = await _status_from(http, next(urls), address, headers)
+        assert status == 429, body
+        assert body["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+        assert 1 <= int(response_headers["Retry-After"]) <= 60
+        assert body["error"]["details"]["retry_after"] == int(response_headers["Retry-After"])
+        assert "X-RateLimit-Limit" not in response_headers  # not an authenticated response
+    assert _keys_authentications(stack) == asked, "a refused address still reached keys"
+    # Other addresses are not held back by this one.
+    other = _random_client()
+    status, _, _ = await _status_from(http, next(urls), other, BOGUS_KEY)
+    assert status == 401
+    status, _, _ = await _status_from(http, next(urls), other, account.headers)
+    assert status == 200
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_not_believed(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    gateway, url = stack.start_gateway("gateway-untrusting")  # no TRUSTED_PROXIES
+    gateway.wait_ready()
+    try:
+        # A fresh X-Forwarded-For on every guess would be a fresh window if the header counted.
+        for _ in range(FAILED_AUTHENTICATIONS_PER_MIN):
+            status, _, _ = await _status_from(http, url, _random_client(), BOGUS_KEY)
+            assert status == 401
+        status, headers, body = await _status_from(http, url, _random_client(), BOGUS_KEY)
+        assert status == 429, body
+        assert body["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+        assert 1 <= int(headers["Retry-After"]) <= 60
+    finally:
+        gateway.stop()
