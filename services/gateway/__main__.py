@@ -8,15 +8,23 @@ from aiohttp import web
 
 from services.gateway.app import create_app
 from services.gateway.context import CONTEXT
+from services.gateway.envelope import refused_request
 from services.gateway.settings import GatewaySettings
 from services.runtime.admin import AdminServer
+from services.runtime.http_server import GuardedAppRunner
 from services.runtime.lifecycle import run_service
 from services.runtime.postgres import check_pool
 
 
 async def serve(settings: GatewaySettings, stop: asyncio.Event) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_s)
+    runner = GuardedAppRunner(
+        app,
+        limits=settings.http_limits,
+        refusal=refused_request,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_grace_s,
+    )
     await runner.setup()  # runs cleanup_ctx: backends are open from here on
     ctx = app[CONTEXT]
 

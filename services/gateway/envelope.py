@@ -23,3 +23,12 @@ def ok(data: Any, *, status: int = 200, pagination: dict[str, Any] | None = None
 
 def error_response(error: ApiError) -> web.Response:
     return web.json_response(error.to_body(), status=error.status, dumps=_dumps)
+
+
+def refused_request(status: int) -> web.Response:
+    """The answer to a request aiohttp refused before the application saw it (malformed HTTP:
+    a control byte or an 8 KiB line in a header) or that failed outside it. Generic on
+    purpose: the parser's own message quotes the request, credentials included."""
+    if status < 500:
+        return error_response(ApiError("INVALID_PARAMETER", "The request is not well-formed HTTP"))
+    return error_response(ApiError("INTERNAL_ERROR", "Internal error"))

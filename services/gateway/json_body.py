@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.gateway.client_json import MAX_JSON_DEPTH, JsonTooDeepError, loads_client_json
 from services.runtime.errors import ApiError
+from services.runtime.http_body import IncompleteBodyError, read_request_body
 
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
 # JSON allows "\u0000" and lone surrogates ("\ud800"); neither survives UTF-8 or a Postgres
@@ -36,17 +37,27 @@ def _unstorable_field(value: Any, path: str = "") -> str | None:
     return None
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The raw body: 413 PAYLOAD_TOO_LARGE over 2 MiB, 400 INVALID_JSON when it does not
+    arrive whole within the server's body deadline or its framing is broken (API.md has no
+    408 code; a body cut short is not valid JSON either). A client that hangs up raises
+    ``ClientDisconnectedError``, which the error middleware counts as a 499."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB")
+    try:
+        return await read_request_body(request)
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB") from None
+    except IncompleteBodyError as exc:
+        raise ApiError("INVALID_JSON", str(exc)) from None
+
+
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object: 415 unless ``application/json``, 413 over 2 MiB,
     400 INVALID_JSON when it does not parse, nests too deep or is not an object."""
     if request.content_type != "application/json":
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the body as Content-Type: application/json")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB") from None
+    raw = await read_body(request)
     try:
         value = loads_client_json(raw)
     except JsonTooDeepError:

@@ -80,7 +80,9 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
         limiter,
         settings.trusted_proxies,
     )
-    runner = web.ServerRunner(create_server(handlers), shutdown_timeout=settings.shutdown_grace_s)
+    runner = web.ServerRunner(
+        create_server(handlers, settings.http_limits), shutdown_timeout=settings.shutdown_grace_s
+    )
     await runner.setup()
 
     async def broker_check() -> None:

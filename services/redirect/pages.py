@@ -109,3 +109,14 @@ def unavailable() -> web.Response:
         "We cannot open this code right now. Please try again in a moment.",
         {"Retry-After": "5"},
     )
+
+
+def refused(status: int) -> web.Response:
+    """The page for a request refused before a handler answered it: malformed HTTP (400), a
+    body that did not arrive in time (408), or a failure (500/504). Says nothing of the request:
+    the parser's own message would quote it."""
+    if status == 408:
+        return _message(408, "Request timed out", "The form took too long to arrive. Try again.")
+    if status < 500:
+        return _message(400, "Bad request", "This request could not be read.")
+    return _message(500, "Something went wrong", "Please try again in a moment.")

@@ -22,6 +22,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from services.redirect import pages
 from services.redirect.handlers import RedirectHandlers
+from services.runtime.http_server import GuardedServer, HttpLimits
 
 MAX_BODY_BYTES: Final = 16 * 1024  # the password form; a larger one is unreadable (400)
 ALLOWED_METHODS: Final = "GET, HEAD, POST"
@@ -50,7 +51,7 @@ def route(handlers: RedirectHandlers) -> Dispatch:
     return dispatch
 
 
-def create_server(handlers: RedirectHandlers) -> web.Server:
+def create_server(handlers: RedirectHandlers, limits: HttpLimits) -> web.Server:
     loop = asyncio.get_running_loop()
 
     def new_request(
@@ -64,4 +65,10 @@ def create_server(handlers: RedirectHandlers) -> web.Server:
             message, payload, protocol, writer, task, loop, client_max_size=MAX_BODY_BYTES
         )
 
-    return web.Server(route(handlers), request_factory=new_request, access_log=None)
+    return GuardedServer(
+        route(handlers),
+        request_factory=new_request,
+        limits=limits,
+        refusal=pages.refused,
+        access_log=None,
+    )

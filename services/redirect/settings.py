@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
+from services.runtime.http_server import HttpLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class RedirectSettings:
     shutdown_grace_s: float
     flush_timeout_s: float
     log_level: str
+    http_limits: HttpLimits
 
     @classmethod
     def from_env(cls) -> RedirectSettings:
@@ -55,4 +57,5 @@ class RedirectSettings:
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
             flush_timeout_s=env_float("REDIRECT_FLUSH_TIMEOUT_S", 5.0),
             log_level=env_str("LOG_LEVEL", "INFO"),
+            http_limits=HttpLimits.from_env(),
         )

@@ -58,6 +58,7 @@ class ServiceProcess:
     args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
+    log_start: int = field(init=False, default=0)  # where this run's lines begin in the file
     _log: IO[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -66,6 +67,7 @@ class ServiceProcess:
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
+        self.log_start = self._log.tell()
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             cwd=ROOT,
