@@ -24,6 +24,7 @@ from services.gateway.context import PRINCIPAL, RATE_DECISION, context_of, rate_
 from services.gateway.envelope import error_response
 from services.gateway.rate_limit import InMemorySlidingWindow, RateDecision, Window, request_windows
 from services.runtime.errors import ApiError
+from services.runtime.http_body import CLIENT_CLOSED_REQUEST, ClientDisconnectedError
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import http_request_duration_seconds, http_requests_total
 
@@ -83,6 +84,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(ApiError(code, message))
         if "Allow" in exc.headers:  # RFC 9110: a 405 names the methods that are allowed
             response.headers["Allow"] = exc.headers["Allow"]
+    except ClientDisconnectedError:
+        # The client hung up mid-upload: nobody is left to answer and it is not our failure.
+        response = web.Response(status=CLIENT_CLOSED_REQUEST)
     except Exception:
         log.exception("unhandled error", extra={"route": _route_label(request)})
         response = error_response(ApiError("INTERNAL_ERROR", "Internal error"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
+from services.runtime.http_server import HttpLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class GatewaySettings:
     trusted_proxies: tuple[IPNetwork, ...]
     auth_failures_per_min: int
     log_level: str
+    http_limits: HttpLimits
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -62,4 +64,5 @@ class GatewaySettings:
             # key guessing without slowing a client that mistyped its key a few times.
             auth_failures_per_min=env_int("AUTH_FAILURES_PER_MIN", 30),
             log_level=env_str("LOG_LEVEL", "INFO"),
+            http_limits=HttpLimits.from_env(),
         )
