@@ -16,6 +16,7 @@ from services.gateway.auth import Authenticator
 from services.gateway.catalog_events import CatalogEvents
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.idempotency_middleware import idempotency_middleware
+from services.gateway.image_cache import ImageCache
 from services.gateway.json_body import MAX_BODY_BYTES
 from services.gateway.logo_fetch import LogoFetchPolicy
 from services.gateway.middlewares import (
@@ -84,6 +85,7 @@ async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIte
         amqp=amqp,
         logo_policy=logo_policy(settings),
         catalog_events=catalog_events,
+        image_cache=ImageCache(settings.public_image_cache_bytes),
     )
     try:
         yield

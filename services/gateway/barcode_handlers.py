@@ -17,6 +17,7 @@ from services.gateway.barcodes import (
 )
 from services.gateway.context import context_of, principal_of
 from services.gateway.envelope import ok
+from services.gateway.image_cache import ImageCache
 from services.gateway.image_responses import (
     conditional_image,
     image_response,
@@ -102,7 +103,11 @@ async def delete_barcode(request: web.Request) -> web.Response:
 
 
 async def barcode_image(
-    request: web.Request, record: StoredBarcode, output: str | None, headers: dict[str, str]
+    request: web.Request,
+    record: StoredBarcode,
+    output: str | None,
+    headers: dict[str, str],
+    cache: ImageCache | None = None,
 ) -> web.Response:
     ctx = context_of(request)
     return await conditional_image(
@@ -110,6 +115,7 @@ async def barcode_image(
         barcode_etag(record, output),
         headers,
         lambda: render_stored_barcode(ctx, record, output),
+        cache,
     )
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.catalog_events import CatalogEvents
+from services.gateway.image_cache import ImageCache
 from services.gateway.logo_fetch import LogoFetchPolicy
 from services.gateway.rate_limit import RateDecision, SlidingWindow
 from services.gateway.settings import GatewaySettings
@@ -28,6 +29,7 @@ class GatewayContext:
     amqp: AbstractRobustConnection
     logo_policy: LogoFetchPolicy
     catalog_events: CatalogEvents
+    image_cache: ImageCache
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from services.gateway.image_cache import ImageCache
 from services.gateway.qr_rendering import FORMAT_BY_CONTENT_TYPE, Rendered
 
 
@@ -28,12 +29,15 @@ async def conditional_image(
     etag: str,
     headers: dict[str, str],
     draw: Callable[[], Awaitable[Rendered]],
+    cache: ImageCache | None = None,
 ) -> web.Response:
-    """304 when the client already holds ``etag`` (nothing is drawn), else the drawn image.
+    """304 when the client already holds ``etag`` (nothing is drawn), else the image: from
+    ``cache`` when given and it holds ``etag``, else drawn (and kept there).
 
     The ETag comes from the render request, so it is known before any pixel is drawn.
     """
     headers = {**headers, "ETag": etag}
     if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
         return web.Response(status=304, headers=headers)
-    return image_response(await draw(), headers)
+    image = await (draw() if cache is None else cache.get_or_draw(etag, draw))
+    return image_response(image, headers)

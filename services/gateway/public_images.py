@@ -1,7 +1,8 @@
 """``/i/<id>.<ext>``: the public image URL of a stored QR code or barcode.
 
 No key: the unguessable id is the capability, and the answer is CDN-cacheable. Deleted codes
-answer 404.
+answer 404. Images are kept in the gateway's image cache by ETag, so an image fetched again and
+again (a code embedded in a mailing, no CDN in front) is drawn once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ async def public_image(request: web.Request) -> web.Response:
         barcode = await catalog_storage.get_barcode(ctx.pool, None, image_id)
         if barcode is None or ext not in BARCODE_OUTPUTS:
             raise ApiError("BARCODE_NOT_FOUND", "No such image")
-        return await barcode_image(request, barcode, ext, PUBLIC_IMAGE_CACHE)
+        return await barcode_image(request, barcode, ext, PUBLIC_IMAGE_CACHE, ctx.image_cache)
     record = (
         await catalog_storage.get_public_qr(ctx.pool, image_id)
         if is_well_formed_id(image_id, "qr")
@@ -39,4 +40,4 @@ async def public_image(request: web.Request) -> web.Response:
     )
     if record is None or ext not in CONTENT_TYPES:
         raise ApiError("QR_NOT_FOUND", "No such image")
-    return await qr_image(request, record, ext, None, PUBLIC_IMAGE_CACHE)
+    return await qr_image(request, record, ext, None, PUBLIC_IMAGE_CACHE, ctx.image_cache)

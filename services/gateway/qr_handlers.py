@@ -15,6 +15,7 @@ from services.gateway.client_json import loads_client_json
 from services.gateway.context import context_of, principal_of
 from services.gateway.dynamic_codes import announce_deleted
 from services.gateway.envelope import ok
+from services.gateway.image_cache import ImageCache
 from services.gateway.image_responses import (
     conditional_image,
     image_response,
@@ -166,6 +167,7 @@ async def qr_image(
     fmt: str | None,
     size: int | None,
     headers: dict[str, str],
+    cache: ImageCache | None = None,
 ) -> web.Response:
     ctx = context_of(request)
     logo = (
@@ -179,6 +181,7 @@ async def qr_image(
         etag_for(render_request),
         headers,
         lambda: render(ctx, render_request, record.account_id),
+        cache,
     )
 
 
