@@ -1,8 +1,10 @@
 """Idempotency keys: what identifies a request, when to replay, conflict or wait. No I/O.
 
-A POST sent with ``Idempotency-Key`` is executed at most once per account and key within
-:data:`RETENTION_S`; every later request with the same key gets the first response back, byte
-for byte, if its *fingerprint* matches, and ``409 IDEMPOTENCY_CONFLICT`` if it does not.
+A POST sent with ``Idempotency-Key`` is executed at most once per API key (so per account) and
+Idempotency-Key within :data:`RETENTION_S`; every later request of that API key with the same
+Idempotency-Key gets the first response back, byte for byte, if its *fingerprint* matches, and
+``409 IDEMPOTENCY_CONFLICT`` if it does not. Another API key of the account never gets the
+response (it could hold fewer permissions than the key that made it): its request is its own.
 
 The fingerprint is the SHA-256 of the method, the path and the canonical body: a body that is
 JSON is re-serialised with sorted keys and no insignificant whitespace, so a client that
@@ -87,7 +89,7 @@ def _key_bytes(key: str) -> bytes:
 
 
 def key_hash(key: str) -> bytes:
-    """What storage keeps instead of the key (scoped by account id beside it)."""
+    """What storage keeps instead of the key (scoped by account and API key ids beside it)."""
     return hashlib.sha256(_KEY_HASH_CONTEXT + _key_bytes(key)).digest()
 
 
@@ -113,7 +115,7 @@ def fingerprint(method: str, path: str, body: bytes) -> bytes:
 
 
 def decide(stored_fingerprint: bytes, complete: bool, request_fingerprint: bytes) -> Outcome:
-    """For a live (unexpired) record of the same account and key."""
+    """For a live (unexpired) record of the same account, API key and Idempotency-Key."""
     if not hmac.compare_digest(stored_fingerprint, request_fingerprint):
         return Outcome.CONFLICT
     return Outcome.REPLAY if complete else Outcome.WAIT

@@ -1,6 +1,9 @@
 """``Idempotency-Key`` on every authenticated POST: execute once, replay the first response.
 
-Runs after authentication (the account is the scope of a key) and before the handler::
+Runs after authentication and before the handler. An ``Idempotency-Key`` belongs to the API key
+that sent it (and so to its account): a replay is the stored response as it was -- for
+``POST /v1/api-keys``, a secret -- so another key of the account never gets it, whatever its
+permissions; its request is its own::
 
     claim the key (one INSERT ... ON CONFLICT) --won--> run the handler
          |                                               |- 2xx-4xx: store status, kept
@@ -46,7 +49,7 @@ from services.gateway.idempotency import (
     seal,
     unseal,
 )
-from services.gateway.json_body import MAX_BODY_BYTES, read_body
+from services.gateway.json_body import MAX_BODY_BYTES
 from services.gateway.middlewares import Handler
 from services.runtime.errors import ApiError
 
@@ -91,10 +94,14 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     assert key is not None
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return await handler(request)  # the handler answers 413; there is nothing to replay
-    body = await read_body(request)  # cached on the request: the handler reads it again
+    try:
+        body = await request.read()  # cached on the request: the handler reads it again
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB") from None
 
     pool = context_of(request).pool
-    account_id = principal_of(request).account_id
+    principal = principal_of(request)
+    account_id, api_key_id = principal.account_id, principal.key_id
     hashed = key_hash(key)
     request_fingerprint = fingerprint(request.method, request.path, body)
     await _purge.maybe_purge(pool)
@@ -102,9 +109,9 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     delays = poll_delays()
     while True:
         claim_id = uuid.uuid4()
-        if await storage.claim(pool, account_id, hashed, request_fingerprint, claim_id):
-            return await _execute(request, handler, key, account_id, hashed, claim_id)
-        row = await storage.find(pool, account_id, hashed)
+        if await storage.claim(pool, account_id, api_key_id, hashed, request_fingerprint, claim_id):
+            return await _execute(request, handler, key, account_id, api_key_id, hashed, claim_id)
+        row = await storage.find(pool, account_id, api_key_id, hashed)
         if row is not None:
             outcome = decide(row.fingerprint, row.complete, request_fingerprint)
             if outcome is Outcome.CONFLICT:
@@ -131,6 +138,7 @@ async def _execute(
     handler: Handler,
     key: str,
     account_id: str,
+    api_key_id: str,
     hashed: bytes,
     claim_id: uuid.UUID,
 ) -> web.StreamResponse:
@@ -140,16 +148,17 @@ async def _execute(
     except ApiError as err:
         response = error_response(err)
     except BaseException:
-        await _release(pool, account_id, hashed, claim_id)
+        await _release(pool, account_id, api_key_id, hashed, claim_id)
         raise
     body = response.body if isinstance(response, web.Response) else None
     if not is_storable(response.status) or not isinstance(body, bytes):
-        await _release(pool, account_id, hashed, claim_id)
+        await _release(pool, account_id, api_key_id, hashed, claim_id)
         return response
     try:
         stored = await storage.complete(
             pool,
             account_id,
+            api_key_id,
             hashed,
             claim_id,
             status=response.status,
@@ -165,9 +174,11 @@ async def _execute(
     return response
 
 
-async def _release(pool: object, account_id: str, hashed: bytes, claim_id: uuid.UUID) -> None:
+async def _release(
+    pool: object, account_id: str, api_key_id: str, hashed: bytes, claim_id: uuid.UUID
+) -> None:
     try:
-        await storage.release(pool, account_id, hashed, claim_id)
+        await storage.release(pool, account_id, api_key_id, hashed, claim_id)
     except Exception:
         log.warning("could not release an idempotency claim", exc_info=True)
 

@@ -1,4 +1,5 @@
-"""Postgres access for idempotency records (``idempotency_keys``), always scoped by account.
+"""Postgres access for idempotency records (``idempotency_keys``), always scoped by account and
+API key: a record is only ever seen by the key whose request made it.
 
 The claim is one statement: insert a ``pending`` row, or take over the key's row if that one
 expired or its claim was abandoned; ``ON CONFLICT`` makes two racing requests agree on a single
@@ -29,6 +30,7 @@ class IdempotencyRow:
 async def claim(
     pool: Any,
     account_id: str,
+    api_key_id: str,
     key_hash: bytes,
     fingerprint: bytes,
     claim_id: uuid.UUID,
@@ -39,11 +41,11 @@ async def claim(
     """True when this request now owns the key and must execute; False when a live record
     (pending or complete) already holds it: look at it with :func:`find`."""
     claimed = await pool.fetchval(
-        """INSERT INTO idempotency_keys AS k (account_id, key_hash, fingerprint, claim_id, state,
-                   lease_until, expires_at)
-           VALUES ($1, $2, $3, $4, 'pending', now() + make_interval(secs => $5),
-                   now() + make_interval(secs => $6))
-           ON CONFLICT (account_id, key_hash) DO UPDATE
+        """INSERT INTO idempotency_keys AS k (account_id, api_key_id, key_hash, fingerprint,
+                   claim_id, state, lease_until, expires_at)
+           VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6),
+                   now() + make_interval(secs => $7))
+           ON CONFLICT (account_id, api_key_id, key_hash) DO UPDATE
                SET fingerprint = EXCLUDED.fingerprint, claim_id = EXCLUDED.claim_id,
                    state = 'pending', status = NULL, headers = NULL, body = NULL,
                    created_at = now(), lease_until = EXCLUDED.lease_until,
@@ -51,6 +53,7 @@ async def claim(
                WHERE k.expires_at <= now() OR (k.state = 'pending' AND k.lease_until <= now())
            RETURNING claim_id""",
         account_id,
+        api_key_id,
         key_hash,
         fingerprint,
         claim_id,
@@ -60,12 +63,16 @@ async def claim(
     return bool(claimed == claim_id)
 
 
-async def find(pool: Any, account_id: str, key_hash: bytes) -> IdempotencyRow | None:
-    """The live record for this account and key, if any (expired ones do not count)."""
+async def find(
+    pool: Any, account_id: str, api_key_id: str, key_hash: bytes
+) -> IdempotencyRow | None:
+    """The live record for this account, API key and Idempotency-Key, if any (expired ones do
+    not count)."""
     row = await pool.fetchrow(
         """SELECT fingerprint, state, status, headers, body FROM idempotency_keys
-           WHERE account_id = $1 AND key_hash = $2 AND expires_at > now()""",
+           WHERE account_id = $1 AND api_key_id = $2 AND key_hash = $3 AND expires_at > now()""",
         account_id,
+        api_key_id,
         key_hash,
     )
     if row is None:
@@ -83,6 +90,7 @@ async def find(pool: Any, account_id: str, key_hash: bytes) -> IdempotencyRow | 
 async def complete(
     pool: Any,
     account_id: str,
+    api_key_id: str,
     key_hash: bytes,
     claim_id: uuid.UUID,
     *,
@@ -93,9 +101,11 @@ async def complete(
     """Store the response under our claim; False if the claim was lost meanwhile (taken over
     after its lease), in which case nothing is written."""
     result: str = await pool.execute(
-        """UPDATE idempotency_keys SET state = 'complete', status = $4, headers = $5, body = $6
-           WHERE account_id = $1 AND key_hash = $2 AND claim_id = $3 AND state = 'pending'""",
+        """UPDATE idempotency_keys SET state = 'complete', status = $5, headers = $6, body = $7
+           WHERE account_id = $1 AND api_key_id = $2 AND key_hash = $3 AND claim_id = $4
+             AND state = 'pending'""",
         account_id,
+        api_key_id,
         key_hash,
         claim_id,
         status,
@@ -105,12 +115,16 @@ async def complete(
     return result.endswith(" 1")
 
 
-async def release(pool: Any, account_id: str, key_hash: bytes, claim_id: uuid.UUID) -> None:
+async def release(
+    pool: Any, account_id: str, api_key_id: str, key_hash: bytes, claim_id: uuid.UUID
+) -> None:
     """Drop our pending claim (the request failed with a 5xx): a retry executes again."""
     await pool.execute(
         """DELETE FROM idempotency_keys
-           WHERE account_id = $1 AND key_hash = $2 AND claim_id = $3 AND state = 'pending'""",
+           WHERE account_id = $1 AND api_key_id = $2 AND key_hash = $3 AND claim_id = $4
+             AND state = 'pending'""",
         account_id,
+        api_key_id,
         key_hash,
         claim_id,
     )

@@ -456,32 +456,37 @@ async def test_expired_records_are_ignored_taken_over_and_purged(stack: Stack) -
     pool = await open_pool(stack.database_url, max_size=2)
     try:
         account, hashed, fp = f"acc_expiry_{uuid.uuid4().hex}", key_hash("k"), b"f" * 32
+        api_key = "key_expiry"
         first = uuid.uuid4()
-        assert await storage.claim(pool, account, hashed, fp, first, retention_s=0)
-        assert await storage.find(pool, account, hashed) is None  # expired at once: ignored
+        assert await storage.claim(pool, account, api_key, hashed, fp, first, retention_s=0)
+        # Expired at once: ignored.
+        assert await storage.find(pool, account, api_key, hashed) is None
         second = uuid.uuid4()
-        assert await storage.claim(pool, account, hashed, b"g" * 32, second)  # taken over
+        assert await storage.claim(pool, account, api_key, hashed, b"g" * 32, second)  # taken over
         assert not await storage.complete(
-            pool, account, hashed, first, status=200, headers=(), sealed_body=b""
+            pool, account, api_key, hashed, first, status=200, headers=(), sealed_body=b""
         )  # the old claim can no longer write
         assert await storage.complete(
             pool,
             account,
+            api_key,
             hashed,
             second,
             status=201,
             headers=(("X-QR-Id", "qr_1"),),
             sealed_body=b"x",
         )
-        row = await storage.find(pool, account, hashed)
+        row = await storage.find(pool, account, api_key, hashed)
         assert row is not None and row.complete and row.status == 201
         assert row.headers == (("X-QR-Id", "qr_1"),) and row.fingerprint == b"g" * 32
+        assert await storage.find(pool, account, "key_other", hashed) is None  # per API key
         # A live record is not taken over; an abandoned pending claim (lease over) is.
-        assert not await storage.claim(pool, account, hashed, fp, uuid.uuid4())
+        assert not await storage.claim(pool, account, api_key, hashed, fp, uuid.uuid4())
         other = key_hash("abandoned")
-        assert await storage.claim(pool, account, other, fp, uuid.uuid4(), lease_s=0)
-        assert await storage.claim(pool, account, other, fp, uuid.uuid4())
-        await storage.claim(pool, account, key_hash("old"), fp, uuid.uuid4(), retention_s=0)
+        assert await storage.claim(pool, account, api_key, other, fp, uuid.uuid4(), lease_s=0)
+        assert await storage.claim(pool, account, api_key, other, fp, uuid.uuid4())
+        old = key_hash("old")
+        await storage.claim(pool, account, api_key, old, fp, uuid.uuid4(), retention_s=0)
         assert await storage.purge_expired(pool) >= 1
         assert (
             await pool.fetchval(
