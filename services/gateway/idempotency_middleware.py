@@ -49,7 +49,7 @@ from services.gateway.idempotency import (
     seal,
     unseal,
 )
-from services.gateway.json_body import MAX_BODY_BYTES
+from services.gateway.json_body import MAX_BODY_BYTES, read_body
 from services.gateway.middlewares import Handler
 from services.runtime.errors import ApiError
 
@@ -94,10 +94,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     assert key is not None
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return await handler(request)  # the handler answers 413; there is nothing to replay
-    try:
-        body = await request.read()  # cached on the request: the handler reads it again
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError("PAYLOAD_TOO_LARGE", "The body is larger than 2 MiB") from None
+    body = await read_body(request)  # cached on the request: the handler reads it again
 
     pool = context_of(request).pool
     principal = principal_of(request)
