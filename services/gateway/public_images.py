@@ -1,8 +1,9 @@
 """``/i/<id>.<ext>``: the public image URL of a stored QR code or barcode.
 
 No key: the unguessable id is the capability, and the answer is CDN-cacheable. Deleted codes
-answer 404. Images are kept in the gateway's image cache by ETag, so an image fetched again and
-again (a code embedded in a mailing, no CDN in front) is drawn once.
+answer 404. Each client address may fetch only so many images a minute, and images are kept in
+the gateway's image cache by ETag, so an image fetched again and again (a code embedded in a
+mailing, no CDN in front) is drawn once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from services.gateway.barcode_handlers import barcode_image
 from services.gateway.context import context_of
 from services.gateway.middlewares import public
 from services.gateway.path_params import is_well_formed_id
+from services.gateway.public_image_limit import count_public_image_request
 from services.gateway.qr_handlers import qr_image
 from services.gateway.qr_rendering import CONTENT_TYPES
 from services.runtime.errors import ApiError
@@ -26,6 +28,7 @@ BARCODE_OUTPUTS: Final = ("png", "svg")
 
 @public
 async def public_image(request: web.Request) -> web.Response:
+    await count_public_image_request(request)
     ctx = context_of(request)
     ext, image_id = request.match_info["ext"], request.match_info["qr_id"]  # a qr_ or bc_ id
     if is_well_formed_id(image_id, "bc"):

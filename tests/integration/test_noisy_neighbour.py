@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import pypdfium2
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.decoding import decode_single_qr
@@ -165,3 +166,51 @@ async def test_concurrent_first_fetches_of_a_public_image_draw_it_once(
     assert len(set(images)) == 1
     assert decode_single_qr(images[0]) == "https://example.com/mailing"
     assert await renders_finished(http, stack) == renders + 1
+
+
+IMAGES_PER_MIN = 5
+
+
+@pytest.fixture(scope="module")
+def limited_gateway(stack: Stack) -> Iterator[str]:
+    """A second gateway with a small public image limit, trusting the local proxy's header."""
+    process, url = stack.start_gateway(
+        "gateway-image-limit",
+        {"PUBLIC_IMAGE_REQUESTS_PER_MIN": str(IMAGES_PER_MIN), "TRUSTED_PROXIES": "127.0.0.1/32"},
+    )
+    process.wait_ready()
+    yield url
+    process.stop()
+
+
+def from_client(address: str) -> dict[str, str]:
+    """The header a trusted proxy in front of the gateway adds for a client."""
+    return {"X-Forwarded-For": address}
+
+
+async def test_public_images_are_limited_per_client_address(
+    stack: Stack,
+    account: ApiAccount,
+    http: aiohttp.ClientSession,
+    limited_gateway: str,
+) -> None:
+    qr_id = (await generate(http, stack, account, {"type": "text", "content": "limited"}))["qr_id"]
+    image_url = f"{limited_gateway}/i/{qr_id}.png"
+    scraper = from_client("198.51.100.6")
+
+    for _ in range(IMAGES_PER_MIN):
+        async with http.get(image_url, headers=scraper) as resp:
+            assert resp.status == 200
+    async with http.get(image_url, headers=scraper) as resp:
+        assert resp.status == 429
+        body = await resp.json()
+        assert body["success"] is False
+        assert body["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+        assert int(resp.headers["Retry-After"]) >= 1
+    # Counted before the lookup: guessing ids does not get around it.
+    async with http.get(f"{limited_gateway}/i/qr_doesnotexist0000.png", headers=scraper) as resp:
+        assert resp.status == 429
+
+    async with http.get(image_url, headers=from_client("198.51.100.7")) as resp:
+        assert resp.status == 200  # another client is not affected
+        assert decode_single_qr(await resp.read()) == "limited"
