@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.runtime.http_server import GuardedAppRunner, HttpLimits, plain_refusal
 from services.runtime.metrics import registry
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -51,12 +52,15 @@ class AdminServer:
         *,
         reports: Mapping[str, ReadinessCheck] | None = None,
         details: Callable[[], dict[str, Any]] | None = None,
+        limits: HttpLimits | None = None,
     ) -> None:
         self._port = port
         self._host = host
         self._checks = dict(checks)
         self._reports = dict(reports or {})
         self._details = details
+        # A trickling client must not hold the port probes depend on.
+        self._limits = limits or HttpLimits()
         self._runner: web.AppRunner | None = None
         self.draining = False
 
@@ -92,7 +96,9 @@ class AdminServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = GuardedAppRunner(
+            app, limits=self._limits, refusal=plain_refusal, access_log=None
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         log.info("admin server listening", extra={"port": self._port})

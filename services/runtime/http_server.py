@@ -31,6 +31,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Final
 
 from aiohttp import web
@@ -53,6 +54,12 @@ RefusalResponse = Callable[[int], web.Response]
 """The response to a request the application never saw or could not answer, from the status:
 400 (malformed HTTP), 408 (the body was late), 500 (the handler failed), 504 (it timed out).
 It must not depend on the request: nothing from it is trustworthy."""
+
+
+def plain_refusal(status: int) -> web.Response:
+    """A :data:`RefusalResponse` for ports without an error shape of their own: the status line's
+    phrase as text."""
+    return web.Response(status=status, text=HTTPStatus(status).phrase)
 
 
 @dataclass(frozen=True, slots=True)

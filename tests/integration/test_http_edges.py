@@ -207,13 +207,18 @@ async def test_malformed_auth_headers_are_refused_without_echo_or_secret_in_logs
 # --- 12: slow clients ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service_name", ["gateway", "redirect"])
+@pytest.mark.parametrize("port_name", ["gateway", "redirect", "gateway admin"])
 async def test_trickled_headers_are_cut_off(
-    edge_gateway: EdgeService, edge_redirect: EdgeService, service_name: str
+    edge_gateway: EdgeService, edge_redirect: EdgeService, port_name: str
 ) -> None:
-    service = edge_gateway if service_name == "gateway" else edge_redirect
+    port = {
+        "gateway": edge_gateway.port,
+        "redirect": edge_redirect.port,
+        # The admin port keeps the default deadline (10 s): still well within CLOSE_WAIT_S.
+        "gateway admin": edge_gateway.process.admin_port,
+    }[port_name]
     assert await _closed_while_trickling(
-        service.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X-Slow: abcdefgh"
+        port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X-Slow: abcdefgh"
     )
 
 
