@@ -113,10 +113,17 @@ def _run_child(svg_text: str, box: int, write_end: int) -> None:  # pragma: no c
 
 
 def _limit_resources() -> None:  # pragma: no cover - child
-    with open("/proc/self/statm", "rb") as statm:
+    with open("/proc/self/statm", "rb") as statm:  # Linux, like the images this runs in
         mapped = int(statm.read().split()[0]) * resource.getpagesize()
-    address_space = mapped + _MEMORY_HEADROOM_BYTES
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (_CPU_SECONDS, _CPU_SECONDS + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _lower_limit(resource.RLIMIT_AS, mapped + _MEMORY_HEADROOM_BYTES)
+    _lower_limit(resource.RLIMIT_CPU, _CPU_SECONDS)
+    _lower_limit(resource.RLIMIT_FSIZE, 0)
+    _lower_limit(resource.RLIMIT_CORE, 0)
+
+
+def _lower_limit(kind: int, value: int) -> None:  # pragma: no cover - child
+    """Set both limits to ``value``, or keep a hard limit that is already lower."""
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))
