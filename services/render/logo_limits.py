@@ -100,7 +100,7 @@ def open_raster(logo: bytes, kind: RasterKind, what: str = "logo") -> Image.Imag
 def checked_svg_text(logo: bytes) -> str:
     """The SVG as text once it is known to be safe to hand to resvg (see the module doc)."""
     try:
-        text = logo.decode("utf-8")
+        text = logo.decode("utf-8-sig")  # a byte-order mark is not part of the XML
         root = defused_fromstring(text, forbid_dtd=False, forbid_entities=True)
     except DefusedXmlException:
         raise refused("logo SVG declares entities or external references") from None

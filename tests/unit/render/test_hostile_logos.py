@@ -110,6 +110,7 @@ def test_logos_at_the_limits_still_render() -> None:
         f'<svg {SVG_XMLNS} viewBox="0 0 100 10"><rect width="100" height="10" fill="#0a7"/></svg>'
     )
     render_with(wide_svg.encode())
+    render_with(b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>' + wide_svg.encode())
     render_with(blank_png(4096, 4096))
     inline = base64.b64encode(blank_png(200, 200)).decode()
     embedding = (
