@@ -39,6 +39,10 @@ pool_restarts_total = Counter(
 )
 
 
+def _started() -> None:
+    """Nothing: a call that makes the executor start one more worker."""
+
+
 class WorkerPool:
     def __init__(
         self,
@@ -54,11 +58,18 @@ class WorkerPool:
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=self._initializer,
         )
+        # With "spawn" the executor starts a worker only when a call finds none idle, and a
+        # spawn (interpreter, imports, warm-up) takes a second or more: the first calls that
+        # overlap would wait for it behind other accounts' renders. One call per worker, each
+        # finding none idle, starts them all now.
+        for _ in range(self._workers):
+            pool.submit(_started)
+        return pool
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if broken is not self._pool:
