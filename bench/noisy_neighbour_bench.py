@@ -1,0 +1,146 @@
+"""Noisy neighbour: one account's plain generates while another account runs heavy batches.
+
+Starts its own system (throw-away DB + vhost, render with its default worker count, keys,
+gateway as processes) and two accounts. Account B sends plain ``POST /v1/qrcodes/generate``
+calls one after another on one keep-alive connection; its p99 is measured with nothing else
+running (idle, before and after), and while account A keeps two batches of heavy codes (PDF,
+4096 px, level H, a long text: ~0.2 s of a core each to draw and verify) in flight at all times.
+Prints one JSON object. Bar: B's p99 under A's load <= 3x B's idle p99, both from this run.
+
+Render workers are set with the environment as for the service (``RENDER_WORKERS``,
+``RENDER_WORKERS_PER_ACCOUNT``): e.g. ``RENDER_WORKERS_PER_ACCOUNT=2`` shows what B would see if
+A could take both workers of this 2-core machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from tests.support.stack import gateway_stack, unlimited_account
+
+B_CALLS_PER_PHASE = 300
+HEAVY_BATCHES_IN_FLIGHT = 2
+HEAVY_ITEMS_PER_BATCH = 20
+HEAVY_TEXT = "the quick brown fox jumps over the lazy dog " * 7
+BAR_RATIO = 3.0
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+async def _plain_generates(session: aiohttp.ClientSession, url: str, phase: str) -> list[float]:
+    """B's calls, one after another; the seconds each took."""
+    timings: list[float] = []
+    for i in range(B_CALLS_PER_PHASE):
+        body = {"type": "url", "content": f"https://example.com/{phase}/{i}"}
+        started = time.perf_counter()
+        async with session.post(f"{url}/v1/qrcodes/generate", json=body) as resp:
+            await resp.read()
+        timings.append(time.perf_counter() - started)
+        if resp.status != 200:
+            raise RuntimeError(f"B's generate failed: {resp.status}")
+    return timings
+
+
+class HeavyLoad:
+    """A's batches of heavy codes, ``HEAVY_BATCHES_IN_FLIGHT`` at all times until stopped."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self._session = session
+        self._url = url
+        self._stopping = False
+        self.items_succeeded = 0
+        self.items_failed: dict[str, int] = {}
+        self._loops: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._loops = [asyncio.create_task(self._loop(n)) for n in range(HEAVY_BATCHES_IN_FLIGHT)]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await asyncio.gather(*self._loops)
+
+    async def _loop(self, loop_number: int) -> None:
+        batch = 0
+        while not self._stopping:
+            items = [
+                {
+                    "type": "text",
+                    "content": f"{loop_number}.{batch}.{i} {HEAVY_TEXT}",
+                    "format": "pdf",
+                    "size": 4096,
+                    "error_correction": "H",
+                }
+                for i in range(HEAVY_ITEMS_PER_BATCH)
+            ]
+            async with self._session.post(
+                f"{self._url}/v1/qrcodes/batch", json={"items": items}
+            ) as resp:
+                payload = await resp.json()
+            if resp.status != 200:
+                raise RuntimeError(f"A's batch failed: {resp.status} {str(payload)[:300]}")
+            for result in payload["data"]["results"]:
+                if result["success"]:
+                    self.items_succeeded += 1
+                else:
+                    code = result["error"]["code"]
+                    self.items_failed[code] = self.items_failed.get(code, 0) + 1
+            batch += 1
+
+
+async def _measure(url: str, heavy_key: str, neighbour_key: str) -> dict[str, Any]:
+    neighbour = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1),  # one keep-alive connection, a simple client
+        headers={"Authorization": f"Bearer {neighbour_key}"},
+    )
+    heavy = aiohttp.ClientSession(headers={"Authorization": f"Bearer {heavy_key}"})
+    async with neighbour, heavy:
+        await _plain_generates(neighbour, url, "warm-up")
+        idle = await _plain_generates(neighbour, url, "idle-1")
+        load = HeavyLoad(heavy, url)
+        load.start()
+        await asyncio.sleep(2)  # let A's batches fill their share of the workers
+        loaded = await _plain_generates(neighbour, url, "loaded")
+        await load.stop()
+        idle += await _plain_generates(neighbour, url, "idle-2")
+    idle_p99, loaded_p99 = _p99(idle) * 1000, _p99(loaded) * 1000
+    return {
+        "benchmark": "noisy_neighbour",
+        "b_calls_idle": len(idle),
+        "b_calls_loaded": len(loaded),
+        "b_idle_p99_ms": round(idle_p99, 1),
+        "b_loaded_p99_ms": round(loaded_p99, 1),
+        "b_idle_median_ms": round(sorted(idle)[len(idle) // 2] * 1000, 1),
+        "b_loaded_median_ms": round(sorted(loaded)[len(loaded) // 2] * 1000, 1),
+        "ratio_loaded_over_idle_p99": round(loaded_p99 / idle_p99, 2),
+        "bar": {"ratio_max": BAR_RATIO},
+        "meets_bar": loaded_p99 <= BAR_RATIO * idle_p99,
+        "a_heavy_items_succeeded": load.items_succeeded,
+        "a_heavy_items_failed": load.items_failed,
+        "render_workers": os.environ.get("RENDER_WORKERS", str(os.cpu_count())),
+        "render_workers_per_account": os.environ.get("RENDER_WORKERS_PER_ACCOUNT", "default"),
+        "note": "client, gateway, render, keys and Postgres share the machine's cores",
+    }
+
+
+def main() -> None:
+    result: dict[str, Any] = {}
+    with gateway_stack("qrforge_bench_neighbour") as stack:
+        heavy = unlimited_account(stack, "heavy batches")
+        neighbour = unlimited_account(stack, "neighbour")
+        result = asyncio.run(_measure(stack.gateway_url, heavy.api_key, neighbour.api_key))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
