@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -40,6 +41,8 @@ import aio_pika
 import grpc
 
 from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
+from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
+from services.runtime.grpc_client import open_channel
 from services.runtime.topics import SCAN_RECORDED, SCANS_EXCHANGE
 from tests.support.backing import scratch_name, scratch_vhost
 from tests.support.processes import ROOT, ServiceProcess, free_port
@@ -130,6 +133,7 @@ class Harness:
         self.admin_port = free_port()
         self.process: ServiceProcess | None = None
         self.inserted_before = 0.0
+        self.grpc_auth_token = secrets.token_urlsafe(32)
 
     def start(self) -> None:
         env = {
@@ -138,6 +142,7 @@ class Harness:
             "AMQP_URL": self.amqp_url,
             "CLICKHOUSE_URL": f"chdb://{self.data_dir}",
             "VISITOR_SALT": "bench-salt",
+            GRPC_AUTH_TOKEN_ENV: self.grpc_auth_token,
             "SCAN_RETENTION_DAYS": "0",
             "LOG_LEVEL": "WARNING",
             # Settings under test can be passed through (ANALYTICS_BATCH_MAX_EVENTS=…).
@@ -152,6 +157,9 @@ class Harness:
         if self.process is not None:
             self.process.stop()
             self.process = None
+
+    def channel(self) -> grpc.aio.Channel:
+        return open_channel(f"127.0.0.1:{self.port}", auth_token=self.grpc_auth_token)
 
 
 async def publish_all(
@@ -258,7 +266,7 @@ async def bench_ingest_backlog(
     publish_s = await publish_all(exchange, payloads)
     await asyncio.to_thread(harness.start)
     started = time.perf_counter()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{harness.port}") as channel:
+    async with harness.channel() as channel:
         await wait_until_ingested(
             harness, analytics_pb2_grpc.AnalyticsServiceStub(channel), account, INGEST_EVENTS
         )
@@ -412,7 +420,7 @@ async def run(amqp_url: str, data_dir: Path) -> dict[str, Any]:
         exchange = await channel.declare_exchange(
             SCANS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{harness.port}") as grpc_channel:
+        async with harness.channel() as grpc_channel:
             stub = analytics_pb2_grpc.AnalyticsServiceStub(grpc_channel)
             if "ingest" in PARTS:
                 result["ingest_live"] = await bench_ingest_live(harness, exchange, stub)
@@ -439,7 +447,7 @@ async def run(amqp_url: str, data_dir: Path) -> dict[str, Any]:
         )
         fill_s = time.perf_counter() - started
         harness.start()
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{harness.port}") as grpc_channel:
+        async with harness.channel() as grpc_channel:
             stub = analytics_pb2_grpc.AnalyticsServiceStub(grpc_channel)
             result["stats_queries"] = await bench_queries(stub) | {"generate_s": round(fill_s, 1)}
     finally:

@@ -15,6 +15,15 @@ export REDIRECT_BASE_URL="${REDIRECT_BASE_URL:-http://127.0.0.1:8081}"
 export CLICKHOUSE_URL="${CLICKHOUSE_URL:-chdb://$PWD/var/clickhouse}"
 mkdir -p var
 
+# The token every internal gRPC call presents (render, keys and analytics refuse calls without
+# it): a fresh random one per run, in a file only this user can read, never printed.
+if [ -z "${GRPC_AUTH_TOKEN:-}" ]; then
+  (umask 077 && python -c 'import secrets; print(secrets.token_hex(32))' >var/grpc-auth-token)
+  chmod 600 var/grpc-auth-token
+  GRPC_AUTH_TOKEN=$(<var/grpc-auth-token)
+  export GRPC_AUTH_TOKEN
+fi
+
 db_name="${DATABASE_URL##*/}"
 if ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""

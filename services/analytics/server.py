@@ -70,12 +70,16 @@ class AnalyticsApp:
             lag_poll_s=settings.lag_poll_s,
         )
         await self._consumer.start()
-        self._grpc = GrpcServer(settings.port)
+        self._grpc = GrpcServer(
+            settings.port, host=settings.grpc_host, auth_token=settings.grpc_auth_token
+        )
         analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
             AnalyticsServicer(ScanStats(self.store.query)), self._grpc.server
         )
         self._admin = AdminServer(
-            settings.admin_port, checks={"amqp": self._check_broker, "clickhouse": self.store.ping}
+            settings.admin_port,
+            checks={"amqp": self._check_broker, "clickhouse": self.store.ping},
+            host=settings.admin_host,
         )
         await self._grpc.start()
         await self._admin.start()

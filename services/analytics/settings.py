@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from services.runtime.config import ConfigError, env_float, env_int, env_secret, env_str
+from services.runtime.grpc_auth import grpc_auth_token_from_env
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 DEFAULT_CLICKHOUSE_URL: Final = f"chdb://{ROOT / 'var' / 'clickhouse'}"
@@ -21,6 +22,9 @@ class AnalyticsSettings:
     amqp_url: str
     clickhouse_url: str
     visitor_salt: bytes = field(repr=False)
+    grpc_auth_token: str = field(repr=False)
+    grpc_host: str = "127.0.0.1"
+    admin_host: str = "127.0.0.1"
     geoip_city_db: str = ""
     # ClickHouse spends about half the CPU per row on 10k-row inserts that it does on 5k ones
     # (fewer parts to write and merge); the age bound keeps small batches quick at low rates.
@@ -59,6 +63,9 @@ class AnalyticsSettings:
             clickhouse_url=env_str("CLICKHOUSE_URL", DEFAULT_CLICKHOUSE_URL, env),
             # Changing the salt changes every visitor hash: uniques across the change double.
             visitor_salt=env_secret("VISITOR_SALT", DEV_VISITOR_SALT, env).encode(),
+            grpc_auth_token=grpc_auth_token_from_env(env),
+            grpc_host=env_str("GRPC_HOST", "127.0.0.1", env),
+            admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
             geoip_city_db=env_str("GEOIP_CITY_DB", "", env),
             batch_max_events=env_int("ANALYTICS_BATCH_MAX_EVENTS", 10_000, env),
             batch_max_wait_s=env_float("ANALYTICS_BATCH_MAX_WAIT_S", 0.2, env),

@@ -35,7 +35,11 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event) -> None:
         if ctx.amqp.is_closed:
             raise ConnectionError("AMQP connection closed")
 
-    admin = AdminServer(settings.admin_port, {"postgres": database_ready, "rabbitmq": broker_ready})
+    admin = AdminServer(
+        settings.admin_port,
+        {"postgres": database_ready, "rabbitmq": broker_ready},
+        host=settings.admin_host,
+    )
     await admin.start()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()  # noqa: S104
     try:

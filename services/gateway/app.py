@@ -62,9 +62,9 @@ def logo_policy(settings: GatewaySettings) -> LogoFetchPolicy:
 
 async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIterator[None]:
     pool = await open_pool(settings.database_url, max_size=20)
-    render_channel = open_channel(settings.render_addr)
-    keys_channel = open_channel(settings.keys_addr)
-    analytics_channel = open_channel(settings.analytics_addr)
+    render_channel = open_channel(settings.render_addr, auth_token=settings.grpc_auth_token)
+    keys_channel = open_channel(settings.keys_addr, auth_token=settings.grpc_auth_token)
+    analytics_channel = open_channel(settings.analytics_addr, auth_token=settings.grpc_auth_token)
     keys_stub = keys_pb2_grpc.KeysServiceStub(keys_channel)
     limiter: SlidingWindow = (
         RedisSlidingWindow(settings.redis_url) if settings.redis_url else InMemorySlidingWindow()

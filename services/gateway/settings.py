@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
+from services.runtime.grpc_auth import grpc_auth_token_from_env
 from services.runtime.http_server import HttpLimits
 
 
@@ -33,6 +34,8 @@ class GatewaySettings:
     auth_failures_per_min: int
     log_level: str
     http_limits: HttpLimits
+    admin_host: str
+    grpc_auth_token: str = field(repr=False)
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -71,4 +74,7 @@ class GatewaySettings:
             auth_failures_per_min=env_int("AUTH_FAILURES_PER_MIN", 30),
             log_level=env_str("LOG_LEVEL", "INFO"),
             http_limits=HttpLimits.from_env(),
+            admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
+            # Presented on every call to render, keys and analytics.
+            grpc_auth_token=grpc_auth_token_from_env(),
         )

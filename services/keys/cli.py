@@ -153,8 +153,10 @@ def _run_admin(args: argparse.Namespace, settings: KeysSettings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = KeysSettings.from_env()
-    if args.command in (None, "serve"):
+    serving = args.command in (None, "serve")
+    # The admin commands work on Postgres directly, never over gRPC: no gRPC token needed.
+    settings = KeysSettings.from_env(serving=serving)
+    if serving:
         run_service("keys", lambda stop: serve(settings, stop), settings.log_level)
         return 0
     try:

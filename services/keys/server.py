@@ -53,7 +53,9 @@ class KeysApp:
         operations = KeyOperations(
             store, pepper=settings.key_pepper, usage=self._recorder, revocations=self.publisher
         )
-        self._grpc = GrpcServer(settings.port)
+        self._grpc = GrpcServer(
+            settings.port, host=settings.grpc_host, auth_token=settings.grpc_auth_token
+        )
         keys_pb2_grpc.add_KeysServiceServicer_to_server(KeysServicer(operations), self._grpc.server)
         self._admin = AdminServer(
             settings.admin_port,
@@ -61,6 +63,7 @@ class KeysApp:
             # without it (the gateways' cache TTL bounds staleness), and failing readiness would
             # take every replica out of service and stop all authentication.
             checks={"postgres": self._check_postgres},
+            host=settings.admin_host,
         )
         await self._grpc.start()
         await self._admin.start()

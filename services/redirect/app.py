@@ -98,6 +98,7 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
     admin = AdminServer(
         settings.admin_port,
         checks={},
+        host=settings.admin_host,
         reports=reports,
         details=lambda: {"buffer_events": publisher.buffered, "spool_events": publisher.spooled},
     )

@@ -31,6 +31,7 @@ class RedirectSettings:
     flush_timeout_s: float
     log_level: str
     http_limits: HttpLimits
+    admin_host: str
 
     @classmethod
     def from_env(cls) -> RedirectSettings:
@@ -58,4 +59,5 @@ class RedirectSettings:
             flush_timeout_s=env_float("REDIRECT_FLUSH_TIMEOUT_S", 5.0),
             log_level=env_str("LOG_LEVEL", "INFO"),
             http_limits=HttpLimits.from_env(),
+            admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
         )

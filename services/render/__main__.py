@@ -19,9 +19,11 @@ async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
         initializer=warm_up_worker,
         per_account=settings.workers_per_account,
     )
-    grpc_server = GrpcServer(settings.port)
+    grpc_server = GrpcServer(
+        settings.port, host=settings.grpc_host, auth_token=settings.grpc_auth_token
+    )
     render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(pool), grpc_server.server)
-    admin = AdminServer(settings.admin_port, checks={})
+    admin = AdminServer(settings.admin_port, checks={}, host=settings.admin_host)
     await grpc_server.start()
     await admin.start()
     try:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.runtime.config import env_float, env_int, env_str
+from services.runtime.grpc_auth import grpc_auth_token_from_env
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,9 @@ class RenderSettings:
     workers_per_account: int
     shutdown_grace_s: float
     log_level: str
+    grpc_host: str
+    admin_host: str
+    grpc_auth_token: str = field(repr=False)
 
     @classmethod
     def from_env(cls) -> RenderSettings:
@@ -31,4 +35,7 @@ class RenderSettings:
             ),
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
             log_level=env_str("LOG_LEVEL", "INFO"),
+            grpc_host=env_str("GRPC_HOST", "127.0.0.1"),
+            admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
+            grpc_auth_token=grpc_auth_token_from_env(),
         )

@@ -48,7 +48,9 @@ class AdminServer:
         self,
         port: int,
         checks: Mapping[str, ReadinessCheck],
-        host: str = "0.0.0.0",  # noqa: S104 - probes and scrapes come from other pods
+        # Loopback unless the deployment says otherwise (ADMIN_HOST=0.0.0.0 in Kubernetes, where
+        # probes and scrapes come from other pods).
+        host: str = "127.0.0.1",
         *,
         reports: Mapping[str, ReadinessCheck] | None = None,
         details: Callable[[], dict[str, Any]] | None = None,

@@ -8,6 +8,7 @@ from typing import TypeVar
 import grpc
 
 from services.runtime.errors import ApiError
+from services.runtime.grpc_auth import TokenAttachingInterceptor
 from services.runtime.grpc_errors import api_error_from_rpc
 from services.runtime.grpc_server import REQUEST_ID_KEY
 from services.runtime.logs import request_id_var
@@ -17,8 +18,8 @@ RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
 
 
-def open_channel(address: str) -> grpc.aio.Channel:
-    """An insecure channel (the mesh/NetworkPolicy secures pod-to-pod traffic).
+def open_channel(address: str, *, auth_token: str) -> grpc.aio.Channel:
+    """A channel whose every call presents ``auth_token`` (see :mod:`services.runtime.grpc_auth`).
 
     Calls are balanced round-robin over every address the target resolves to: in Kubernetes
     the target is ``dns:///<headless service>:<port>``, one address per pod (a plain Service's
@@ -32,6 +33,7 @@ def open_channel(address: str) -> grpc.aio.Channel:
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.enable_retries", 1),
         ],
+        interceptors=[TokenAttachingInterceptor(auth_token)],
     )
 
 

@@ -1,5 +1,6 @@
-"""One way to run a gRPC service: interceptors for request id, metrics and ApiError mapping,
-the standard ``grpc.health.v1`` service, and a graceful stop that lets in-flight calls finish.
+"""One way to run a gRPC service: interceptors for caller authentication, request id, metrics
+and ApiError mapping, the standard ``grpc.health.v1`` service, and a graceful stop that lets
+in-flight calls finish.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from services.runtime.errors import ApiError
+from services.runtime.grpc_auth import TokenCheckingInterceptor
 from services.runtime.grpc_errors import grpc_status_for, trailing_metadata_for
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import (
@@ -92,9 +94,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """A started ``grpc.aio`` server with the health service marked SERVING."""
 
-    def __init__(self, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104
+    def __init__(self, port: int, *, host: str, auth_token: str) -> None:
         self.server = grpc.aio.server(
-            interceptors=[ServiceInterceptor()],
+            # Authentication first (outermost): a refused call reaches no servicer.
+            interceptors=[TokenCheckingInterceptor(auth_token), ServiceInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 ("grpc.max_send_message_length", 64 * 1024 * 1024),

@@ -43,3 +43,7 @@ grpc_client_requests_total: Final = Counter(
     "gRPC calls made to other services, by method and status code.",
     ["method", "code"],
 )
+grpc_server_unauthenticated_total: Final = Counter(
+    "qrforge_grpc_server_unauthenticated_total",
+    "gRPC calls refused before any handler ran: no or a wrong internal token.",
+)

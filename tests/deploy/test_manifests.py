@@ -18,6 +18,7 @@ from tests.deploy.support import (
     PUBLIC_SERVICES,
     SECRET_TEMPLATE,
     SERVICES,
+    SERVICES_DIR,
     Obj,
     Rendered,
     container_port,
@@ -235,6 +236,29 @@ def test_grpc_addresses_point_at_the_services(each: Rendered) -> None:
         assert host == service
         assert int(port) == ports["grpc"]
         assert spec.get("clusterIP") == "None"
+
+
+def test_internal_grpc_needs_the_token_and_listens_beyond_loopback(each: Rendered) -> None:
+    """The gRPC servers and their one client (the gateway) get GRPC_AUTH_TOKEN from the Secret
+    and nothing else holds it; every listener binds beyond loopback, the services' default."""
+    config = each.config()
+    assert "GRPC_AUTH_TOKEN" not in config, "a secret, never in the ConfigMap"
+    assert config["GRPC_HOST"] == "0.0.0.0"
+    assert config["ADMIN_HOST"] == "0.0.0.0"
+    for name, deployment in _deployments(each).items():
+        container = main_container(deployment)
+        assert {"configMapRef": {"name": "qrforge-config"}} in container["envFrom"], name
+        settings = (SERVICES_DIR / name / "settings.py").read_text(encoding="utf-8")
+        assert '"ADMIN_HOST"' in settings, name
+        env = {e["name"]: e for e in container.get("env", [])}
+        if name not in (*GRPC_SERVICES, "gateway"):
+            assert "GRPC_AUTH_TOKEN" not in env, f"{name} calls no gRPC service"
+            continue
+        ref = env["GRPC_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"].startswith("qrforge-secrets") and ref["key"] == "GRPC_AUTH_TOKEN"
+        assert not ref.get("optional"), f"{name}: the token is required"
+        if name in GRPC_SERVICES:
+            assert '"GRPC_HOST"' in settings, name
 
 
 # --- network policies ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ table, and real responses of the running system validate against the spec's sche
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,6 +20,7 @@ from services.gateway.app import create_app
 from services.gateway.docs_handlers import load_spec
 from services.gateway.settings import GatewaySettings
 from services.runtime.errors import HTTP_STATUS
+from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
 from tests.support.stack import ApiAccount, Stack
 
 HTTP_METHODS: Final = frozenset({"get", "put", "post", "delete", "patch", "options", "head"})
@@ -50,7 +52,10 @@ def app_routes() -> set[tuple[str, str]]:
     """(METHOD, path) of every route of the gateway, built but not started. aiohttp's
     canonical form drops the regexes (``/i/{qr_id}.{ext}``), which is OpenAPI's template
     syntax; the HEAD twin of every GET is implicit."""
-    app = create_app(GatewaySettings.from_env())
+    with pytest.MonkeyPatch.context() as patch:
+        # A required setting; the app is never started, so no call presents it.
+        patch.setenv(GRPC_AUTH_TOKEN_ENV, secrets.token_urlsafe(32))
+        app = create_app(GatewaySettings.from_env())
     return {
         (route.method, route.resource.canonical)
         for route in app.router.routes()

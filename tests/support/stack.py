@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
 from services.runtime.migrations import apply_migrations
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
 from tests.support.processes import ROOT, ServiceProcess, free_port
@@ -36,6 +38,14 @@ class Stack:
     addresses: dict[str, str] = field(default_factory=dict)
     gateway_url: str = ""
     redirect_url: str = ""
+
+    def __post_init__(self) -> None:
+        # One random token per stack, as a deployment has one: its services accept each other.
+        self.base_env.setdefault(GRPC_AUTH_TOKEN_ENV, secrets.token_urlsafe(32))
+
+    @property
+    def grpc_auth_token(self) -> str:
+        return self.base_env[GRPC_AUTH_TOKEN_ENV]
 
     def start(self, name: str, module: str, env: dict[str, str], admin_port: int) -> ServiceProcess:
         process = ServiceProcess(
@@ -116,18 +126,6 @@ class Stack:
 def gateway_system(prefix: str = "qrforge_bench") -> Iterator[tuple[str, ApiAccount]]:
     """render + keys + gateway on a throw-away DB and vhost, with an unlimited account; yields
     (gateway URL, account). For benchmarks that drive the gateway from outside."""
-    with gateway_stack(prefix) as stack:
-        yield stack.gateway_url, unlimited_account(stack, "bench")
-
-
-def unlimited_account(stack: Stack, name: str) -> ApiAccount:
-    return stack.create_account(name, plan="enterprise", rate_limit=10_000_000, max_codes=0)
-
-
-@contextmanager
-def gateway_stack(prefix: str = "qrforge_bench") -> Iterator[Stack]:
-    """render + keys + gateway on a throw-away DB and vhost; yields the stack (``gateway_url``
-    set), for benchmarks that need accounts of their own."""
     name = scratch_name(prefix)
     database_url = asyncio.run(create_database(name))
     try:
@@ -141,9 +139,12 @@ def gateway_stack(prefix: str = "qrforge_bench") -> Iterator[Stack]:
                     ("keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR"),
                 ):
                     stack.start_grpc_service(svc, f"services.{svc}", port, admin, addr).wait_ready()
-                gateway, stack.gateway_url = stack.start_gateway()
+                gateway, url = stack.start_gateway()
                 gateway.wait_ready()
-                yield stack
+                account = stack.create_account(
+                    "bench", plan="enterprise", rate_limit=10_000_000, max_codes=0
+                )
+                yield url, account
             finally:
                 stack.stop_all()
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
 import time
 import urllib.request
@@ -21,15 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import grpc
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 
 from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
+from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
+from services.runtime.grpc_client import open_channel
 from services.runtime.scan_events import ScanEvent
 from services.runtime.topics import SCAN_RECORDED, SCANS_EXCHANGE
 from tests.support.processes import ServiceProcess, free_port
 
 VISITOR_SALT = "service-test-visitor-salt"
+GRPC_AUTH_TOKEN = secrets.token_urlsafe(32)
 
 
 def make_event(
@@ -83,6 +86,7 @@ class Analytics:
             "AMQP_URL": self.amqp_url,
             "CLICKHOUSE_URL": f"chdb://{self.data_dir}",
             "VISITOR_SALT": VISITOR_SALT,
+            GRPC_AUTH_TOKEN_ENV: GRPC_AUTH_TOKEN,
             # Fixed past dates in the tests: keep them whatever day the suite runs.
             "SCAN_RETENTION_DAYS": "0",
             "ANALYTICS_BATCH_MAX_WAIT_S": "0.1",
@@ -187,7 +191,7 @@ class Publisher:
 
 class Client:
     def __init__(self, address: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address)
+        self.channel = open_channel(address, auth_token=GRPC_AUTH_TOKEN)
         self.stub = analytics_pb2_grpc.AnalyticsServiceStub(self.channel)
 
     async def code_stats(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
 import asyncpg
-import grpc
 import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractIncomingMessage
@@ -21,12 +21,14 @@ from services.keys.operations import NewAccount, create_account_with_key
 from services.keys.server import KeysApp
 from services.keys.settings import KeysSettings
 from services.keys.storage import KeysStore
+from services.runtime.grpc_client import open_channel
 from services.runtime.migrations import apply_migrations, discover
 from services.runtime.postgres import open_pool
 from services.runtime.topics import KEY_REVOKED, KEYS_EXCHANGE
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
 
 PEPPER = b"service-test-pepper"
+GRPC_AUTH_TOKEN = secrets.token_urlsafe(32)
 FLUSH_INTERVAL_S = 0.3
 
 
@@ -56,6 +58,7 @@ def settings(database_url: str, amqp_url: str) -> KeysSettings:
         database_url=database_url,
         amqp_url=amqp_url,
         key_pepper=PEPPER,
+        grpc_auth_token=GRPC_AUTH_TOKEN,
         log_level="INFO",
         shutdown_grace_s=1.0,
         last_used_flush_s=FLUSH_INTERVAL_S,
@@ -109,7 +112,7 @@ async def keys_app(settings: KeysSettings, revoked_events: RevokedEvents) -> Asy
 
 @pytest_asyncio.fixture(scope="session")
 async def stub(keys_app: KeysApp) -> AsyncIterator[keys_pb2_grpc.KeysServiceAsyncStub]:
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{keys_app.grpc_port}")
+    channel = open_channel(f"127.0.0.1:{keys_app.grpc_port}", auth_token=GRPC_AUTH_TOKEN)
     try:
         yield keys_pb2_grpc.KeysServiceStub(channel)
     finally:

@@ -16,8 +16,9 @@ from services.keys import tokens
 from services.keys.operations import create_account_with_key
 from services.keys.server import KeysApp
 from services.keys.settings import KeysSettings
+from services.runtime.grpc_client import open_channel
 from services.runtime.metrics import registry
-from tests.service.keys.conftest import PEPPER, Accounts, RevokedEvents
+from tests.service.keys.conftest import GRPC_AUTH_TOKEN, PEPPER, Accounts, RevokedEvents
 
 if TYPE_CHECKING:
     # Only the type stubs name the asyncio flavour of the generated stub.
@@ -300,6 +301,7 @@ async def test_revocation_stands_when_the_broker_is_down(
             database_url=settings.database_url,
             amqp_url="amqp://guest:guest@127.0.0.1:1/",
             key_pepper=PEPPER,
+            grpc_auth_token=GRPC_AUTH_TOKEN,
             publish_timeout_s=0.5,
         )
     )
@@ -313,7 +315,7 @@ async def test_revocation_stands_when_the_broker_is_down(
         failures_before = (
             registry.get_sample_value("qrforge_keys_revocation_publish_failures_total") or 0.0
         )
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{offline.grpc_port}")
+        channel = open_channel(f"127.0.0.1:{offline.grpc_port}", auth_token=GRPC_AUTH_TOKEN)
         try:
             stub = keys_pb2_grpc.KeysServiceStub(channel)
             await stub.RevokeKey(

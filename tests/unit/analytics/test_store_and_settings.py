@@ -5,6 +5,10 @@ import pytest
 from services.analytics.clickhouse_store import migration_statements, retention_statement
 from services.analytics.settings import AnalyticsSettings
 from services.runtime.config import ConfigError
+from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
+
+# Required in every environment; these tests are about the other settings.
+WITH_TOKEN = {GRPC_AUTH_TOKEN_ENV: "t" * 32}
 
 CREATE = (
     "CREATE TABLE default.scans (`event_id` String) ENGINE = ReplacingMergeTree "
@@ -41,7 +45,7 @@ def test_retention_is_altered_only_when_it_changes() -> None:
 
 
 def test_settings_defaults() -> None:
-    settings = AnalyticsSettings.from_env({})
+    settings = AnalyticsSettings.from_env(WITH_TOKEN)
     assert (settings.port, settings.admin_port) == (7053, 9053)
     assert settings.clickhouse_url.startswith("chdb:///") and settings.clickhouse_url.endswith(
         "var/clickhouse"
@@ -50,12 +54,16 @@ def test_settings_defaults() -> None:
     assert settings.prefetch_count >= settings.batch_max_events
     assert settings.insert_fault_file == ""
     assert "visitor_salt" not in repr(settings)
+    assert "grpc_auth_token" not in repr(settings)
+    assert (settings.grpc_host, settings.admin_host) == ("127.0.0.1", "127.0.0.1")
 
 
 def test_production_needs_a_visitor_salt() -> None:
     with pytest.raises(ConfigError):
-        AnalyticsSettings.from_env({"QRFORGE_ENV": "production"})
-    settings = AnalyticsSettings.from_env({"QRFORGE_ENV": "production", "VISITOR_SALT": "s3cret"})
+        AnalyticsSettings.from_env({**WITH_TOKEN, "QRFORGE_ENV": "production"})
+    settings = AnalyticsSettings.from_env(
+        {**WITH_TOKEN, "QRFORGE_ENV": "production", "VISITOR_SALT": "s3cret"}
+    )
     assert settings.visitor_salt == b"s3cret"
 
 
@@ -69,4 +77,4 @@ def test_production_needs_a_visitor_salt() -> None:
 )
 def test_unusable_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
-        AnalyticsSettings.from_env(env)
+        AnalyticsSettings.from_env({**WITH_TOKEN, **env})

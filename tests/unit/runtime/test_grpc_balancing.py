@@ -3,6 +3,7 @@ Kubernetes: every pod behind a headless Service), on real gRPC servers over loop
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 
 from grpc_health.v1 import health_pb2
@@ -15,13 +16,14 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 async def test_calls_are_spread_over_every_resolved_address() -> None:
-    servers = [GrpcServer(0, host="127.0.0.1") for _ in range(2)]
+    token = secrets.token_urlsafe(32)
+    servers = [GrpcServer(0, host="127.0.0.1", auth_token=token) for _ in range(2)]
     for server, status in zip(servers, (SERVING, NOT_SERVING), strict=True):
         await server.start()
         await server.health.set("which", status)  # tells the answering server apart
     # Two addresses for one target, as DNS gives for a headless Service with two pods.
     target = "ipv4:" + ",".join(f"127.0.0.1:{server.port}" for server in servers)
-    channel = open_channel(target)
+    channel = open_channel(target, auth_token=token)
     try:
         await channel.channel_ready()
         check = channel.unary_unary(
