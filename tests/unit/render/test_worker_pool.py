@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import time
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -55,5 +58,32 @@ async def test_a_worker_killed_while_idle_costs_no_request() -> None:
         image = await pool.run(render_qr, QRSpec(payload="retried on a new pool"))
         assert decode(image.data, image.content_type) == ["retried on a new pool"]
         assert restarts() == before + 1
+    finally:
+        pool.shutdown()
+
+
+def finish_after_a_while(marker: str) -> None:
+    time.sleep(0.5)
+    Path(marker).touch()
+
+
+def has_finished(marker: str) -> bool:
+    return Path(marker).exists()
+
+
+async def test_a_call_given_up_keeps_its_worker_share_until_its_render_ends(
+    tmp_path: Path,
+) -> None:
+    pool = WorkerPool(2, per_account=1)
+    try:
+        marker = str(tmp_path / "first render finished")
+        first = asyncio.create_task(pool.run(finish_after_a_while, marker, "acc_a"))
+        await asyncio.sleep(0.1)  # let it reach a worker
+        first.cancel()  # the client gave up; the render goes on in its worker
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        # The account's one worker is still drawing: its next render waits for it to end
+        # instead of taking the second worker.
+        assert await pool.run(has_finished, marker, "acc_a")
     finally:
         pool.shutdown()
