@@ -126,6 +126,18 @@ class Stack:
 def gateway_system(prefix: str = "qrforge_bench") -> Iterator[tuple[str, ApiAccount]]:
     """render + keys + gateway on a throw-away DB and vhost, with an unlimited account; yields
     (gateway URL, account). For benchmarks that drive the gateway from outside."""
+    with gateway_stack(prefix) as stack:
+        yield stack.gateway_url, unlimited_account(stack, "bench")
+
+
+def unlimited_account(stack: Stack, name: str) -> ApiAccount:
+    return stack.create_account(name, plan="enterprise", rate_limit=10_000_000, max_codes=0)
+
+
+@contextmanager
+def gateway_stack(prefix: str = "qrforge_bench") -> Iterator[Stack]:
+    """render + keys + gateway on a throw-away DB and vhost; yields the stack (``gateway_url``
+    set), for benchmarks that need accounts of their own."""
     name = scratch_name(prefix)
     database_url = asyncio.run(create_database(name))
     try:
@@ -139,12 +151,9 @@ def gateway_system(prefix: str = "qrforge_bench") -> Iterator[tuple[str, ApiAcco
                     ("keys", "KEYS_PORT", "KEYS_ADMIN_PORT", "KEYS_ADDR"),
                 ):
                     stack.start_grpc_service(svc, f"services.{svc}", port, admin, addr).wait_ready()
-                gateway, url = stack.start_gateway()
+                gateway, stack.gateway_url = stack.start_gateway()
                 gateway.wait_ready()
-                account = stack.create_account(
-                    "bench", plan="enterprise", rate_limit=10_000_000, max_codes=0
-                )
-                yield url, account
+                yield stack
             finally:
                 stack.stop_all()
     finally:
