@@ -18,7 +18,7 @@ from services.gateway.context import GatewayContext
 from services.gateway.qr_options import parse_qr_options
 from services.gateway.qr_payloads import validate_http_url
 from services.gateway.qr_records import StoredQR
-from services.gateway.qr_rendering import Rendered, render, request_from_options
+from services.gateway.qr_rendering import Rendered, render_options
 from services.gateway.static_codes import new_record, with_fetched_logo
 from services.gateway.timestamps import parse_datetime
 from services.runtime.errors import ApiError
@@ -106,7 +106,7 @@ async def create_dynamic_code(
     for _ in range(_SHORT_CODE_ATTEMPTS):
         short_code = random_base62(SHORT_CODE_LENGTH)
         payload = f"{ctx.settings.redirect_base_url}/{short_code}"
-        rendered = await render(ctx, request_from_options(payload, options), principal.account_id)
+        rendered = await render_options(ctx, payload, options, principal.account_id)
         record = new_record(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,

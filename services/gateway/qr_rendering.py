@@ -14,6 +14,7 @@ from qrforge.v1 import render_pb2
 from services.gateway.context import GatewayContext
 from services.gateway.qr_options import QROptions
 from services.gateway.qr_records import StoredQR
+from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
 
 # Bump when the renderer's output changes for the same request, to invalidate cached images.
@@ -106,3 +107,21 @@ async def render(
         ctx.render.RenderQR, billed, timeout=ctx.settings.render_timeout_s, name="render.RenderQR"
     )
     return Rendered(image.data, image.content_type, image.version, image.error_correction)
+
+
+async def render_options(
+    ctx: GatewayContext, payload: str, options: QROptions, account_id: str
+) -> Rendered:
+    """Render ``payload`` drawn as ``options`` say, for ``account_id``.
+
+    The renderer names ``design.logo_data`` when it refuses a logo (it only ever sees bytes);
+    a logo the client gave as ``logo_url`` is reported on that field, as LOGO_FETCH_FAILED.
+    """
+    try:
+        return await render(ctx, request_from_options(payload, options), account_id)
+    except ApiError as error:
+        if options.design.logo_url is None or error.field != "design.logo_data":
+            raise
+        raise ApiError(
+            "LOGO_FETCH_FAILED", f"logo_url: {error.message}", field="design.logo_url"
+        ) from None

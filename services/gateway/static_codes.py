@@ -13,7 +13,7 @@ from services.gateway.logo_fetch import fetch_logo
 from services.gateway.qr_options import QROptions, parse_qr_options, with_logo_bytes
 from services.gateway.qr_payloads import build_payload
 from services.gateway.qr_records import StoredQR
-from services.gateway.qr_rendering import Rendered, render, request_from_options, stored_design
+from services.gateway.qr_rendering import Rendered, render_options, stored_design
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
@@ -81,7 +81,7 @@ async def create_static_code(
     if fmt is not None:
         options = replace(options, format=fmt)
     options = await with_fetched_logo(ctx, options)
-    rendered = await render(ctx, request_from_options(payload, options), principal.account_id)
+    rendered = await render_options(ctx, payload, options, principal.account_id)
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
         content=content, payload=payload,

@@ -199,7 +199,11 @@ async def hostile_logo_host(
     ca.cert_pem.write_to_path(str(ca_file))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    files = {"/tall.svg": TALL_SVG, "/embedded.svg": embedded_bomb_svg()}
+    files = {
+        "/tall.svg": TALL_SVG,
+        "/embedded.svg": embedded_bomb_svg(),
+        "/mask-chain.svg": MASK_CHAIN_SVG,  # passes the gateway's checks; render refuses it
+    }
 
     async def serve(request: web.Request) -> web.Response:
         return web.Response(body=files[request.path], content_type="image/svg+xml")
@@ -229,7 +233,7 @@ async def test_hostile_logo_url_is_refused_by_the_gateway(
     gateway.wait_ready()
     restarts = render_pool_restarts(stack)
     try:
-        for path in ("/tall.svg", "/embedded.svg"):
+        for path in ("/tall.svg", "/embedded.svg", "/mask-chain.svg"):
             design = {"logo_url": f"{base_url}{path}", "logo_size": 0.2}
             status, body = await generate_with_logo(http, url, attacker, design)
             assert_refused(status, body, "LOGO_FETCH_FAILED", "design.logo_url")
