@@ -29,6 +29,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "KEY_PEPPER": "integration-test-pepper",
             "LOG_LEVEL": "INFO",
             "RENDER_WORKERS": "2",
+            # Every test fetches images from 127.0.0.1: the per-address limit of public images
+            # would make them fail one another (its own test runs a gateway with a small one).
+            "PUBLIC_IMAGE_REQUESTS_PER_MIN": "1000000",
             "SHUTDOWN_GRACE_S": "5",
             "VISITOR_SALT": "integration-test-salt",
             "CLICKHOUSE_URL": f"chdb://{tmp_path_factory.mktemp('clickhouse')}",

@@ -160,6 +160,7 @@ async def test_concurrent_first_fetches_of_a_public_image_draw_it_once(
     async def fetch() -> bytes:
         async with http.get(image_url) as resp:
             assert resp.status == 200
+            assert resp.headers["Content-Type"] == "image/png"
             return await resp.read()
 
     images = await asyncio.gather(*(fetch() for _ in range(8)))
