@@ -23,6 +23,13 @@ if [ -z "${GRPC_AUTH_TOKEN:-}" ]; then
   GRPC_AUTH_TOKEN=$(<var/grpc-auth-token)
   export GRPC_AUTH_TOKEN
 fi
+# Mutual TLS on the same connections: a local CA and the services' certificate in var/tls (kept
+# while valid), unless GRPC_TLS_* already name other files.
+if [ -z "${GRPC_TLS_CA:-}" ]; then
+  python -m services.runtime.tls_certs var/tls
+  export GRPC_TLS_CA="$PWD/var/tls/ca.pem" GRPC_TLS_CERT="$PWD/var/tls/internal.pem" \
+    GRPC_TLS_KEY="$PWD/var/tls/internal-key.pem"
+fi
 
 db_name="${DATABASE_URL##*/}"
 if ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then

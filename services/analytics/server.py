@@ -71,7 +71,10 @@ class AnalyticsApp:
         )
         await self._consumer.start()
         self._grpc = GrpcServer(
-            settings.port, host=settings.grpc_host, auth_token=settings.grpc_auth_token
+            settings.port,
+            host=settings.grpc_host,
+            auth_token=settings.grpc_auth_token,
+            tls=settings.grpc_tls,
         )
         analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
             AnalyticsServicer(ScanStats(self.store.query)), self._grpc.server

@@ -9,6 +9,7 @@ from typing import Final
 
 from services.runtime.config import ConfigError, env_float, env_int, env_secret, env_str
 from services.runtime.grpc_auth import grpc_auth_token_from_env
+from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 DEFAULT_CLICKHOUSE_URL: Final = f"chdb://{ROOT / 'var' / 'clickhouse'}"
@@ -25,6 +26,7 @@ class AnalyticsSettings:
     grpc_auth_token: str = field(repr=False)
     grpc_host: str = "127.0.0.1"
     admin_host: str = "127.0.0.1"
+    grpc_tls: GrpcTls | None = None
     geoip_city_db: str = ""
     # ClickHouse spends about half the CPU per row on 10k-row inserts that it does on 5k ones
     # (fewer parts to write and merge); the age bound keeps small batches quick at low rates.
@@ -66,6 +68,7 @@ class AnalyticsSettings:
             grpc_auth_token=grpc_auth_token_from_env(env),
             grpc_host=env_str("GRPC_HOST", "127.0.0.1", env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
+            grpc_tls=grpc_tls_from_env(env),
             geoip_city_db=env_str("GEOIP_CITY_DB", "", env),
             batch_max_events=env_int("ANALYTICS_BATCH_MAX_EVENTS", 10_000, env),
             batch_max_wait_s=env_float("ANALYTICS_BATCH_MAX_WAIT_S", 0.2, env),

@@ -62,9 +62,10 @@ def logo_policy(settings: GatewaySettings) -> LogoFetchPolicy:
 
 async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIterator[None]:
     pool = await open_pool(settings.database_url, max_size=20)
-    render_channel = open_channel(settings.render_addr, auth_token=settings.grpc_auth_token)
-    keys_channel = open_channel(settings.keys_addr, auth_token=settings.grpc_auth_token)
-    analytics_channel = open_channel(settings.analytics_addr, auth_token=settings.grpc_auth_token)
+    token, tls = settings.grpc_auth_token, settings.grpc_tls
+    render_channel = open_channel(settings.render_addr, auth_token=token, tls=tls)
+    keys_channel = open_channel(settings.keys_addr, auth_token=token, tls=tls)
+    analytics_channel = open_channel(settings.analytics_addr, auth_token=token, tls=tls)
     keys_stub = keys_pb2_grpc.KeysServiceStub(keys_channel)
     limiter: SlidingWindow = (
         RedisSlidingWindow(settings.redis_url) if settings.redis_url else InMemorySlidingWindow()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
 from services.runtime.grpc_auth import grpc_auth_token_from_env
+from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.runtime.http_server import HttpLimits
 
 
@@ -36,6 +37,7 @@ class GatewaySettings:
     http_limits: HttpLimits
     admin_host: str
     grpc_auth_token: str = field(repr=False)
+    grpc_tls: GrpcTls | None = None
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -77,4 +79,5 @@ class GatewaySettings:
             admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
             # Presented on every call to render, keys and analytics.
             grpc_auth_token=grpc_auth_token_from_env(),
+            grpc_tls=grpc_tls_from_env(),
         )

@@ -54,7 +54,10 @@ class KeysApp:
             store, pepper=settings.key_pepper, usage=self._recorder, revocations=self.publisher
         )
         self._grpc = GrpcServer(
-            settings.port, host=settings.grpc_host, auth_token=settings.grpc_auth_token
+            settings.port,
+            host=settings.grpc_host,
+            auth_token=settings.grpc_auth_token,
+            tls=settings.grpc_tls,
         )
         keys_pb2_grpc.add_KeysServiceServicer_to_server(KeysServicer(operations), self._grpc.server)
         self._admin = AdminServer(

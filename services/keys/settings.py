@@ -8,6 +8,7 @@ from typing import Final
 
 from services.runtime.config import env_float, env_int, env_secret, env_str
 from services.runtime.grpc_auth import grpc_auth_token_from_env
+from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 
 DEV_KEY_PEPPER: Final = "qrforge-dev-key-pepper-do-not-use-in-production"
 
@@ -23,6 +24,7 @@ class KeysSettings:
     grpc_auth_token: str = field(repr=False)
     grpc_host: str = "127.0.0.1"
     admin_host: str = "127.0.0.1"
+    grpc_tls: GrpcTls | None = None
     log_level: str = "INFO"
     shutdown_grace_s: float = 10.0
     last_used_flush_s: float = 5.0
@@ -44,6 +46,7 @@ class KeysSettings:
             grpc_auth_token=grpc_auth_token_from_env(env) if serving else "",
             grpc_host=env_str("GRPC_HOST", "127.0.0.1", env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
+            grpc_tls=grpc_tls_from_env(env) if serving else None,
             log_level=env_str("LOG_LEVEL", "INFO", env),
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0, env),
             last_used_flush_s=env_float("KEYS_LAST_USED_FLUSH_S", 5.0, env),

@@ -20,7 +20,10 @@ async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
         per_account=settings.workers_per_account,
     )
     grpc_server = GrpcServer(
-        settings.port, host=settings.grpc_host, auth_token=settings.grpc_auth_token
+        settings.port,
+        host=settings.grpc_host,
+        auth_token=settings.grpc_auth_token,
+        tls=settings.grpc_tls,
     )
     render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(pool), grpc_server.server)
     admin = AdminServer(settings.admin_port, checks={}, host=settings.admin_host)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from services.runtime.config import env_float, env_int, env_str
 from services.runtime.grpc_auth import grpc_auth_token_from_env
+from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class RenderSettings:
     grpc_host: str
     admin_host: str
     grpc_auth_token: str = field(repr=False)
+    grpc_tls: GrpcTls | None = None
 
     @classmethod
     def from_env(cls) -> RenderSettings:
@@ -38,4 +40,5 @@ class RenderSettings:
             grpc_host=env_str("GRPC_HOST", "127.0.0.1"),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
             grpc_auth_token=grpc_auth_token_from_env(),
+            grpc_tls=grpc_tls_from_env(),
         )

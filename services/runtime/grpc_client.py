@@ -11,6 +11,7 @@ from services.runtime.errors import ApiError
 from services.runtime.grpc_auth import TokenAttachingInterceptor
 from services.runtime.grpc_errors import api_error_from_rpc
 from services.runtime.grpc_server import REQUEST_ID_KEY
+from services.runtime.grpc_tls import GrpcTls
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import grpc_client_requests_total
 
@@ -18,22 +19,25 @@ RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
 
 
-def open_channel(address: str, *, auth_token: str) -> grpc.aio.Channel:
-    """A channel whose every call presents ``auth_token`` (see :mod:`services.runtime.grpc_auth`).
+def open_channel(address: str, *, auth_token: str, tls: GrpcTls | None = None) -> grpc.aio.Channel:
+    """A channel whose every call presents ``auth_token`` (see :mod:`services.runtime.grpc_auth`),
+    over mutual TLS when ``tls`` is given.
 
     Calls are balanced round-robin over every address the target resolves to: in Kubernetes
     the target is ``dns:///<headless service>:<port>``, one address per pod (a plain Service's
     single virtual IP would pin each gateway to one pod for the connection's life)."""
-    return grpc.aio.insecure_channel(
-        address,
-        options=[
-            ("grpc.lb_policy_name", "round_robin"),
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 16 * 1024 * 1024),
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.enable_retries", 1),
-        ],
-        interceptors=[TokenAttachingInterceptor(auth_token)],
+    options = [
+        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ("grpc.max_send_message_length", 16 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.enable_retries", 1),
+    ]
+    interceptors = [TokenAttachingInterceptor(auth_token)]
+    if tls is None:
+        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(
+        address, tls.channel_credentials(), options=options, interceptors=interceptors
     )
 
 

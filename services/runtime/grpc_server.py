@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from services.runtime.errors import ApiError
 from services.runtime.grpc_auth import TokenCheckingInterceptor
 from services.runtime.grpc_errors import grpc_status_for, trailing_metadata_for
+from services.runtime.grpc_tls import GrpcTls
 from services.runtime.logs import request_id_var
 from services.runtime.metrics import (
     grpc_server_request_duration_seconds,
@@ -94,7 +95,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """A started ``grpc.aio`` server with the health service marked SERVING."""
 
-    def __init__(self, port: int, *, host: str, auth_token: str) -> None:
+    def __init__(
+        self, port: int, *, host: str, auth_token: str, tls: GrpcTls | None = None
+    ) -> None:
         self.server = grpc.aio.server(
             # Authentication first (outermost): a refused call reaches no servicer.
             interceptors=[TokenCheckingInterceptor(auth_token), ServiceInterceptor()],
@@ -109,7 +112,11 @@ class GrpcServer:
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        if tls is None:
+            self.port = self.server.add_insecure_port(address)
+        else:
+            self.port = self.server.add_secure_port(address, tls.server_credentials())
 
     async def start(self) -> None:
         await self.server.start()

@@ -261,6 +261,28 @@ def test_internal_grpc_needs_the_token_and_listens_beyond_loopback(each: Rendere
             assert '"GRPC_HOST"' in settings, name
 
 
+def test_prod_runs_internal_grpc_over_mutual_tls(rendered: dict[str, Rendered]) -> None:
+    """The gRPC servers and the gateway read their certificate from the Secret qrforge-grpc-tls
+    (cert-manager's file names); the redirect, which calls no gRPC service, does not."""
+    deployments = _deployments(rendered["overlays/prod"])
+    for name, deployment in deployments.items():
+        volumes = {v["name"]: v for v in pod_spec(deployment).get("volumes", [])}
+        if name not in (*GRPC_SERVICES, "gateway"):
+            assert "grpc-tls" not in volumes, name
+            continue
+        assert volumes["grpc-tls"]["secret"]["secretName"] == "qrforge-grpc-tls", name
+        container = main_container(deployment)
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "grpc-tls"]
+        assert mount["readOnly"] is True, name
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        for var, file in (
+            ("GRPC_TLS_CA", "ca.crt"),
+            ("GRPC_TLS_CERT", "tls.crt"),
+            ("GRPC_TLS_KEY", "tls.key"),
+        ):
+            assert env[var] == f"{mount['mountPath']}/{file}", (name, var)
+
+
 # --- network policies ---------------------------------------------------------------------------
 
 

@@ -135,16 +135,24 @@ def unlimited_account(stack: Stack, name: str) -> ApiAccount:
 
 
 @contextmanager
-def gateway_stack(prefix: str = "qrforge_bench") -> Iterator[Stack]:
-    """render + keys + gateway on a throw-away DB and vhost; yields the stack (``gateway_url``
-    set), for benchmarks that need accounts of their own."""
+def gateway_stack(
+    prefix: str = "qrforge_bench", env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """render + keys + gateway on a throw-away DB and vhost, with ``env`` added to every
+    process's; yields the stack (``gateway_url`` set), for benchmarks and tests that need
+    accounts of their own."""
     name = scratch_name(prefix)
     database_url = asyncio.run(create_database(name))
     try:
         asyncio.run(apply_migrations(database_url))
         with scratch_vhost(name) as amqp_url:
-            env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "LOG_LEVEL": "WARNING"}
-            stack = Stack(database_url, amqp_url, env)
+            base_env = {
+                "DATABASE_URL": database_url,
+                "AMQP_URL": amqp_url,
+                "LOG_LEVEL": "WARNING",
+                **(env or {}),
+            }
+            stack = Stack(database_url, amqp_url, base_env)
             try:
                 for svc, port, admin, addr in (
                     ("render", "RENDER_PORT", "RENDER_ADMIN_PORT", "RENDER_ADDR"),
