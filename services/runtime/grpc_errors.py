@@ -7,6 +7,7 @@ the client rebuilds the same ApiError, so the gateway answers with the code the 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Final
 
 import grpc
@@ -15,6 +16,8 @@ from services.runtime.errors import HTTP_STATUS, ApiError
 
 CODE_KEY: Final = "qrforge-error-code"
 DETAILS_KEY: Final = "qrforge-error-details"
+
+log = logging.getLogger(__name__)
 
 _GRPC_STATUS_BY_HTTP: Final[dict[int, grpc.StatusCode]] = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -59,5 +62,11 @@ def api_error_from_rpc(err: grpc.aio.AioRpcError) -> ApiError:
                 details = None
         return ApiError(code, err.details() or code, details=details)
     if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return ApiError("SERVICE_UNAVAILABLE", "A backing service is unavailable, try again")
+    if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+        # Without our error code, this is the backend's interceptor refusing this service's
+        # own credentials (a GRPC_AUTH_TOKEN or certificate that does not match): to the
+        # client the backend is unavailable; to the operator it is a misconfiguration.
+        log.error("a backing service refused this service's gRPC credentials")
         return ApiError("SERVICE_UNAVAILABLE", "A backing service is unavailable, try again")
     return ApiError("INTERNAL_ERROR", "Internal error")

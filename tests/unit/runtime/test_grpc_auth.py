@@ -12,8 +12,9 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from services.runtime.config import ConfigError
+from services.runtime.errors import ApiError
 from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV, grpc_auth_token_from_env
-from services.runtime.grpc_client import open_channel
+from services.runtime.grpc_client import call_unary, open_channel
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.metrics import registry
 
@@ -151,3 +152,19 @@ def test_unusable_tokens_are_refused_without_being_echoed(token: str) -> None:
 def test_a_server_cannot_start_without_a_token() -> None:
     with pytest.raises(ConfigError):
         GrpcServer(0, host="127.0.0.1", auth_token="")
+
+
+async def test_a_caller_with_the_wrong_token_reports_a_backend_unavailable(
+    echo: tuple[Echo, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway deployed with a stale token answers 503 and tells the operator why, rather
+    than a bare 500 INTERNAL_ERROR."""
+    _, address = echo
+    channel = open_channel(address, auth_token=secrets.token_urlsafe(32))
+    try:
+        with pytest.raises(ApiError) as caught:
+            await call_unary(_call(channel), b"hi", timeout=5, name="Echo")
+    finally:
+        await channel.close()
+    assert caught.value.code == "SERVICE_UNAVAILABLE"
+    assert "refused this service's gRPC credentials" in caplog.text
