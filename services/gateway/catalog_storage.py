@@ -24,7 +24,7 @@ async def count_codes(pool: Any, account_id: str) -> tuple[int, int]:
     the counter the quota is enforced on (one row, however many codes); barcodes are not under
     the quota and have no counter."""
     row = await pool.fetchrow(
-        """SELECT (SELECT qr_codes FROM account_code_counts WHERE account_id = $1) AS qr,
+        """SELECT (SELECT sum(qr_codes) FROM account_code_counts WHERE account_id = $1) AS qr,
                   (SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL) AS bc""",
         account_id,
     )
@@ -55,23 +55,50 @@ _INSERT_QR_VALUES = """$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $
 _INSERT_QR = f"""INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) VALUES ({_INSERT_QR_VALUES})
     RETURNING {_QR_COLUMNS}"""
 
-# Counts one more code for an account unless that would pass its limit (0 or less: unlimited,
-# and the count is kept all the same: usage reads it); no row back when the quota is full. The
-# counter row stays locked until the transaction ends, so concurrent creates of the account
-# queue on it, and each one's condition is evaluated on the count the one before committed.
-_COUNT_ONE_MORE_TEMPLATE = """INSERT INTO account_code_counts AS counts (account_id, qr_codes)
-    VALUES ({account_id}, 1)
-    ON CONFLICT (account_id) DO UPDATE SET qr_codes = counts.qr_codes + 1
-        WHERE {limit}::bigint <= 0 OR counts.qr_codes < {limit}::bigint
+# Counts one more code for an account under a limit (``{limit}`` > 0) unless that would pass
+# it; no row back when the quota is full. Such an account counts on shard 0 only: its row stays
+# locked until the transaction ends, so concurrent creates of the account queue on it, and each
+# one's condition is evaluated on the count the one before committed (the other shards are
+# only written by unlimited creates, from before a plan change). The first code of an account
+# inserts shard 0, checked by the SELECT's condition.
+_OTHER_SHARDS = """(SELECT coalesce(sum(other.qr_codes), 0) FROM account_code_counts AS other
+        WHERE other.account_id = {account_id} AND other.shard <> 0)"""
+_COUNT_ONE_MORE_LIMITED_TEMPLATE = f"""INSERT INTO account_code_counts AS counts
+        (account_id, shard, qr_codes)
+    SELECT {{account_id}}, 0, 1 WHERE {_OTHER_SHARDS} < {{limit}}::bigint
+    ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + 1
+        WHERE counts.qr_codes + {_OTHER_SHARDS} < {{limit}}::bigint
     RETURNING qr_codes"""
-_COUNT_ONE_MORE = _COUNT_ONE_MORE_TEMPLATE.format(account_id="$1", limit="$2")
+# Unlimited accounts count too (usage reads it), on a random shard of 1-15: the count is never
+# refused, so nothing needs the creates of one account to queue behind each other.
+_COUNT_ONE_MORE_UNLIMITED_TEMPLATE = """INSERT INTO account_code_counts AS counts
+        (account_id, shard, qr_codes)
+    SELECT {account_id}, 1 + floor(random() * 15)::smallint, 1 WHERE {limit}::bigint <= 0
+    ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + 1
+    RETURNING qr_codes"""
 
-# Count and insert in one statement ($21: the limit), so the counter row is locked for no longer
-# than the statement and its commit: this is what bounds how fast one account creates codes.
-_COUNT_AND_INSERT_QR = f"""WITH counted AS (
-        {_COUNT_ONE_MORE_TEMPLATE.format(account_id="$2", limit="$21")})
+
+def _count_one_more(template: str, account_id: str, limit: str) -> str:
+    return template.replace("{account_id}", account_id).replace("{limit}", limit)
+
+
+_COUNT_ONE_MORE_TEMPLATES = {
+    True: _COUNT_ONE_MORE_LIMITED_TEMPLATE,
+    False: _COUNT_ONE_MORE_UNLIMITED_TEMPLATE,
+}
+# By "is the account under a limit": the statement that counts one more code ($1 the account,
+# $2 the limit), and the one that counts and inserts together ($21 the limit), so the counter
+# row is locked for no longer than the statement and its commit.
+_COUNT_ONE_MORE = {
+    limited: _count_one_more(template, "$1", "$2")
+    for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
+}
+_COUNT_AND_INSERT_QR = {
+    limited: f"""WITH counted AS ({_count_one_more(template, "$2", "$21")})
     INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) SELECT {_INSERT_QR_VALUES} FROM counted
     RETURNING {_QR_COLUMNS}"""
+    for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
+}
 
 
 def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
@@ -102,7 +129,7 @@ def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
 
 async def _quota_exceeded(conn: Any, account_id: str, max_codes: int) -> ApiError:
     used = await conn.fetchval(
-        "SELECT qr_codes FROM account_code_counts WHERE account_id = $1", account_id
+        "SELECT sum(qr_codes) FROM account_code_counts WHERE account_id = $1", account_id
     )
     return ApiError(
         "QUOTA_EXCEEDED",
@@ -121,14 +148,17 @@ async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes 
     one failed insert from aborting the rest. The count comes first there: the account's
     counter row is the only lock a create waits for while holding another.
     """
+    limited = max_codes > 0
     async with pool.acquire() as conn:
         if not logo and not conn.is_in_transaction():
-            row = await conn.fetchrow(_COUNT_AND_INSERT_QR, *_row_values(record, None), max_codes)
+            row = await conn.fetchrow(
+                _COUNT_AND_INSERT_QR[limited], *_row_values(record, None), max_codes
+            )
             if row is None:
                 raise await _quota_exceeded(conn, record.account_id, max_codes)
             return _stored_qr(row)
         async with conn.transaction():
-            if await conn.fetchval(_COUNT_ONE_MORE, record.account_id, max_codes) is None:
+            if await conn.fetchval(_COUNT_ONE_MORE[limited], record.account_id, max_codes) is None:
                 # The refused update left the row locked by this transaction: the count is
                 # the one it saw.
                 raise await _quota_exceeded(conn, record.account_id, max_codes)
@@ -202,8 +232,9 @@ async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
                 WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
                 RETURNING {_QR_COLUMNS}),
             uncounted AS (
-                UPDATE account_code_counts SET qr_codes = greatest(qr_codes - 1, 0)
-                WHERE account_id = $2 AND EXISTS (SELECT FROM deleted))
+                INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
+                SELECT $2, 0, -1 WHERE EXISTS (SELECT FROM deleted)
+                ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes - 1)
             SELECT * FROM deleted""",
         qr_id,
         account_id,

@@ -165,3 +165,51 @@ async def test_racing_deletes_free_the_quota_once_each(
     assert await delete(ids[-1]) == 200
     assert await _qr_codes_used(http, stack, owner) == QUOTA - 1
     assert await _stored_total(http, stack, owner) == QUOTA - 1
+
+
+async def test_unlimited_accounts_count_every_create_and_a_later_limit_holds(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    """Unlimited accounts count their creates on spread-out counter rows (no queue on one row
+    lock); the usage sums them, and a limit set later is enforced on that sum."""
+    owner = stack.create_account("quota-unlimited", max_codes=0, rate_limit=HIGH_RATE_LIMIT)
+    base = stack.gateway_url
+    answers = await asyncio.gather(
+        *(
+            _post(http, f"{base}/v1/qrcodes/generate", owner, {"type": "text", "content": f"u{i}"})
+            for i in range(40)
+        )
+    )
+    assert [status for status, _ in answers] == [200] * 40
+    usage = await _get_json(http, f"{base}/v1/account/usage", owner)
+    assert usage["data"]["qr_codes"] == {"used": 40, "limit": None}
+
+    stack.keys_cli(
+        "set-plan",
+        owner.account_id,
+        "starter",
+        "--max-codes",
+        "42",
+        "--rate-limit",
+        str(HIGH_RATE_LIMIT),
+    )
+    # A new key reads the new plan at once (the old one's principal may still be cached).
+    status, created = await _post(
+        http,
+        f"{base}/v1/api-keys",
+        owner,
+        {"name": "after plan change", "permissions": ["read", "write"]},
+    )
+    assert status == 201, created
+    limited = ApiAccount(owner.account_id, created["data"]["api_key"])
+    answers = await asyncio.gather(
+        *(
+            _post(
+                http, f"{base}/v1/qrcodes/generate", limited, {"type": "text", "content": f"l{i}"}
+            )
+            for i in range(10)
+        )
+    )
+    assert sorted(status for status, _ in answers) == [200] * 2 + [403] * 8
+    usage = await _get_json(http, f"{base}/v1/account/usage", limited)
+    assert usage["data"]["qr_codes"] == {"used": 42, "limit": 42}
