@@ -34,6 +34,10 @@ MAX_LOGO_ASPECT: Final = 10.0
 """Longest side over shortest: beyond it a logo is a sliver in its square box, and only a way
 to make the rasterizer allocate one huge dimension."""
 
+MAX_JPEG_SCANS: Final = 64
+"""A progressive JPEG is decoded in one pass per scan; encoders write about 10, and a 1 MiB
+file can hold 24,000 (minutes of CPU for the renderer)."""
+
 PNG: Final = "image/png"
 JPEG: Final = "image/jpeg"
 SVG: Final = "image/svg+xml"
@@ -155,6 +159,9 @@ def _raster_size(data: bytes, kind: str, what: str) -> tuple[int, int]:
         raise LogoError(f"{what} has no pixels")
     if width * height > MAX_LOGO_PIXELS:
         raise LogoError(f"{what} has too many pixels (at most 4096 x 4096)")
+    # The start-of-scan marker never occurs inside entropy-coded data (0xFF is stuffed there).
+    if kind == JPEG and data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+        raise LogoError(f"{what} has more than {MAX_JPEG_SCANS} JPEG scans")
     return width, height
 
 

@@ -5,7 +5,8 @@ send anything, so it refuses (never repairs) whatever would let a decoder alloca
 bound or reach outside the request:
 
 * PNG and JPEG: the dimensions in the header, read without decoding (Pillow opens lazily),
-  must stay within :data:`MAX_LOGO_PIXELS`; only the decoder the magic bytes name is tried.
+  must stay within :data:`MAX_LOGO_PIXELS`, a JPEG within :data:`MAX_JPEG_SCANS`; only the
+  decoder the magic bytes name is tried.
   (:func:`check_aspect` bounds the picture's shape once its size is known, for SVG too.)
 * SVG: parsed with entity declarations and external references refused (billion laughs,
   XXE), nesting and element count bounded, and every ``href`` either a same-document
@@ -37,6 +38,10 @@ MAX_LOGO_PIXELS: Final = 4096 * 4096
 # Wider or taller than 10:1 a logo is a sliver in its square box, and only a way to make a
 # rasterizer allocate one huge dimension.
 MAX_LOGO_ASPECT: Final = 10.0
+# A progressive JPEG is decoded in one pass per scan, and a 1 MiB file can hold 24,000 tiny
+# scans (8 minutes of CPU at 4096 x 4096). Encoders write about 10.
+MAX_JPEG_SCANS: Final = 64
+_JPEG_START_OF_SCAN: Final = b"\xff\xda"  # never inside entropy-coded data (0xFF is stuffed)
 # resvg recurses per nesting level: a thousand nested groups overflow a worker's stack.
 _MAX_SVG_DEPTH: Final = 128
 _MAX_SVG_ELEMENTS: Final = 50_000
@@ -94,6 +99,8 @@ def open_raster(logo: bytes, kind: RasterKind, what: str = "logo") -> Image.Imag
     except Exception:  # Pillow's errors for hostile headers are many types, all meaning this
         raise refused(f"{what} cannot be decoded as {kind.upper()}") from None
     check_pixels(width, height, what)
+    if kind == "jpeg" and logo.count(_JPEG_START_OF_SCAN) > MAX_JPEG_SCANS:
+        raise refused(f"{what} has more than {MAX_JPEG_SCANS} JPEG scans")
     return image
 
 

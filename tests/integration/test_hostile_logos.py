@@ -33,6 +33,7 @@ from tests.support.hostile_logos import (
     animated_gif,
     blank_png,
     embedded_bomb_svg,
+    jpeg_scan_bomb,
     svg_with_file_href,
 )
 from tests.support.processes import free_port
@@ -101,6 +102,7 @@ def assert_refused(status: int, body: dict[str, Any], code: str, field: str) -> 
         blank_png(4000, 100),
         blank_png(100, 100)[:50],
         animated_gif(2000),
+        jpeg_scan_bomb(),
     ],
     ids=[
         "tall-svg",
@@ -114,6 +116,7 @@ def assert_refused(status: int, body: dict[str, Any], code: str, field: str) -> 
         "sliver-png",
         "truncated-png",
         "animated-gif",
+        "jpeg-scan-bomb",
     ],
 )
 async def test_each_hostile_logo_gets_a_clear_400(

@@ -107,3 +107,15 @@ def animated_png(frames: int) -> bytes:
     buffer = io.BytesIO()
     images[0].save(buffer, format="PNG", save_all=True, append_images=images[1:])
     return buffer.getvalue()
+
+
+@cache
+def jpeg_scan_bomb() -> bytes:
+    """A 4096 x 4096 progressive JPEG whose last scan is repeated until the file is 900 kB:
+    decoders warn and decode every copy, about 8 minutes of CPU."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4096, 4096), (120, 130, 140)).save(buffer, "JPEG", progressive=True)
+    jpeg = buffer.getvalue()
+    last_scan = jpeg[jpeg.rindex(b"\xff\xda") : -2]  # up to the end-of-image marker
+    copies = (900_000 - len(jpeg)) // len(last_scan)
+    return jpeg[:-2] + last_scan * copies + jpeg[-2:]

@@ -21,6 +21,7 @@ from tests.support.hostile_logos import (
     animated_gif,
     blank_png,
     embedded_bomb_svg,
+    jpeg_scan_bomb,
 )
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -245,8 +246,19 @@ def test_hostile_or_broken_svg_is_refused(svg: bytes) -> None:
         (BILLION_LAUGHS_SVG, "not a PNG, JPEG or SVG"),
         (DEEPLY_NESTED_SVG, "nested too deeply"),
         (animated_gif(2000), "not a PNG, JPEG or SVG"),
+        (jpeg_scan_bomb(), "JPEG scans"),
     ],
-    ids=["tall-svg", "sliver-svg", "sliver-png", "png-bomb", "truncated", "laughs", "deep", "gif"],
+    ids=[
+        "tall-svg",
+        "sliver-svg",
+        "sliver-png",
+        "png-bomb",
+        "truncated",
+        "laughs",
+        "deep",
+        "gif",
+        "jpeg-scan-bomb",
+    ],
 )
 def test_hostile_logo_data_is_refused(logo: bytes, reason: str) -> None:
     with pytest.raises(ApiError) as info:

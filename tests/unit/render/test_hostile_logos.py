@@ -25,6 +25,7 @@ from tests.support.hostile_logos import (
     animated_png,
     blank_png,
     embedded_bomb_svg,
+    jpeg_scan_bomb,
     svg_with_file_href,
 )
 from tests.unit.render.conftest import decode
@@ -91,10 +92,20 @@ def test_svg_cannot_read_local_files(
         (blank_png(4000, 100), "sides may differ"),
         (blank_png(100, 100)[:50], "cannot be decoded"),
         (b"\xff\xd8\xff\xe0" + bytes(64), "cannot be decoded"),
+        (jpeg_scan_bomb(), "JPEG scans"),
         (animated_gif(2000), "not a PNG, JPEG or SVG"),
         (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "not a PNG, JPEG or SVG"),
     ],
-    ids=["bomb", "over-budget", "sliver", "truncated-png", "truncated-jpeg", "gif", "webp"],
+    ids=[
+        "bomb",
+        "over-budget",
+        "sliver",
+        "truncated-png",
+        "truncated-jpeg",
+        "jpeg-scan-bomb",
+        "gif",
+        "webp",
+    ],
 )
 def test_hostile_raster_is_refused(logo: bytes, reason: str) -> None:
     assert reason in refusal(logo)
@@ -112,6 +123,9 @@ def test_logos_at_the_limits_still_render() -> None:
     render_with(wide_svg.encode())
     render_with(b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>' + wide_svg.encode())
     render_with(blank_png(4096, 4096))
+    progressive = io.BytesIO()
+    Image.new("RGB", (300, 200), (20, 90, 200)).save(progressive, "JPEG", progressive=True)
+    render_with(progressive.getvalue())
     inline = base64.b64encode(blank_png(200, 200)).decode()
     embedding = (
         f'<svg {SVG_XMLNS} width="100" height="100"><image width="100" height="100" '
