@@ -5,7 +5,7 @@ authenticates a caller or identifies a person may be in them: API keys (``sk_liv
 ``sk_test_…``), bearer/basic credentials, and IPv4/IPv6 addresses. Third-party loggers
 (aiohttp's server logger quotes the raw header line it failed to parse) are not ours to fix
 one by one, so the filter sits on the log handler and rewrites whatever reaches it: the
-message with its arguments, string ``extra`` fields, and the text of an attached exception
+message with its arguments, every ``extra`` field (strings inside containers too), and the text of an attached exception
 or stack.
 
 Candidate addresses are confirmed with :mod:`ipaddress`, so times such as ``02:29:41`` and
@@ -23,7 +23,9 @@ from typing import Final
 API_KEY_MARK: Final = "<redacted>"
 IP_MARK: Final = "<ip>"
 
-_API_KEY: Final = re.compile(r"\b(sk_(?:live|test)_)[A-Za-z0-9]+")
+# No word boundary in front: a key glued to other text (``Bearer%20sk_live_…``,
+# ``key_sk_live_…``) is still a key.
+_API_KEY: Final = re.compile(r"(sk_(?:live|test)_)[A-Za-z0-9]+")
 _CREDENTIALS: Final = re.compile(r"\b(Bearer|Basic)(\s+)[^\s'\",;]+", re.IGNORECASE)
 # Runs of hex digits, dots and colons that could be an address; ipaddress has the last word.
 _ADDRESS_CANDIDATE: Final = re.compile(
@@ -53,6 +55,20 @@ def redact(text: str) -> str:
     return _ADDRESS_CANDIDATE.sub(_mask_address, text)
 
 
+def _scrubbed(value: object) -> object:
+    """``value`` with every string in it redacted; containers keep their shape (the JSON
+    formatter writes them as JSON), other objects become their redacted text."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(key)): _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrubbed(item) for item in value]
+    return redact(str(value))
+
+
 class RedactingFilter(logging.Filter):
     """A handler filter: rewrites each record in place, never drops one."""
 
@@ -70,7 +86,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        for key, value in vars(record).items():
-            if key not in STANDARD_RECORD_ATTRS and isinstance(value, str):
-                setattr(record, key, redact(value))
+        for key, value in list(vars(record).items()):
+            if key not in STANDARD_RECORD_ATTRS:
+                setattr(record, key, _scrubbed(value))
         return True

@@ -28,6 +28,9 @@ KEY = "sk_live_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0f"
         ("http://127.0.0.1:8080/x", "http://<ip>:8080/x"),
         ("from ::1 and 2001:db8::8a2e:370:7334", "from <ip> and <ip>"),
         ("[fe80::1%eth0]:443 and ::ffff:192.0.2.1", "[<ip>]:443 and <ip>"),
+        # Keys glued to other text are keys all the same.
+        (f"Authorization: Bearer%20{KEY}", "Authorization: Bearer%20sk_live_<redacted>"),
+        (f"key_{KEY}", "key_sk_live_<redacted>"),
     ],
 )
 def test_secrets_and_addresses_are_masked(text: str, expected: str) -> None:
@@ -88,3 +91,22 @@ def test_extra_fields_are_scrubbed() -> None:
     entry = _logged(lambda log: log.info("request", extra={"client": "198.51.100.9", "key": KEY}))
     assert entry["client"] == "<ip>"
     assert entry["key"] == "sk_live_<redacted>"
+
+
+def test_strings_inside_structured_extra_fields_are_scrubbed() -> None:
+    entry = _logged(
+        lambda log: log.info(
+            "request",
+            extra={
+                "headers": {"authorization": f"Bearer {KEY}", "x-forwarded-for": "198.51.100.9"},
+                "peers": ("198.51.100.9", 443),
+                "port": 8080,
+            },
+        )
+    )
+    assert entry["headers"] == {
+        "authorization": "Bearer <redacted>",
+        "x-forwarded-for": "<ip>",
+    }
+    assert entry["peers"] == ["<ip>", 443]
+    assert entry["port"] == 8080
