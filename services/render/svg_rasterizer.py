@@ -25,8 +25,11 @@ from typing import Final
 import resvg_py
 
 # Room for resvg on top of what the forked worker already maps: a 1024 px canvas is 4 MiB,
-# and groups with opacity, masks and filters each take a layer of that size.
-_MEMORY_HEADROOM_BYTES: Final = 512 * 1024 * 1024
+# and groups with opacity, masks and filters each take a layer of that size. Kept well below
+# what a render pod can spare (1 GiB for the gRPC process and its workers in deploy/k8s):
+# two hostile logos at once must not take the pod past its limit, where the kernel would kill
+# a process of its choosing, maybe a worker serving another account.
+_MEMORY_HEADROOM_BYTES: Final = 192 * 1024 * 1024
 # A logo that is drawn in tens of milliseconds on a normal day; the ceilings are for hostile
 # input, with room for a machine under load. The wall deadline stays well below the
 # gateway's render timeout (10 s) so the client gets a 400, not a 503.
