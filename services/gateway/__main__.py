@@ -8,7 +8,7 @@ from aiohttp import web
 
 from services.gateway.app import create_app
 from services.gateway.context import CONTEXT
-from services.gateway.envelope import refused_request
+from services.gateway.http.envelope import refused_request
 from services.gateway.settings import GatewaySettings
 from services.runtime.admin import AdminServer
 from services.runtime.http_server import GuardedAppRunner

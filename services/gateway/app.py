@@ -12,21 +12,25 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
-from services.gateway.auth import Authenticator
-from services.gateway.catalog_events import CatalogEvents
+from services.gateway.account.auth import Authenticator
+from services.gateway.account.rate_limit import (
+    InMemorySlidingWindow,
+    RedisSlidingWindow,
+    SlidingWindow,
+)
+from services.gateway.account.revocations import RevocationListener
 from services.gateway.context import CONTEXT, GatewayContext
-from services.gateway.idempotency_middleware import idempotency_middleware
-from services.gateway.image_cache import ImageCache
-from services.gateway.json_body import MAX_BODY_BYTES
-from services.gateway.logo_fetch import LogoFetchPolicy
-from services.gateway.middlewares import (
+from services.gateway.http.image_cache import ImageCache
+from services.gateway.http.json_body import MAX_BODY_BYTES
+from services.gateway.http.middlewares import (
     add_standard_headers,
     auth_middleware,
     error_middleware,
     request_id_middleware,
 )
-from services.gateway.rate_limit import InMemorySlidingWindow, RedisSlidingWindow, SlidingWindow
-from services.gateway.revocations import RevocationListener
+from services.gateway.idempotency.middleware import idempotency_middleware
+from services.gateway.logos.fetch import LogoFetchPolicy
+from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.routes import add_routes
 from services.gateway.settings import GatewaySettings
 from services.runtime.amqp import open_connection

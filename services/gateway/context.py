@@ -9,11 +9,11 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
-from services.gateway.auth import Authenticator, Principal
-from services.gateway.catalog_events import CatalogEvents
-from services.gateway.image_cache import ImageCache
-from services.gateway.logo_fetch import LogoFetchPolicy
-from services.gateway.rate_limit import RateDecision, SlidingWindow
+from services.gateway.account.auth import Authenticator, Principal
+from services.gateway.account.rate_limit import RateDecision, SlidingWindow
+from services.gateway.http.image_cache import ImageCache
+from services.gateway.logos.fetch import LogoFetchPolicy
+from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.settings import GatewaySettings
 
 

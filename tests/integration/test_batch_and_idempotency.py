@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
-from services.gateway import idempotency_storage as storage
-from services.gateway.idempotency import key_hash
+from services.gateway.idempotency import storage
+from services.gateway.idempotency.policy import key_hash
 from services.runtime.postgres import open_pool
 from tests.support.decoding import decode_single_qr
 from tests.support.processes import free_port

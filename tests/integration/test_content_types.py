@@ -12,7 +12,7 @@ import pytest
 import resvg_py
 from PIL import Image
 
-from services.gateway.qr_payloads import build_payload
+from services.gateway.qrcodes.payloads import build_payload
 from tests.support.decoding import decode_single_qr
 from tests.support.stack import ApiAccount, Stack
 

@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from services.gateway.app import create_app
-from services.gateway.docs_handlers import load_spec
+from services.gateway.docs.routes import load_spec
 from services.gateway.settings import GatewaySettings
 from services.runtime.errors import HTTP_STATUS
 from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV

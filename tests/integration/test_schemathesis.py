@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.gateway.docs_handlers import SPEC_PATH
+from services.gateway.docs.routes import SPEC_PATH
 from tests.integration.test_openapi import NOT_YET_ROUTED
 from tests.support.stack import Stack
 

@@ -1,0 +1,127 @@
+"""From a validated request or a stored record to the render service and back.
+
+Images are a pure function of the render request, so the strong ETag is a hash of that request
+(plus the renderer generation): a conditional download is answered with 304 without drawing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Final
+
+from qrforge.v1 import render_pb2
+from services.gateway.context import GatewayContext
+from services.gateway.qrcodes.options import QROptions
+from services.gateway.qrcodes.records import StoredQR
+from services.runtime.errors import ApiError
+from services.runtime.grpc_client import call_unary
+
+# Bump when the renderer's output changes for the same request, to invalidate cached images.
+RENDERER_GENERATION: Final = b"1"
+
+CONTENT_TYPES: Final = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+FORMAT_BY_CONTENT_TYPE: Final = {mime: fmt for fmt, mime in CONTENT_TYPES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    data: bytes
+    content_type: str
+    version: int
+    error_correction: str
+
+
+def stored_design(options: QROptions) -> dict[str, Any]:
+    """The design as the catalog keeps it: logo bytes live in the logos table, by hash."""
+    design = options.design
+    kept: dict[str, Any] = {
+        "fg_color": design.fg_color,
+        "bg_color": design.bg_color,
+        "dot_style": design.dot_style,
+        "corner_style": design.corner_style,
+    }
+    if design.has_logo:
+        kept["logo_size"] = design.logo_size
+        if design.logo_url:
+            kept["logo_url"] = design.logo_url
+    return kept
+
+
+def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQRRequest:
+    design = options.design
+    return render_pb2.RenderQRRequest(
+        payload=payload,
+        format=options.format,
+        size=options.size,
+        error_correction=options.error_correction,
+        quiet_zone=options.quiet_zone,
+        design=render_pb2.QRDesign(
+            fg_color=design.fg_color,
+            bg_color=design.bg_color,
+            dot_style=design.dot_style,
+            corner_style=design.corner_style,
+            logo=design.logo_data or b"",
+            logo_size=design.logo_size,
+        ),
+    )
+
+
+def request_from_record(
+    record: StoredQR, logo: bytes | None, *, fmt: str | None = None, size: int | None = None
+) -> render_pb2.RenderQRRequest:
+    design = record.design
+    return render_pb2.RenderQRRequest(
+        payload=record.payload,
+        format=fmt or record.format,
+        size=size or record.size,
+        error_correction=record.error_correction,
+        quiet_zone=record.quiet_zone,
+        design=render_pb2.QRDesign(
+            fg_color=design.get("fg_color", "#000000"),
+            bg_color=design.get("bg_color", "#ffffff"),
+            dot_style=design.get("dot_style", "square"),
+            corner_style=design.get("corner_style", "square"),
+            logo=logo or b"",
+            logo_size=float(design.get("logo_size", 0.2)),
+        ),
+    )
+
+
+def etag_for(request: render_pb2.RenderQRRequest) -> str:
+    digest = hashlib.sha256(RENDERER_GENERATION + request.SerializeToString(deterministic=True))
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+async def render(
+    ctx: GatewayContext, request: render_pb2.RenderQRRequest, account_id: str
+) -> Rendered:
+    """Render ``request`` for ``account_id``: the render service takes turns between accounts.
+
+    The account travels on a copy, so ``request`` (and an ETag made from it) stays free of it.
+    """
+    billed = render_pb2.RenderQRRequest()
+    billed.CopyFrom(request)
+    billed.account_id = account_id
+    image = await call_unary(
+        ctx.render.RenderQR, billed, timeout=ctx.settings.render_timeout_s, name="render.RenderQR"
+    )
+    return Rendered(image.data, image.content_type, image.version, image.error_correction)
+
+
+async def render_options(
+    ctx: GatewayContext, payload: str, options: QROptions, account_id: str
+) -> Rendered:
+    """Render ``payload`` drawn as ``options`` say, for ``account_id``.
+
+    The renderer names ``design.logo_data`` when it refuses a logo (it only ever sees bytes);
+    a logo the client gave as ``logo_url`` is reported on that field, as LOGO_FETCH_FAILED.
+    """
+    try:
+        return await render(ctx, request_from_options(payload, options), account_id)
+    except ApiError as error:
+        if options.design.logo_url is None or error.field != "design.logo_data":
+            raise
+        raise ApiError(
+            "LOGO_FETCH_FAILED", f"logo_url: {error.message}", field="design.logo_url"
+        ) from None

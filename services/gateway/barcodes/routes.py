@@ -1,0 +1,133 @@
+"""``/v1/barcodes…``: parse, call the domain, shape."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from services.gateway.barcodes.records import (
+    StoredBarcode,
+    barcode_etag,
+    barcode_json,
+    render_stored_barcode,
+)
+from services.gateway.barcodes.values import parse_barcode_request
+from services.gateway.context import context_of, principal_of
+from services.gateway.http.envelope import ok
+from services.gateway.http.image_cache import ImageCache
+from services.gateway.http.image_responses import (
+    conditional_image,
+    image_response,
+    requested_image_format,
+)
+from services.gateway.http.json_body import read_json_object
+from services.gateway.http.path_params import path_id
+from services.gateway.qrcodes import storage
+from services.gateway.qrcodes.routes import page_params
+from services.runtime.errors import ApiError
+from services.runtime.ids import new_id
+
+_OUTPUTS = ("png", "svg")
+
+
+async def generate(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    body = await read_json_object(request)
+    options = parse_barcode_request(body)
+    image_format = requested_image_format(request)
+    if image_format is not None and image_format not in _OUTPUTS:
+        raise ApiError("INVALID_PARAMETER", "barcodes are available as png or svg", field="output")
+    record = StoredBarcode(
+        barcode_id=new_id("bc"),
+        account_id=principal.account_id,
+        symbology=options.format,
+        value=options.value,
+        output=image_format or options.output,
+        width=options.width,
+        height=options.height,
+        show_text=options.show_text,
+        metadata=dict(options.metadata),
+        created_at=datetime.now(UTC),
+    )
+    rendered = await render_stored_barcode(ctx, record)  # verified before anything is stored
+    stored = await storage.insert_barcode(ctx.pool, record)
+    if image_format is not None:
+        return image_response(rendered, {"X-Barcode-Id": stored.barcode_id})
+    data = barcode_json(stored, ctx.settings.public_base_url)
+    if body.get("include_image") is True:
+        data["image_base64"] = base64.b64encode(rendered.data).decode()
+    return ok(data)
+
+
+async def _owned(request: web.Request) -> StoredBarcode:
+    ctx, principal = context_of(request), principal_of(request)
+    record = await storage.get_barcode(
+        ctx.pool, principal.account_id, path_id(request, "barcode_id", "bc")
+    )
+    if record is None:
+        raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
+    return record
+
+
+async def list_barcodes(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    page, limit = page_params(request)
+    records, total = await storage.list_barcodes(
+        ctx.pool, principal.account_id, limit=limit, offset=(page - 1) * limit
+    )
+    public_base_url = ctx.settings.public_base_url
+    return ok(
+        [barcode_json(record, public_base_url) for record in records],
+        pagination={
+            "total": total,
+            "page": page,
+            "limit": limit,
+            "pages": (total + limit - 1) // limit,
+            "next_cursor": None,
+        },
+    )
+
+
+async def get_barcode(request: web.Request) -> web.Response:
+    return ok(barcode_json(await _owned(request), context_of(request).settings.public_base_url))
+
+
+async def delete_barcode(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    barcode_id = path_id(request, "barcode_id", "bc")
+    if not await storage.delete_barcode(ctx.pool, principal.account_id, barcode_id):
+        raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
+    return ok({"barcode_id": barcode_id, "deleted": True})
+
+
+async def barcode_image(
+    request: web.Request,
+    record: StoredBarcode,
+    output: str | None,
+    headers: dict[str, str],
+    cache: ImageCache | None = None,
+) -> web.Response:
+    ctx = context_of(request)
+    return await conditional_image(
+        request,
+        barcode_etag(record, output),
+        headers,
+        lambda: render_stored_barcode(ctx, record, output),
+        cache,
+    )
+
+
+async def download(request: web.Request) -> web.Response:
+    record = await _owned(request)
+    output = request.query.get("format") or None
+    if output is not None and output not in _OUTPUTS:
+        raise ApiError("INVALID_PARAMETER", "format must be png or svg", field="format")
+    disposition = f'attachment; filename="{record.barcode_id}.{output or record.output}"'
+    return await barcode_image(
+        request,
+        record,
+        output,
+        {"Content-Disposition": disposition, "Cache-Control": "private, no-cache"},
+    )

@@ -1,0 +1,43 @@
+"""Answering with image bytes: ``Accept`` negotiation and conditional (ETag) responses shared
+by the QR and barcode routes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from services.gateway.backends.render import FORMAT_BY_CONTENT_TYPE, Rendered
+from services.gateway.http.image_cache import ImageCache
+
+
+def requested_image_format(request: web.Request) -> str | None:
+    """The image format an ``Accept`` header asks for, if it asks for one of ours."""
+    for part in request.headers.get("Accept", "").split(","):
+        mime = part.split(";", 1)[0].strip().lower()
+        if mime in FORMAT_BY_CONTENT_TYPE:
+            return FORMAT_BY_CONTENT_TYPE[mime]
+    return None
+
+
+def image_response(rendered: Rendered, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=rendered.data, content_type=rendered.content_type, headers=headers)
+
+
+async def conditional_image(
+    request: web.Request,
+    etag: str,
+    headers: dict[str, str],
+    draw: Callable[[], Awaitable[Rendered]],
+    cache: ImageCache | None = None,
+) -> web.Response:
+    """304 when the client already holds ``etag`` (nothing is drawn), else the image: from
+    ``cache`` when given and it holds ``etag``, else drawn (and kept there).
+
+    The ETag comes from the render request, so it is known before any pixel is drawn.
+    """
+    headers = {**headers, "ETag": etag}
+    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+        return web.Response(status=304, headers=headers)
+    image = await (draw() if cache is None else cache.get_or_draw(etag, draw))
+    return image_response(image, headers)

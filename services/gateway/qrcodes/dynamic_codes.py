@@ -1,0 +1,192 @@
+"""Dynamic QR codes: a short URL printed once, whose destination and protection change later.
+
+The image encodes ``REDIRECT_BASE_URL/<short_code>``; only the row behind it changes. Every
+change is published as ``code.updated`` / ``code.deleted`` after the commit so each redirect
+replica evicts its cached copy within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+import asyncpg
+
+from services.gateway.account.auth import Principal
+from services.gateway.backends.render import Rendered, render_options
+from services.gateway.context import GatewayContext
+from services.gateway.http.timestamps import parse_datetime
+from services.gateway.qrcodes import storage
+from services.gateway.qrcodes.options import parse_qr_options
+from services.gateway.qrcodes.payloads import validate_http_url
+from services.gateway.qrcodes.records import StoredQR
+from services.gateway.qrcodes.static_codes import new_record, with_fetched_logo
+from services.runtime.errors import ApiError
+from services.runtime.ids import random_base62
+from services.runtime.passwords import hash_password
+from services.runtime.topics import CODE_DELETED, CODE_UPDATED
+
+# 62^7 ≈ 3.5e12 codes: collisions are rare and retried; 7 characters keep the QR version low.
+SHORT_CODE_LENGTH: Final = 7
+_SHORT_CODE_ATTEMPTS: Final = 5
+MAX_PASSWORD_LENGTH: Final = 128
+_PROTECTION_KEYS: Final = frozenset({"password", "expiry_date", "max_scans"})
+_PATCH_KEYS: Final = frozenset({"name", "destination_url", "protection", "active"})
+
+
+def _destination(value: object) -> str:
+    return validate_http_url(value, "destination_url", code="INVALID_PARAMETER")
+
+
+async def _password_hash(password: str) -> str:
+    # scrypt costs ~50 ms of CPU: keep it off the event loop.
+    return await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+
+
+async def protection_changes(value: object) -> dict[str, Any]:
+    """Column changes for a ``protection`` object; only the keys present change, and ``null``
+    removes a password or an expiry."""
+    if not isinstance(value, dict):
+        raise ApiError("INVALID_PARAMETER", "protection must be an object", field="protection")
+    unknown = set(value) - _PROTECTION_KEYS
+    if unknown:
+        field = f"protection.{sorted(unknown)[0]}"
+        raise ApiError("INVALID_PARAMETER", f"unknown field {field}", field=field)
+    changes: dict[str, Any] = {}
+    if "password" in value:
+        password = value["password"]
+        if password is None:
+            changes["password_hash"] = None
+        elif not isinstance(password, str) or not 1 <= len(password) <= MAX_PASSWORD_LENGTH:
+            raise ApiError(
+                "INVALID_PARAMETER",
+                f"password must be a string of 1 to {MAX_PASSWORD_LENGTH} characters",
+                field="protection.password",
+            )
+        else:
+            changes["password_hash"] = await _password_hash(password)
+    if "expiry_date" in value:
+        expiry = value["expiry_date"]
+        changes["expires_at"] = (
+            None
+            if expiry is None
+            else parse_datetime(expiry, "protection.expiry_date", end_of_day=True)
+        )
+    if "max_scans" in value:
+        max_scans = value["max_scans"]
+        if max_scans is None:
+            max_scans = 0
+        if (
+            isinstance(max_scans, bool)
+            or not isinstance(max_scans, int)
+            or not 0 <= max_scans <= 2**31 - 1
+        ):
+            raise ApiError(
+                "INVALID_PARAMETER",
+                "max_scans must be a whole number >= 0 (0 = unlimited)",
+                field="protection.max_scans",
+            )
+        changes["max_scans"] = max_scans
+    return changes
+
+
+async def create_dynamic_code(
+    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+) -> tuple[StoredQR, Rendered]:
+    destination = _destination(body.get("destination_url"))
+    name = body.get("name")
+    # API.md: a dynamic code is a campaign asset, so it is always named.
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ApiError(
+            "INVALID_PARAMETER", "name must be a string of 1 to 200 characters", field="name"
+        )
+    options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
+    protection = await protection_changes(body.get("protection") or {})
+    options = await with_fetched_logo(ctx, options)
+    for _ in range(_SHORT_CODE_ATTEMPTS):
+        short_code = random_base62(SHORT_CODE_LENGTH)
+        payload = f"{ctx.settings.redirect_base_url}/{short_code}"
+        rendered = await render_options(ctx, payload, options, principal.account_id)
+        record = new_record(
+            principal, options, rendered, kind="dynamic", qr_type="url", name=name,
+            content=payload, payload=payload, short_code=short_code, destination_url=destination,
+            password_hash=protection.get("password_hash"), expires_at=protection.get("expires_at"),
+            max_scans=protection.get("max_scans", 0),
+        )  # fmt: skip
+        try:
+            stored = await storage.insert_qr(
+                ctx.pool, record, max_codes=principal.max_codes, logo=options.design.logo_data
+            )
+        except asyncpg.UniqueViolationError:
+            continue  # short code taken: draw another
+        return stored, rendered
+    raise ApiError("SERVICE_UNAVAILABLE", "Could not allocate a short code, try again")
+
+
+async def _owned_dynamic(ctx: GatewayContext, principal: Principal, qr_id: str) -> StoredQR:
+    record = await storage.get_qr(ctx.pool, principal.account_id, qr_id)
+    if record is None:
+        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    return record
+
+
+def _require_dynamic(record: StoredQR) -> None:
+    if record.kind != "dynamic":
+        raise ApiError("NOT_DYNAMIC", "Only dynamic codes can change destination or protection")
+
+
+async def _apply(
+    ctx: GatewayContext, principal: Principal, record: StoredQR, changes: dict[str, Any]
+) -> StoredQR:
+    updated = await storage.update_code(ctx.pool, principal.account_id, record.qr_id, changes)
+    if updated is None:
+        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    if updated.short_code is not None:
+        await ctx.catalog_events.publish(CODE_UPDATED, updated.qr_id, updated.short_code)
+    return updated
+
+
+async def change_destination(
+    ctx: GatewayContext, principal: Principal, qr_id: str, body: dict[str, Any]
+) -> StoredQR:
+    destination = _destination(body.get("destination_url"))
+    record = await _owned_dynamic(ctx, principal, qr_id)
+    _require_dynamic(record)
+    return await _apply(ctx, principal, record, {"destination_url": destination})
+
+
+async def patch_code(
+    ctx: GatewayContext, principal: Principal, qr_id: str, body: dict[str, Any]
+) -> StoredQR:
+    unknown = set(body) - _PATCH_KEYS
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ApiError("INVALID_PARAMETER", f"{field} cannot be changed", field=field)
+    if not body:
+        raise ApiError("INVALID_PARAMETER", "nothing to change", field="name")
+    record = await _owned_dynamic(ctx, principal, qr_id)
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        name = body["name"]
+        if name is not None and (not isinstance(name, str) or len(name) > 200):
+            raise ApiError(
+                "INVALID_PARAMETER", "name must be a string of at most 200 characters", field="name"
+            )
+        changes["name"] = name or None
+    dynamic_only = {"destination_url", "protection", "active"} & set(body)
+    if dynamic_only:
+        _require_dynamic(record)
+    if "destination_url" in body:
+        changes["destination_url"] = _destination(body["destination_url"])
+    if "active" in body:
+        if not isinstance(body["active"], bool):
+            raise ApiError("INVALID_PARAMETER", "active must be true or false", field="active")
+        changes["active"] = body["active"]
+    if "protection" in body:
+        changes.update(await protection_changes(body["protection"]))
+    return await _apply(ctx, principal, record, changes) if changes else record
+
+
+async def announce_deleted(ctx: GatewayContext, record: StoredQR) -> None:
+    if record.short_code is not None:
+        await ctx.catalog_events.publish(CODE_DELETED, record.qr_id, record.short_code)

@@ -1,0 +1,90 @@
+"""A stored QR code: the spec it was made from, and how the API shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.gateway.http.timestamps import format_rfc3339
+
+
+@dataclass(frozen=True, slots=True)
+class StoredQR:
+    qr_id: str
+    account_id: str
+    kind: str
+    qr_type: str
+    name: str | None
+    content: Any
+    payload: str
+    format: str
+    size: int
+    error_correction: str
+    quiet_zone: int
+    design: dict[str, Any]  # without logo bytes; see logo_sha256
+    logo_sha256: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    # Dynamic codes only.
+    short_code: str | None = None
+    destination_url: str | None = None
+    password_hash: str | None = None  # never shown
+    expires_at: datetime | None = None
+    max_scans: int = 0
+    scan_count: int = 0
+    active: bool = True
+
+
+def image_url(public_base_url: str, qr_id: str, fmt: str) -> str:
+    return f"{public_base_url}/i/{qr_id}.{fmt}"
+
+
+def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
+    return {
+        "qr_id": record.qr_id,
+        "kind": record.kind,
+        "type": record.qr_type,
+        "name": record.name,
+        "content": record.content,
+        "format": record.format,
+        "size": record.size,
+        "error_correction": record.error_correction,
+        "quiet_zone": record.quiet_zone,
+        "design": record.design,
+        "version": record.version,
+        "image_url": image_url(public_base_url, record.qr_id, record.format),
+        "download_url": f"{public_base_url}/v1/qrcodes/{record.qr_id}/download",
+        "created_at": format_rfc3339(record.created_at),
+    }
+
+
+def dynamic_qr_json(
+    record: StoredQR, public_base_url: str, redirect_base_url: str, total_scans: int | None
+) -> dict[str, Any]:
+    return {
+        "qr_id": record.qr_id,
+        "kind": "dynamic",
+        "type": record.qr_type,
+        "name": record.name,
+        "short_url": f"{redirect_base_url}/{record.short_code}",
+        "destination_url": record.destination_url,
+        "protection": {
+            "password_protected": record.password_hash is not None,
+            "expiry_date": format_rfc3339(record.expires_at) if record.expires_at else None,
+            "max_scans": record.max_scans,
+        },
+        "active": record.active,
+        "total_scans": total_scans,
+        "format": record.format,
+        "size": record.size,
+        "error_correction": record.error_correction,
+        "quiet_zone": record.quiet_zone,
+        "design": record.design,
+        "version": record.version,
+        "image_url": image_url(public_base_url, record.qr_id, record.format),
+        "download_url": f"{public_base_url}/v1/qrcodes/{record.qr_id}/download",
+        "created_at": format_rfc3339(record.created_at),
+        "updated_at": format_rfc3339(record.updated_at),
+    }

@@ -1,0 +1,348 @@
+"""Postgres access for the code catalog (qr_codes, barcodes, logos). Every query that reads or
+changes a code is scoped by account id: another account's code simply is not found."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from services.gateway.barcodes.records import StoredBarcode
+from services.gateway.qrcodes.records import StoredQR
+from services.runtime.errors import ApiError
+
+_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
+    error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at,
+    short_code, destination_url, password_hash, expires_at, max_scans, scan_count, active"""
+
+
+def _stored_qr(row: Any) -> StoredQR:
+    return StoredQR(**{key: row[key] for key in StoredQR.__slots__})
+
+
+async def count_codes(pool: Any, account_id: str) -> tuple[int, int]:
+    """(stored QR codes, stored barcodes) of an account, deleted ones excluded. QR codes are
+    the counter the quota is enforced on (one row, however many codes); barcodes are not under
+    the quota and have no counter."""
+    row = await pool.fetchrow(
+        """SELECT (SELECT sum(qr_codes) FROM account_code_counts WHERE account_id = $1) AS qr,
+                  (SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL) AS bc""",
+        account_id,
+    )
+    return int(row["qr"] or 0), int(row["bc"])
+
+
+async def store_logo(conn: Any, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    await conn.execute(
+        "INSERT INTO logos (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+        digest,
+        data,
+    )
+    return digest
+
+
+async def load_logo(pool: Any, digest: str) -> bytes | None:
+    data: bytes | None = await pool.fetchval("SELECT data FROM logos WHERE sha256 = $1", digest)
+    return data
+
+
+_INSERT_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
+    error_correction, quiet_zone, design, logo_sha256, version, short_code, destination_url,
+    password_hash, expires_at, max_scans, active"""
+_INSERT_QR_VALUES = """$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+    $17, $18, $19, $20"""
+
+_INSERT_QR = f"""INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) VALUES ({_INSERT_QR_VALUES})
+    RETURNING {_QR_COLUMNS}"""
+
+# Counts one more code for an account under a limit (``{limit}`` > 0) unless that would pass
+# it; no row back when the quota is full. Such an account counts on shard 0 only: its row stays
+# locked until the transaction ends, so concurrent creates of the account queue on it, and each
+# one's condition is evaluated on the count the one before committed (the other shards are
+# only written by unlimited creates, from before a plan change). The first code of an account
+# inserts shard 0, checked by the SELECT's condition.
+_OTHER_SHARDS = """(SELECT coalesce(sum(other.qr_codes), 0) FROM account_code_counts AS other
+        WHERE other.account_id = {account_id} AND other.shard <> 0)"""
+_COUNT_ONE_MORE_LIMITED_TEMPLATE = f"""INSERT INTO account_code_counts AS counts
+        (account_id, shard, qr_codes)
+    SELECT {{account_id}}, 0, 1 WHERE {_OTHER_SHARDS} < {{limit}}::bigint
+    ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + 1
+        WHERE counts.qr_codes + {_OTHER_SHARDS} < {{limit}}::bigint
+    RETURNING qr_codes"""
+# Unlimited accounts count too (usage reads it), on a random shard of 1-15: the count is never
+# refused, so nothing needs the creates of one account to queue behind each other.
+_COUNT_ONE_MORE_UNLIMITED_TEMPLATE = """INSERT INTO account_code_counts AS counts
+        (account_id, shard, qr_codes)
+    SELECT {account_id}, 1 + floor(random() * 15)::smallint, 1 WHERE {limit}::bigint <= 0
+    ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + 1
+    RETURNING qr_codes"""
+
+
+def _count_one_more(template: str, account_id: str, limit: str) -> str:
+    return template.replace("{account_id}", account_id).replace("{limit}", limit)
+
+
+_COUNT_ONE_MORE_TEMPLATES = {
+    True: _COUNT_ONE_MORE_LIMITED_TEMPLATE,
+    False: _COUNT_ONE_MORE_UNLIMITED_TEMPLATE,
+}
+# By "is the account under a limit": the statement that counts one more code ($1 the account,
+# $2 the limit), and the one that counts and inserts together ($21 the limit), so the counter
+# row is locked for no longer than the statement and its commit.
+_COUNT_ONE_MORE = {
+    limited: _count_one_more(template, "$1", "$2")
+    for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
+}
+_COUNT_AND_INSERT_QR = {
+    limited: f"""WITH counted AS ({_count_one_more(template, "$2", "$21")})
+    INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) SELECT {_INSERT_QR_VALUES} FROM counted
+    RETURNING {_QR_COLUMNS}"""
+    for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
+}
+
+
+def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
+    """The parameters of ``_INSERT_QR`` for ``record``, in column order."""
+    return (
+        record.qr_id,
+        record.account_id,
+        record.kind,
+        record.qr_type,
+        record.name,
+        record.content,
+        record.payload,
+        record.format,
+        record.size,
+        record.error_correction,
+        record.quiet_zone,
+        record.design,
+        logo_sha256,
+        record.version,
+        record.short_code,
+        record.destination_url,
+        record.password_hash,
+        record.expires_at,
+        record.max_scans,
+        record.active,
+    )
+
+
+async def _quota_exceeded(conn: Any, account_id: str, max_codes: int) -> ApiError:
+    used = await conn.fetchval(
+        "SELECT sum(qr_codes) FROM account_code_counts WHERE account_id = $1", account_id
+    )
+    return ApiError(
+        "QUOTA_EXCEEDED",
+        f"Your plan allows {max_codes} stored codes; delete some or upgrade",
+        details={"limit": max_codes, "used": int(used or 0)},
+    )
+
+
+async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
+    """Store a code and count it, unless the account's plan limit (``max_codes``, 0 for none)
+    is reached (QUOTA_EXCEEDED).
+
+    Counting and inserting are atomic together, and an insert that fails (a short-code clash)
+    takes its count back with it. Without a logo that is one statement; with one, or when the
+    caller already holds a transaction (a batch), a (sub)transaction, where a savepoint keeps
+    one failed insert from aborting the rest. The count comes first there: the account's
+    counter row is the only lock a create waits for while holding another.
+    """
+    limited = max_codes > 0
+    async with pool.acquire() as conn:
+        if not logo and not conn.is_in_transaction():
+            row = await conn.fetchrow(
+                _COUNT_AND_INSERT_QR[limited], *_row_values(record, None), max_codes
+            )
+            if row is None:
+                raise await _quota_exceeded(conn, record.account_id, max_codes)
+            return _stored_qr(row)
+        async with conn.transaction():
+            if await conn.fetchval(_COUNT_ONE_MORE[limited], record.account_id, max_codes) is None:
+                # The refused update left the row locked by this transaction: the count is
+                # the one it saw.
+                raise await _quota_exceeded(conn, record.account_id, max_codes)
+            logo_sha256 = await store_logo(conn, logo) if logo else None
+            return _stored_qr(await conn.fetchrow(_INSERT_QR, *_row_values(record, logo_sha256)))
+
+
+async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
+    row = await pool.fetchrow(
+        f"SELECT {_QR_COLUMNS} FROM qr_codes WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL",
+        qr_id,
+        account_id,
+    )
+    return _stored_qr(row) if row else None
+
+
+async def get_public_qr(pool: Any, qr_id: str) -> StoredQR | None:
+    """For the public image URL: the id itself is the (unguessable) capability."""
+    row = await pool.fetchrow(
+        f"SELECT {_QR_COLUMNS} FROM qr_codes WHERE qr_id = $1 AND deleted_at IS NULL", qr_id
+    )
+    return _stored_qr(row) if row else None
+
+
+async def list_qr(
+    pool: Any,
+    account_id: str,
+    *,
+    qr_type: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+    after: tuple[Any, str] | None,
+) -> tuple[list[StoredQR], int]:
+    """A page of codes, newest first, and the total matching the filters.
+
+    ``after`` = (created_at, qr_id) of the last row seen continues by keyset, which stays
+    correct while codes are added; otherwise ``offset`` pages.
+    """
+    where = ["account_id = $1", "deleted_at IS NULL"]
+    args: list[Any] = [account_id]
+    if qr_type is not None:
+        args.append(qr_type)
+        where.append(f"qr_type = ${len(args)}")
+    if kind is not None:
+        args.append(kind)
+        where.append(f"kind = ${len(args)}")
+    condition = " AND ".join(where)
+    total = await pool.fetchval(f"SELECT count(*) FROM qr_codes WHERE {condition}", *args)
+    page_where = condition
+    page_args = list(args)
+    if after is not None:
+        page_args.extend(after)
+        page_where += f" AND (created_at, qr_id) < (${len(page_args) - 1}, ${len(page_args)})"
+        offset = 0
+    page_args.extend([limit, offset])
+    rows = await pool.fetch(
+        f"""SELECT {_QR_COLUMNS} FROM qr_codes WHERE {page_where}
+            ORDER BY created_at DESC, qr_id DESC LIMIT ${len(page_args) - 1} OFFSET ${len(page_args)}""",
+        *page_args,
+    )
+    return [_stored_qr(row) for row in rows], int(total)
+
+
+async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
+    """Soft-delete a live code and count it out of the account's quota, in one statement: a
+    delete that finds the code already deleted (a racing one won) takes nothing off."""
+    row = await pool.fetchrow(
+        f"""WITH deleted AS (
+                UPDATE qr_codes SET deleted_at = now(), updated_at = now()
+                WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
+                RETURNING {_QR_COLUMNS}),
+            uncounted AS (
+                INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
+                SELECT $2, 0, -1 WHERE EXISTS (SELECT FROM deleted)
+                ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes - 1)
+            SELECT * FROM deleted""",
+        qr_id,
+        account_id,
+    )
+    return _stored_qr(row) if row else None
+
+
+_BARCODE_COLUMNS = """barcode_id, account_id, symbology, value, output, width, height, show_text,
+    metadata, created_at"""
+
+
+def _stored_barcode(row: Any) -> StoredBarcode:
+    return StoredBarcode(**{key: row[key] for key in StoredBarcode.__slots__})
+
+
+async def insert_barcode(pool: Any, record: StoredBarcode) -> StoredBarcode:
+    row = await pool.fetchrow(
+        f"""INSERT INTO barcodes (barcode_id, account_id, symbology, value, output, width, height,
+                show_text, metadata)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_BARCODE_COLUMNS}""",
+        record.barcode_id,
+        record.account_id,
+        record.symbology,
+        record.value,
+        record.output,
+        record.width,
+        record.height,
+        record.show_text,
+        record.metadata,
+    )
+    return _stored_barcode(row)
+
+
+async def get_barcode(pool: Any, account_id: str | None, barcode_id: str) -> StoredBarcode | None:
+    """``account_id=None`` only for the public image URL, where the id is the capability."""
+    row = await pool.fetchrow(
+        f"""SELECT {_BARCODE_COLUMNS} FROM barcodes
+            WHERE barcode_id = $1 AND ($2::text IS NULL OR account_id = $2) AND deleted_at IS NULL""",
+        barcode_id,
+        account_id,
+    )
+    return _stored_barcode(row) if row else None
+
+
+async def list_barcodes(
+    pool: Any, account_id: str, *, limit: int, offset: int
+) -> tuple[list[StoredBarcode], int]:
+    total = await pool.fetchval(
+        "SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL", account_id
+    )
+    rows = await pool.fetch(
+        f"""SELECT {_BARCODE_COLUMNS} FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL
+            ORDER BY created_at DESC, barcode_id DESC LIMIT $2 OFFSET $3""",
+        account_id,
+        limit,
+        offset,
+    )
+    return [_stored_barcode(row) for row in rows], int(total)
+
+
+async def delete_barcode(pool: Any, account_id: str, barcode_id: str) -> bool:
+    result: str = await pool.execute(
+        """UPDATE barcodes SET deleted_at = now()
+           WHERE barcode_id = $1 AND account_id = $2 AND deleted_at IS NULL""",
+        barcode_id,
+        account_id,
+    )
+    return result.endswith(" 1")
+
+
+async def short_code_taken(pool: Any, short_code: str) -> bool:
+    """Deleted codes keep their short code: a printed code must never point somewhere new."""
+    found = await pool.fetchval("SELECT 1 FROM qr_codes WHERE short_code = $1", short_code)
+    return found is not None
+
+
+async def update_code(
+    pool: Any, account_id: str, qr_id: str, changes: dict[str, Any]
+) -> StoredQR | None:
+    """Apply ``changes`` (column -> value, from a fixed set of columns) to a live code."""
+    allowed = {"name", "destination_url", "password_hash", "expires_at", "max_scans", "active"}
+    if not changes or not set(changes) <= allowed:
+        raise ValueError(f"unexpected columns {sorted(set(changes) - allowed)}")
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
+    row = await pool.fetchrow(
+        f"""UPDATE qr_codes SET {assignments}, updated_at = now()
+            WHERE qr_id = $1 AND account_id = $2 AND deleted_at IS NULL
+            RETURNING {_QR_COLUMNS}""",
+        qr_id,
+        account_id,
+        *changes.values(),
+    )
+    return _stored_qr(row) if row else None
+
+
+async def count_by_kind(pool: Any, account_id: str) -> dict[str, int]:
+    rows = await pool.fetch(
+        """SELECT kind, count(*) AS n FROM qr_codes
+           WHERE account_id = $1 AND deleted_at IS NULL GROUP BY kind""",
+        account_id,
+    )
+    return {row["kind"]: int(row["n"]) for row in rows}
+
+
+async def names_of(pool: Any, account_id: str, qr_ids: list[str]) -> dict[str, str | None]:
+    rows = await pool.fetch(
+        "SELECT qr_id, name FROM qr_codes WHERE account_id = $1 AND qr_id = ANY($2::text[])",
+        account_id,
+        qr_ids,
+    )
+    return {row["qr_id"]: row["name"] for row in rows}

@@ -1,0 +1,179 @@
+"""``/v1/qrcodes/{qr_id}/stats…`` and ``/v1/stats/overview``: scoped to the caller's codes,
+answered by the analytics service. Query parameters (``from``, ``to``, ``tz``,
+``granularity``) are validated there and come back as INVALID_PARAMETER with the field."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiohttp import web
+
+from qrforge.v1 import analytics_pb2
+from services.gateway.context import GatewayContext, context_of, principal_of
+from services.gateway.http.envelope import ok
+from services.gateway.http.path_params import path_id
+from services.gateway.qrcodes import storage
+from services.runtime.errors import ApiError
+from services.runtime.grpc_client import call_unary
+
+DEVICE_KEYS: Final = ("mobile", "desktop", "tablet", "other")
+OS_KEYS: Final = ("ios", "android", "windows", "macos", "linux", "other")
+BREAKDOWN_LIMIT: Final = 50
+STATS_TIMEOUT_S: Final = 5.0
+_BREAKDOWN_NAMES: Final = {"country": "country", "city": "city", "referrer": "referrer"}
+
+
+def _include_bots(request: web.Request) -> bool:
+    raw = request.query.get("include_bots", "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ApiError(
+            "INVALID_PARAMETER", "include_bots must be true or false", field="include_bots"
+        )
+    return raw in ("true", "1")
+
+
+def stats_query(request: web.Request, qr_id: str = "") -> analytics_pb2.StatsQuery:
+    return analytics_pb2.StatsQuery(
+        account_id=principal_of(request).account_id,
+        qr_id=qr_id,
+        from_date=request.query.get("from", ""),
+        to_date=request.query.get("to", ""),
+        tz=request.query.get("tz", "") or "UTC",
+        include_bots=_include_bots(request),
+    )
+
+
+async def _owned_qr_id(request: web.Request) -> str:
+    ctx, principal = context_of(request), principal_of(request)
+    qr_id = path_id(request, "qr_id", "qr")
+    if await storage.get_qr(ctx.pool, principal.account_id, qr_id) is None:
+        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    return qr_id
+
+
+def _percent_map(shares: Any, keys: tuple[str, ...]) -> dict[str, float]:
+    """Every expected key present; anything unexpected (e.g. ``bot``) folded into ``other``."""
+    result = dict.fromkeys(keys, 0.0)
+    for share in shares:
+        key = share.key if share.key in result else "other"
+        result[key] = round(result[key] + share.share, 2)
+    return result
+
+
+def _share_rows(shares: Any, name: str) -> list[dict[str, Any]]:
+    return [
+        {name: s.key, "scans": s.scans, "unique_scans": s.unique_scans, "share": s.share}
+        for s in shares
+    ]
+
+
+async def _breakdown(ctx: GatewayContext, query: analytics_pb2.StatsQuery, dimension: str) -> Any:
+    response = await call_unary(
+        ctx.analytics.GetBreakdown,
+        analytics_pb2.BreakdownQuery(query=query, dimension=dimension, limit=BREAKDOWN_LIMIT),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetBreakdown",
+    )
+    return response.rows
+
+
+async def code_stats(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    qr_id = await _owned_qr_id(request)
+    stats = await call_unary(
+        ctx.analytics.GetCodeStats,
+        stats_query(request, qr_id),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetCodeStats",
+    )
+    return ok(
+        {
+            "qr_id": qr_id,
+            "total_scans": stats.total_scans,
+            "unique_scans": stats.unique_scans,
+            "bot_scans": stats.bot_scans,
+            "last_scan_at": stats.last_scan_at or None,
+            "top_country": stats.top_country or None,
+            "top_city": stats.top_city or None,
+            "devices": _percent_map(stats.devices, DEVICE_KEYS),
+            "os": _percent_map(stats.os, OS_KEYS),
+            "browsers": {s.key: s.share for s in stats.browsers},
+        }
+    )
+
+
+async def daily(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    qr_id = await _owned_qr_id(request)
+    query = stats_query(request, qr_id)
+    granularity = request.query.get("granularity", "day")
+    series = await call_unary(
+        ctx.analytics.GetTimeSeries,
+        analytics_pb2.TimeSeriesQuery(query=query, granularity=granularity),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetTimeSeries",
+    )
+    return ok(
+        {
+            "granularity": granularity,
+            "tz": query.tz,
+            "series": [
+                {"period": p.period, "scans": p.scans, "unique_scans": p.unique_scans}
+                for p in series.series
+            ],
+        }
+    )
+
+
+def breakdown_handler(dimension: str) -> Any:
+    name = _BREAKDOWN_NAMES[dimension]
+
+    async def handler(request: web.Request) -> web.Response:
+        ctx = context_of(request)
+        qr_id = await _owned_qr_id(request)
+        rows = await _breakdown(ctx, stats_query(request, qr_id), dimension)
+        return ok(_share_rows(rows, name))
+
+    handler.__name__ = f"{dimension}_stats"
+    return handler
+
+
+async def devices(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    query = stats_query(request, await _owned_qr_id(request))
+    return ok(
+        {
+            "devices": _share_rows(await _breakdown(ctx, query, "device"), "device"),
+            "os": _share_rows(await _breakdown(ctx, query, "os"), "os"),
+            "browsers": _share_rows(await _breakdown(ctx, query, "browser"), "browser"),
+        }
+    )
+
+
+async def overview(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    result = await call_unary(
+        ctx.analytics.GetAccountOverview,
+        analytics_pb2.OverviewQuery(query=stats_query(request), top=10),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetAccountOverview",
+    )
+    by_kind = await storage.count_by_kind(ctx.pool, principal.account_id)
+    names = await storage.names_of(
+        ctx.pool, principal.account_id, [s.key for s in result.top_codes]
+    )
+    return ok(
+        {
+            "total_codes": sum(by_kind.values()),
+            "static_codes": by_kind.get("static", 0),
+            "dynamic_codes": by_kind.get("dynamic", 0),
+            "total_scans": result.total_scans,
+            "unique_scans": result.unique_scans,
+            "top_codes": [
+                {"qr_id": s.key, "name": names.get(s.key), "scans": s.scans}
+                for s in result.top_codes
+            ],
+            "top_countries": _share_rows(result.top_countries, "country"),
+            "devices": _percent_map(result.devices, DEVICE_KEYS),
+        }
+    )

@@ -1,0 +1,192 @@
+"""Barcode values and requests: check digits computed and verified, charsets, options."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.gateway.barcodes.values import (
+    BarcodeOptions,
+    normalize_barcode_value,
+    parse_barcode_request,
+)
+from services.runtime.errors import ApiError
+
+
+def value_error(symbology: str, value: object) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        normalize_barcode_value(symbology, value)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("symbology", "value", "expected"),
+    [
+        ("EAN13", "590123412345", "5901234123457"),  # API seed example
+        ("EAN13", "5901234123457", "5901234123457"),
+        ("EAN13", "400638133393", "4006381333931"),
+        ("EAN13", "000000000000", "0000000000000"),
+        ("EAN8", "9638507", "96385074"),
+        ("EAN8", "96385074", "96385074"),
+        ("UPCA", "03600029145", "036000291452"),
+        ("UPCA", "036000291452", "036000291452"),
+        ("ITF", "12345678", "12345678"),
+        ("ITF", "00012345678905", "00012345678905"),
+        ("CODE39", "ABC-123 $/+%.", "ABC-123 $/+%."),
+        ("CODE128", "Hello, World! ~{}", "Hello, World! ~{}"),
+        ("QR", "any text — ünïcode", "any text — ünïcode"),
+        ("ean-13", "590123412345", "5901234123457"),
+        ("upc_a", "03600029145", "036000291452"),
+    ],
+)
+def test_valid_values(symbology: str, value: str, expected: str) -> None:
+    assert normalize_barcode_value(symbology, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("symbology", "value", "expected_digit"),
+    [
+        ("EAN13", "5901234123458", "7"),
+        ("EAN8", "96385070", "4"),
+        ("UPCA", "036000291459", "2"),
+    ],
+)
+def test_wrong_check_digit_is_never_fixed(symbology: str, value: str, expected_digit: str) -> None:
+    err = value_error(symbology, value)
+    assert err.code == "INVALID_EAN"
+    assert err.details == {"field": "value", "expected_check_digit": expected_digit}
+
+
+@pytest.mark.parametrize(
+    ("symbology", "value"),
+    [
+        ("EAN13", "59012341234"),  # 11 digits
+        ("EAN13", "59012341234571"),  # 14 digits
+        ("EAN13", "59012341234A"),
+        ("EAN13", " 590123412345"),
+        ("EAN13", ""),
+        ("EAN8", "963850"),
+        ("EAN8", "963850745"),
+        ("UPCA", "0360002914"),
+        ("UPCA", "0360002914523"),
+        ("UPCA", "03600029145x"),
+    ],
+)
+def test_bad_ean_shape(symbology: str, value: str) -> None:
+    err = value_error(symbology, value)
+    assert (err.code, err.field) == ("INVALID_EAN", "value")
+
+
+@pytest.mark.parametrize(
+    ("symbology", "value"),
+    [
+        ("ITF", "12345"),  # odd digit count
+        ("ITF", "12a4"),
+        ("ITF", ""),
+        ("ITF", "12" * 41),
+        ("CODE39", "abc"),  # lowercase
+        ("CODE39", "AB*C"),
+        ("CODE39", "ÀB"),
+        ("CODE128", "tab\there"),
+        ("CODE128", "café"),
+        ("CODE128", "x" * 81),
+        ("CODE128", ""),
+        ("QR", ""),
+        ("QR", "   "),
+    ],
+)
+def test_unencodable_values(symbology: str, value: str) -> None:
+    err = value_error(symbology, value)
+    assert (err.code, err.field) == ("INVALID_BARCODE_VALUE", "value")
+
+
+def test_code128_length_edge() -> None:
+    assert normalize_barcode_value("CODE128", "x" * 80) == "x" * 80
+
+
+def test_numeric_json_value_is_a_type_error() -> None:
+    err = value_error("EAN13", 590123412345)
+    assert (err.code, err.field) == ("INVALID_PARAMETER", "value")
+
+
+@pytest.mark.parametrize("symbology", ["PDF417", "", "EAN"])
+def test_unknown_format(symbology: str) -> None:
+    err = value_error(symbology, "123")
+    assert (err.code, err.field) == ("INVALID_PARAMETER", "format")
+
+
+# --- whole request -----------------------------------------------------------------------
+
+
+def test_request_defaults() -> None:
+    options = parse_barcode_request({"format": "EAN13", "value": "590123412345"})
+    assert options == BarcodeOptions(
+        format="EAN13",
+        value="5901234123457",
+        output="png",
+        width=400,
+        height=200,
+        show_text=True,
+        metadata={},
+    )
+
+
+def test_request_full() -> None:
+    metadata = {"sku": "A-1", "name": "Widget", "price": 9.99, "tags": ["x"], "nested": {"a": 1}}
+    options = parse_barcode_request(
+        {
+            "format": "CODE128",
+            "value": "A-1",
+            "output": "SVG",
+            "width": 100,
+            "height": 4096,
+            "show_text": False,
+            "metadata": metadata,
+        }
+    )
+    assert options == BarcodeOptions("CODE128", "A-1", "svg", 100, 4096, False, metadata)
+    assert options.metadata is not metadata
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"value": "123"}, "INVALID_PARAMETER", "format"),
+        ({"format": "EAN13"}, "INVALID_PARAMETER", "value"),
+        (
+            {"format": "EAN13", "value": "590123412345", "output": "pdf"},
+            "INVALID_PARAMETER",
+            "output",
+        ),
+        ({"format": "QR", "value": "x", "width": 99}, "INVALID_PARAMETER", "width"),
+        ({"format": "QR", "value": "x", "width": 4097}, "INVALID_PARAMETER", "width"),
+        ({"format": "QR", "value": "x", "width": True}, "INVALID_PARAMETER", "width"),
+        ({"format": "QR", "value": "x", "height": 49}, "INVALID_PARAMETER", "height"),
+        ({"format": "QR", "value": "x", "height": "200"}, "INVALID_PARAMETER", "height"),
+        ({"format": "QR", "value": "x", "show_text": 1}, "INVALID_PARAMETER", "show_text"),
+        ({"format": "QR", "value": "x", "metadata": [1]}, "INVALID_PARAMETER", "metadata"),
+        (
+            {"format": "QR", "value": "x", "metadata": {"a": float("nan")}},
+            "INVALID_PARAMETER",
+            "metadata",
+        ),
+        (
+            {"format": "QR", "value": "x", "metadata": {"blob": "x" * (16 * 1024)}},
+            "INVALID_PARAMETER",
+            "metadata",
+        ),
+        ({"format": "ITF", "value": "123"}, "INVALID_BARCODE_VALUE", "value"),
+        ({"format": "EAN8", "value": "12345678"}, "INVALID_EAN", "value"),
+    ],
+)
+def test_request_rejections(body: dict[str, object], code: str, field: str) -> None:
+    with pytest.raises(ApiError) as info:
+        parse_barcode_request(body)
+    assert (info.value.code, info.value.field) == (code, field)
+
+
+def test_metadata_size_edge() -> None:
+    # {"b":"…"} is 8 bytes of JSON around the string.
+    metadata = {"b": "x" * (16 * 1024 - 8)}
+    assert parse_barcode_request({"format": "QR", "value": "x", "metadata": metadata}).metadata == (
+        metadata
+    )

@@ -1,0 +1,238 @@
+"""Batch orchestration: item parsing, ordering of inserts, per-item errors, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+
+from services.gateway.batch.creation import (
+    MAX_ITEMS,
+    ItemResult,
+    _BatchTransaction,
+    _ItemPool,
+    batch_failure,
+    item_kind,
+    parse_items,
+    run_in_order,
+    summary,
+)
+from services.runtime.errors import ApiError
+
+
+def error_of(body: dict[str, Any]) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        parse_items(body)
+    return info.value
+
+
+def test_items_must_be_a_list_of_at_most_100() -> None:
+    assert parse_items({"items": []}) == []
+    assert len(parse_items({"items": [{}] * MAX_ITEMS})) == MAX_ITEMS
+    for body in ({}, {"items": None}, {"items": {"a": 1}}, {"items": "x"}):
+        err = error_of(body)
+        assert (err.code, err.field) == ("INVALID_PARAMETER", "items")
+    too_many = error_of({"items": [{}] * (MAX_ITEMS + 1)})
+    assert too_many.code == "BATCH_TOO_LARGE" and too_many.status == 400
+    assert too_many.details == {"limit": 100, "count": 101}
+
+
+def test_item_kind_defaults_to_static() -> None:
+    assert item_kind(0, {"type": "url"}) == ("static", {"type": "url"})
+    assert item_kind(0, {"kind": None})[0] == "static"
+    assert item_kind(0, {"kind": "dynamic"})[0] == "dynamic"
+    with pytest.raises(ApiError) as info:
+        item_kind(3, ["not", "an", "object"])
+    assert info.value.field == "items[3]"
+    with pytest.raises(ApiError) as info:
+        item_kind(0, {"kind": "animated"})
+    assert (info.value.code, info.value.field) == ("INVALID_PARAMETER", "kind")
+
+
+def test_summary_shapes_results_and_counts() -> None:
+    results = [
+        ItemResult(0, data={"qr_id": "qr_a"}),
+        ItemResult(1, error=ApiError("INVALID_CONTENT", "bad url", field="content")),
+        ItemResult(2, error=ApiError("QUOTA_EXCEEDED", "full")),
+    ]
+    assert summary(results) == {
+        "results": [
+            {"index": 0, "success": True, "data": {"qr_id": "qr_a"}},
+            {
+                "index": 1,
+                "success": False,
+                "error": {
+                    "code": "INVALID_CONTENT",
+                    "message": "bad url",
+                    "details": {"field": "content"},
+                },
+            },
+            {"index": 2, "success": False, "error": {"code": "QUOTA_EXCEEDED", "message": "full"}},
+        ],
+        "succeeded": 1,
+        "failed": 2,
+    }
+
+
+def test_whole_batch_fails_only_when_nothing_succeeded_and_a_backend_failed() -> None:
+    down = ApiError("SERVICE_UNAVAILABLE", "render down")
+    invalid = ApiError("INVALID_TYPE", "nope")
+    assert batch_failure([]) is None
+    assert batch_failure([ItemResult(0, error=invalid), ItemResult(1, error=down)]) is down
+    assert batch_failure([ItemResult(0, error=invalid)]) is None
+    assert batch_failure([ItemResult(0, data={}), ItemResult(1, error=down)]) is None
+
+
+async def test_results_stay_in_order_and_inserts_happen_in_request_order() -> None:
+    rng = random.Random(7)
+    delays = [rng.uniform(0, 0.01) for _ in range(60)]
+    inserted: list[int] = []
+    in_flight = peak = 0
+
+    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(delays[index])  # "render": finishes in any order
+            if index % 7 == 3:
+                raise ApiError("INVALID_CONTENT", f"item {index} is bad", field="content")
+            await turn.wait()
+            inserted.append(index)
+            return {"item": item}
+        finally:
+            in_flight -= 1
+
+    results = await run_in_order([f"body {i}" for i in range(60)], run_item, concurrency=5)
+    assert [r.index for r in results] == list(range(60))
+    assert inserted == [i for i in range(60) if i % 7 != 3]
+    assert all(
+        r.error is not None and r.error.field == "content" for r in results if r.index % 7 == 3
+    )
+    assert all(r.data == {"item": f"body {r.index}"} for r in results if r.index % 7 != 3)
+    assert peak == 5
+
+
+async def test_quota_in_the_middle_fails_exactly_the_tail() -> None:
+    stored: list[int] = []
+    limit = 4
+
+    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
+        await asyncio.sleep(0.001 * ((index * 5) % 3))
+        if item == "invalid":
+            raise ApiError("INVALID_TYPE", "nope")
+        await turn.wait()
+        if len(stored) >= limit:
+            raise ApiError("QUOTA_EXCEEDED", "full")
+        stored.append(index)
+        return {}
+
+    items = ["ok", "invalid", "ok", "ok", "ok", "ok", "invalid", "ok"]
+    results = await run_in_order(items, run_item, concurrency=3)
+    codes = [r.error.code if r.error else "ok" for r in results]
+    assert codes == [
+        "ok",
+        "INVALID_TYPE",
+        "ok",
+        "ok",
+        "ok",
+        "QUOTA_EXCEEDED",
+        "INVALID_TYPE",
+        "QUOTA_EXCEEDED",
+    ]
+
+
+async def test_unexpected_exceptions_become_internal_errors_for_that_item_only() -> None:
+    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
+        if index == 1:
+            raise RuntimeError("bug")
+        return {"ok": index}
+
+    results = await run_in_order(["a", "b", "c"], run_item, concurrency=2)
+    assert [r.error.code if r.error else None for r in results] == [None, "INTERNAL_ERROR", None]
+    assert results[2].data == {"ok": 2}
+
+
+async def test_empty_batch() -> None:
+    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
+        raise AssertionError("not called")
+
+    assert await run_in_order([], run_item) == []
+
+
+class _FakeTransaction:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def start(self) -> None:
+        self.log.append("begin")
+
+    async def commit(self) -> None:
+        self.log.append("commit")
+
+    async def rollback(self) -> None:
+        self.log.append("rollback")
+
+
+class _FakeConnection:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def transaction(self) -> _FakeTransaction:
+        return _FakeTransaction(self.log)
+
+
+class _FakePool:
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    async def acquire(self) -> _FakeConnection:
+        self.log.append("acquire")
+        return _FakeConnection(self.log)
+
+    async def release(self, conn: _FakeConnection) -> None:
+        self.log.append("release")
+
+    async def fetchval(self, query: str) -> str:
+        return f"ran {query}"
+
+
+async def test_items_share_one_connection_and_transaction_in_turn() -> None:
+    pool = _FakePool()
+    batch = _BatchTransaction(pool)
+    first_turn, second_turn = asyncio.Event(), asyncio.Event()
+    first: Any = _ItemPool(pool, batch, first_turn)
+    second: Any = _ItemPool(pool, batch, second_turn)
+    assert await first.fetchval("SELECT 1") == "ran SELECT 1"  # not ordered, not shared
+
+    async def insert(item: Any) -> Any:
+        async with item.acquire() as conn:
+            return conn
+
+    waiting = asyncio.create_task(insert(second))
+    await asyncio.sleep(0.01)
+    assert not waiting.done() and pool.log == []
+    first_turn.set()
+    conn = await insert(first)
+    second_turn.set()
+    assert await waiting is conn
+    assert pool.log == ["acquire", "begin"]
+    await batch.close(commit=True)
+    await batch.close(commit=False)  # already closed: nothing more
+    assert pool.log == ["acquire", "begin", "commit", "release"]
+
+
+async def test_a_batch_that_inserted_nothing_touches_no_connection() -> None:
+    pool = _FakePool()
+    await _BatchTransaction(pool).close(commit=True)
+    assert pool.log == []
+
+
+async def test_rollback_still_releases() -> None:
+    pool = _FakePool()
+    batch = _BatchTransaction(pool)
+    await batch.connection()
+    await batch.close(commit=False)
+    assert pool.log == ["acquire", "begin", "rollback", "release"]

@@ -1,0 +1,317 @@
+"""QR rendering options: defaults, aliases, range edges, JSON types, and the GET query form."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+
+import pytest
+from PIL import Image
+
+from services.gateway.qrcodes.options import (
+    Design,
+    QROptions,
+    parse_qr_options,
+    parse_qr_query,
+    with_logo_bytes,
+)
+from services.runtime.errors import ApiError
+
+
+def png_bytes(size: int = 8) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), (200, 10, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def error_of(body: dict[str, object]) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        parse_qr_options(body)
+    return info.value
+
+
+def query_error_of(query: dict[str, str]) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        parse_qr_query(query)
+    return info.value
+
+
+def test_defaults() -> None:
+    options = parse_qr_options({"type": "url", "content": "https://example.com"})
+    assert options == QROptions()
+    assert options.format == "png"
+    assert options.size == 512
+    assert options.error_correction == "M"
+    assert options.quiet_zone == 4
+    assert options.name is None
+    assert options.include_image is False
+    assert options.design == Design(
+        fg_color="#000000", bg_color="#ffffff", dot_style="square", corner_style="square"
+    )
+    assert options.design.logo_size == 0.2
+    assert not options.design.has_logo
+
+
+def test_nulls_mean_defaults() -> None:
+    body: dict[str, object] = {
+        key: None
+        for key in ("format", "size", "error_correction", "quiet_zone", "name", "include_image")
+    }
+    body["design"] = {"fg_color": None, "logo_size": None, "logo_url": None}
+    assert parse_qr_options(body) == QROptions()
+
+
+def test_options_are_frozen() -> None:
+    options = parse_qr_options({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.size = 1  # type: ignore[misc]
+
+
+def test_full_body() -> None:
+    options = parse_qr_options(
+        {
+            "format": "SVG",
+            "size": 1024,
+            "error_correction": "q",
+            "quiet_zone": 2,
+            "name": "Menu",
+            "include_image": True,
+            "design": {
+                "fg_color": "#E11D48",
+                "bg_color": "#fff",
+                "dot_style": "classy-rounded",
+                "corner_style": "extra-rounded",
+                "logo_size": 0.25,
+            },
+        }
+    )
+    assert options == QROptions(
+        format="svg",
+        size=1024,
+        error_correction="Q",
+        quiet_zone=2,
+        name="Menu",
+        include_image=True,
+        design=Design(
+            fg_color="#e11d48",
+            bg_color="#ffffff",
+            dot_style="classy-rounded",
+            corner_style="extra-rounded",
+            logo_size=0.25,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("design", "attribute", "expected"),
+    [
+        ({"dot_style": "rounded"}, "dot_style", "round"),
+        ({"dot_style": "Round"}, "dot_style", "round"),
+        ({"dot_style": "dots"}, "dot_style", "dots"),
+        ({"corner_style": "dot"}, "corner_style", "round"),
+        ({"corner_style": "square"}, "corner_style", "square"),
+        ({"fg_color": "#abc"}, "fg_color", "#aabbcc"),
+        ({"bg_color": "#AbCdEf"}, "bg_color", "#abcdef"),
+    ],
+)
+def test_aliases_and_normalisation(
+    design: dict[str, object], attribute: str, expected: str
+) -> None:
+    assert getattr(parse_qr_options({"design": design}).design, attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "attribute", "value"),
+    [
+        ({"size": 100}, "size", 100),
+        ({"size": 4096}, "size", 4096),
+        ({"size": 512.0}, "size", 512),
+        ({"quiet_zone": 0}, "quiet_zone", 0),
+        ({"quiet_zone": 20}, "quiet_zone", 20),
+        ({"name": "n" * 200}, "name", "n" * 200),
+        ({"format": "pdf"}, "format", "pdf"),
+        ({"error_correction": "L"}, "error_correction", "L"),
+    ],
+)
+def test_range_edges_accepted(body: dict[str, object], attribute: str, value: object) -> None:
+    assert getattr(parse_qr_options(body), attribute) == value
+
+
+@pytest.mark.parametrize("logo_size", [0.1, 0.4, 0.2])
+def test_logo_size_edges_accepted(logo_size: float) -> None:
+    assert parse_qr_options({"design": {"logo_size": logo_size}}).design.logo_size == logo_size
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"size": 99}, "INVALID_PARAMETER", "size"),
+        ({"size": 4097}, "INVALID_PARAMETER", "size"),
+        ({"size": True}, "INVALID_PARAMETER", "size"),
+        ({"size": "512"}, "INVALID_PARAMETER", "size"),
+        ({"size": 512.5}, "INVALID_PARAMETER", "size"),
+        ({"quiet_zone": -1}, "INVALID_PARAMETER", "quiet_zone"),
+        ({"quiet_zone": 21}, "INVALID_PARAMETER", "quiet_zone"),
+        ({"quiet_zone": False}, "INVALID_PARAMETER", "quiet_zone"),
+        ({"format": "gif"}, "INVALID_PARAMETER", "format"),
+        ({"format": 1}, "INVALID_PARAMETER", "format"),
+        ({"error_correction": "X"}, "INVALID_PARAMETER", "error_correction"),
+        ({"name": "n" * 201}, "INVALID_PARAMETER", "name"),
+        ({"name": 5}, "INVALID_PARAMETER", "name"),
+        ({"include_image": "true"}, "INVALID_PARAMETER", "include_image"),
+        ({"include_image": 1}, "INVALID_PARAMETER", "include_image"),
+        ({"design": "red"}, "INVALID_PARAMETER", "design"),
+        ({"design": {"colour": "#000"}}, "INVALID_PARAMETER", "design.colour"),
+        ({"design": {"fg_color": "red"}}, "INVALID_COLOR", "design.fg_color"),
+        ({"design": {"fg_color": "#abcd"}}, "INVALID_COLOR", "design.fg_color"),
+        ({"design": {"bg_color": "000000"}}, "INVALID_COLOR", "design.bg_color"),
+        ({"design": {"bg_color": 0}}, "INVALID_COLOR", "design.bg_color"),
+        ({"design": {"dot_style": "stars"}}, "INVALID_PARAMETER", "design.dot_style"),
+        ({"design": {"corner_style": "dots"}}, "INVALID_PARAMETER", "design.corner_style"),
+        ({"design": {"logo_size": 0.09}}, "LOGO_TOO_LARGE", "design.logo_size"),
+        ({"design": {"logo_size": 0.41}}, "LOGO_TOO_LARGE", "design.logo_size"),
+        ({"design": {"logo_size": True}}, "INVALID_PARAMETER", "design.logo_size"),
+        ({"design": {"logo_size": "0.2"}}, "INVALID_PARAMETER", "design.logo_size"),
+        (
+            {"design": {"logo_url": "http://example.com/l.png"}},
+            "LOGO_FETCH_FAILED",
+            "design.logo_url",
+        ),
+        ({"design": {"logo_url": "https://"}}, "LOGO_FETCH_FAILED", "design.logo_url"),
+        ({"design": {"logo_url": 5}}, "INVALID_PARAMETER", "design.logo_url"),
+        ({"design": {"logo_data": 5}}, "INVALID_PARAMETER", "design.logo_data"),
+        ({"design": {"logo_data": "!!not base64!!"}}, "INVALID_PARAMETER", "design.logo_data"),
+        (
+            {"design": {"logo_data": base64.b64encode(b"just text").decode()}},
+            "INVALID_PARAMETER",
+            "design.logo_data",
+        ),
+        (
+            {"design": {"logo_url": "https://example.com/l.png", "logo_data": "AAAA"}},
+            "INVALID_PARAMETER",
+            "design.logo_data",
+        ),
+    ],
+)
+def test_rejections(body: dict[str, object], code: str, field: str) -> None:
+    err = error_of(body)
+    assert (err.code, err.field) == (code, field)
+    assert err.status == 400
+
+
+def test_logo_url_defaults_error_correction_to_h() -> None:
+    options = parse_qr_options({"design": {"logo_url": "https://example.com/logo.png"}})
+    assert options.error_correction == "H"
+    assert options.design.logo_url == "https://example.com/logo.png"
+    assert options.design.logo_data is None
+    assert options.design.has_logo
+
+
+def test_explicit_level_wins_over_logo_default() -> None:
+    options = parse_qr_options(
+        {"error_correction": "Q", "design": {"logo_url": "https://example.com/logo.png"}}
+    )
+    assert options.error_correction == "Q"
+
+
+def test_logo_data_is_decoded_and_kept() -> None:
+    png = png_bytes()
+    options = parse_qr_options({"design": {"logo_data": base64.b64encode(png).decode()}})
+    assert options.design.logo_data == png
+    assert options.error_correction == "H"
+
+
+def test_logo_data_as_data_uri() -> None:
+    png = png_bytes()
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    assert parse_qr_options({"design": {"logo_data": uri}}).design.logo_data == png
+
+
+def test_logo_data_over_one_mib_is_too_large() -> None:
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (1024 * 1024)
+    err = error_of({"design": {"logo_data": base64.b64encode(big).decode()}})
+    assert (err.code, err.field) == ("LOGO_TOO_LARGE", "design.logo_data")
+
+
+def test_with_logo_bytes_keeps_the_url() -> None:
+    options = parse_qr_options({"design": {"logo_url": "https://example.com/logo.png"}})
+    fetched = with_logo_bytes(options, b"bytes")
+    assert fetched.design.logo_data == b"bytes"
+    assert fetched.design.logo_url == "https://example.com/logo.png"
+    assert options.design.logo_data is None
+
+
+# --- GET /v1/qrcodes/generate ------------------------------------------------------------
+
+
+def test_query_minimal() -> None:
+    qr_type, content, options = parse_qr_query({"type": "url", "content": "https://x.io"})
+    assert (qr_type, content, options) == ("url", "https://x.io", QROptions())
+
+
+def test_query_all_options() -> None:
+    qr_type, content, options = parse_qr_query(
+        {
+            "type": "text",
+            "content": "hello",
+            "format": "svg",
+            "size": "300",
+            "error_correction": "h",
+            "fg_color": "ff0000",
+            "bg_color": "#0f0",
+            "dot_style": "rounded",
+            "corner_style": "dot",
+            "quiet_zone": "0",
+            "utm_source": "ignored",
+        }
+    )
+    assert (qr_type, content) == ("text", "hello")
+    assert options == QROptions(
+        format="svg",
+        size=300,
+        error_correction="H",
+        quiet_zone=0,
+        design=Design(
+            fg_color="#ff0000", bg_color="#00ff00", dot_style="round", corner_style="round"
+        ),
+    )
+
+
+def test_query_object_content_is_json() -> None:
+    _, content, _ = parse_qr_query(
+        {"type": "wifi", "content": '{"ssid": "Cafe", "encryption": "nopass"}'}
+    )
+    assert content == {"ssid": "Cafe", "encryption": "nopass"}
+
+
+def test_query_empty_values_mean_defaults() -> None:
+    _, _, options = parse_qr_query({"type": "text", "content": "x", "size": "", "fg_color": ""})
+    assert options == QROptions()
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "field"),
+    [
+        ({"content": "x"}, "INVALID_PARAMETER", "type"),
+        ({"type": "fax", "content": "x"}, "INVALID_TYPE", "type"),
+        ({"type": "url"}, "INVALID_PARAMETER", "content"),
+        ({"type": "wifi", "content": "ssid=Cafe"}, "INVALID_CONTENT", "content"),
+        ({"type": "wifi", "content": "[1, 2]"}, "INVALID_CONTENT", "content"),
+        ({"type": "text", "content": "x", "size": "abc"}, "INVALID_PARAMETER", "size"),
+        ({"type": "text", "content": "x", "size": "1_000"}, "INVALID_PARAMETER", "size"),
+        ({"type": "text", "content": "x", "size": "+500"}, "INVALID_PARAMETER", "size"),
+        ({"type": "text", "content": "x", "size": "99"}, "INVALID_PARAMETER", "size"),
+        ({"type": "text", "content": "x", "quiet_zone": "21"}, "INVALID_PARAMETER", "quiet_zone"),
+        ({"type": "text", "content": "x", "fg_color": "red"}, "INVALID_COLOR", "design.fg_color"),
+        (
+            {"type": "text", "content": "x", "dot_style": "x"},
+            "INVALID_PARAMETER",
+            "design.dot_style",
+        ),
+        ({"type": "text", "content": "x", "format": "bmp"}, "INVALID_PARAMETER", "format"),
+    ],
+)
+def test_query_rejections(query: dict[str, str], code: str, field: str) -> None:
+    err = query_error_of(query)
+    assert (err.code, err.field) == (code, field)
