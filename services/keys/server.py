@@ -8,8 +8,8 @@ import logging
 import asyncpg
 
 from qrforge.v1 import keys_pb2_grpc
-from services.keys.events import RevocationPublisher
 from services.keys.operations import KeyOperations
+from services.keys.revocation_publisher import RevocationPublisher
 from services.keys.servicer import KeysServicer
 from services.keys.settings import KeysSettings
 from services.keys.storage import KeysStore
