@@ -22,7 +22,7 @@ import segno
 from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw
 
-from services.render.rendering import BarcodeSpec, QRDesign, QRSpec, render_barcode, render_qr
+from services.render.render_jobs import BarcodeSpec, QRDesign, QRSpec, render_barcode, render_qr
 
 SLICE_SECONDS = 0.25
 SLICES = 10  # per contender: ~2.5 s each

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from services.render.rendering import QRDesign, QRSpec, render_qr
+from services.render.render_jobs import QRDesign, QRSpec, render_qr
 from services.render.specs import RenderedImage
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

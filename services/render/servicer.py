@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
-from services.render.rendering import render_barcode, render_qr
+from services.render.render_jobs import render_barcode, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.render.rendering import QRDesign, QRSpec, render_qr
+from services.render.render_jobs import QRDesign, QRSpec, render_qr
 from services.runtime.errors import ApiError
 from tests.support.hostile_logos import (
     BILLION_LAUGHS_SVG,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from services.render.rendering import render_qr
+from services.render.render_jobs import render_qr
 from services.render.specs import QRSpec
 from services.render.worker_pool import WorkerPool
 from services.runtime.errors import ApiError

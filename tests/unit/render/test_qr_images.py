@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.render.rendering import QRDesign, QRSpec, render_qr
+from services.render.render_jobs import QRDesign, QRSpec, render_qr
 from services.runtime.errors import ApiError
 from tests.unit.render.conftest import decode, pixels, raster
 

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from services.render.rendering import BarcodeSpec, render_barcode
+from services.render.render_jobs import BarcodeSpec, render_barcode
 from services.runtime.errors import ApiError
 from tests.unit.render.conftest import decode, raster
 

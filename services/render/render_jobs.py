@@ -1,4 +1,6 @@
-"""The render service's domain entry points, for the gRPC servicer (run in a process pool).
+"""The render jobs: the two functions the gRPC servicer hands to its worker pool, and the specs
+they take (a facade over :mod:`~services.render.qr_images` and
+:mod:`~services.render.barcode_images`).
 
 Both functions are pure (no I/O), take and return picklable frozen dataclasses, and raise
 :class:`~services.runtime.errors.ApiError` for anything a client should see.
@@ -6,8 +8,8 @@ Both functions are pure (no I/O), take and return picklable frozen dataclasses, 
 
 from __future__ import annotations
 
-from services.render.barcode_render import render_barcode
-from services.render.qr_render import render_qr
+from services.render.barcode_images import render_barcode
+from services.render.qr_images import render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 
 __all__ = ["BarcodeSpec", "QRDesign", "QRSpec", "RenderedImage", "render_barcode", "render_qr"]
