@@ -48,9 +48,22 @@ async def read_request_body(request: web.BaseRequest) -> bytes:
     try:
         return await request.read()
     except RequestPayloadError:
+        abandon_body(request)
         raise MalformedBodyError(
             "The request body is malformed (transfer encoding or compression)"
         ) from None
     except ConnectionResetError:
         # Only the connection to this client can reset under request.read().
         raise ClientDisconnectedError("the client closed the connection mid-body") from None
+
+
+def abandon_body(request: web.BaseRequest) -> None:
+    """Give up on a body whose transfer encoding or compression broke.
+
+    Without this, aiohttp reads on after the response to drain the body ("lingering"), meets
+    the same error again and logs it as an unhandled exception with a traceback, one per such
+    request: a log flood anyone can cause. The stream is marked ended, and the connection is
+    closed after the response, since its framing can no longer be trusted for a next request.
+    """
+    request.content.feed_eof()
+    request.protocol.close()

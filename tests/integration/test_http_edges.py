@@ -331,3 +331,25 @@ async def test_abandoned_uploads_are_not_server_errors(
     assert not {status for status in counts if status.startswith("5")}, counts
     assert counts.get("499", 0) > 0, counts
     assert "Traceback" not in edge_gateway.log_text()
+
+
+async def test_a_body_that_says_gzip_and_is_not_is_invalid_json_without_a_traceback(
+    edge_gateway: EdgeService, edge_account: ApiAccount, http: aiohttp.ClientSession
+) -> None:
+    async with http.post(
+        f"http://127.0.0.1:{edge_gateway.port}/v1/qrcodes/generate",
+        data=b'{"type": "text", "content": "not gzip at all"}',
+        headers={
+            **edge_account.headers,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
+    ) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "INVALID_JSON"
+    # aiohttp drains an unread body after the response ("lingering"): a body that cannot be
+    # decoded must not be met there again and logged as an unhandled exception.
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        assert "Traceback" not in edge_gateway.log_text()
+        await asyncio.sleep(0.1)

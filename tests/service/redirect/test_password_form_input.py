@@ -84,3 +84,29 @@ async def test_malformed_forms_do_not_use_up_the_tries(
     status, headers, _ = await _post(http, url, b"password=right", FORM, visitor)
     assert status == 302
     assert headers["Location"] == code.destination_url
+
+
+@pytest.mark.parametrize(
+    "content_type", [FORM, "multipart/form-data; boundary=b"], ids=["urlencoded", "multipart"]
+)
+async def test_a_body_that_says_gzip_and_is_not_is_a_400_password_page(
+    redirect: Redirect, codes: Codes, http: aiohttp.ClientSession, content_type: str
+) -> None:
+    code = await codes.insert(password="right")
+    url = f"{redirect.base_url}/{code.short_code}"
+    async with http.post(
+        url,
+        data=b"password=right, not gzip at all",
+        headers={
+            "X-Forwarded-For": "203.0.113.42",
+            "Content-Type": content_type,
+            "Content-Encoding": "gzip",
+        },
+        allow_redirects=False,
+        skip_auto_headers={"Content-Type"},
+    ) as resp:
+        assert resp.status == 400
+        assert '<form method=post action="/' + code.short_code + '">' in await resp.text()
+    with redirect.process.log_path.open("rb") as log:
+        log.seek(redirect.process.log_start)
+        assert b"Traceback" not in log.read()
