@@ -1,4 +1,4 @@
-"""Password tries per (IP, code): at most ``max_tries`` wrong ones within ``window_s``.
+"""Password tries per (client address, code): at most ``max_tries`` wrong ones within ``window_s``.
 
 A try is *reserved* before its password is verified, and the reservation is what counts: the
 check and the count are one atomic step, so guesses sent all at once cannot all pass the check
@@ -11,6 +11,9 @@ forgotten first). With Redis every replica shares the count: one Lua script per 
 on the Redis clock. If Redis cannot be reached, :class:`PasswordLimiterUnavailableError` says
 so and the caller refuses the try: falling back to per-replica counts would silently multiply
 the allowance by the number of replicas, at the moment nobody can see it.
+
+An IPv6 client counts per /64 (:func:`~services.runtime.client_ip.address_source`): one host
+is usually given a whole /64, and would otherwise have 2^64 fresh allowances.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from services.runtime.client_ip import address_source
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +101,7 @@ class InProcessPasswordLimiter:
     async def reserve(self, ip: str, code: str) -> TryReservation | TriesExhausted:
         # No await between the check and the count: on one event loop this is atomic.
         now = self._clock()
-        key = f"{code}:{ip}"
+        key = f"{code}:{address_source(ip)}"
         tries = self._recent(key, now)
         self._tries.move_to_end(key)
         if len(tries) >= self._max_tries:
@@ -156,7 +161,7 @@ class RedisPasswordLimiter:
         self._reserve = self._redis.register_script(_RESERVE_SCRIPT)
 
     async def reserve(self, ip: str, code: str) -> TryReservation | TriesExhausted:
-        key = f"{self._prefix}{code}:{ip}"
+        key = f"{self._prefix}{code}:{address_source(ip)}"
         token = secrets.token_hex(8)
         try:
             wait_ms = await self._reserve(

@@ -10,10 +10,28 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Final
 
 from services.runtime.config import ConfigError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# One subscriber is usually given a whole IPv6 /64: limiting per address would hand a single
+# host 2^64 windows.
+IPV6_SUBSCRIBER_PREFIX: Final = 64
+
+
+def address_source(address: str) -> str:
+    """The unit a per-address limit counts for: an IPv4 address, or an IPv6 /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP (a Unix socket peer, say): count it as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_SUBSCRIBER_PREFIX), strict=False))
+    return str(ip)
 
 
 def parse_networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:

@@ -125,6 +125,25 @@ async def test_right_password_within_five_tries_succeeds(
     await assert_right_password_frees_its_try([redirect], codes, http, "198.51.100.21")
 
 
+async def test_one_ipv6_host_rotating_addresses_in_its_64_shares_five_tries(
+    redirect: Redirect, codes: Codes, http: aiohttp.ClientSession
+) -> None:
+    """A host holds a whole /64: a new address per guess is still the same guesser."""
+    code = await codes.insert(password="the right one")
+    statuses = [
+        await try_password(
+            http, redirect, code.short_code, f"guess {i}", f"2001:db8:1:2::{i + 1:x}"
+        )
+        for i in range(40)
+    ]
+    assert Counter(statuses) == {401: WRONG_TRIES_ALLOWED, 429: 40 - WRONG_TRIES_ALLOWED}
+    # Another /64 is another visitor.
+    assert (
+        await try_password(http, redirect, code.short_code, "the right one", "2001:db8:1:3::1")
+        == 302
+    )
+
+
 # --- two replicas sharing Redis -----------------------------------------------------------
 
 
