@@ -25,7 +25,7 @@ from services.redirect.password_limiter import (
 )
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
-from services.redirect.scan_records import (
+from services.redirect.scan_messages import (
     MAX_ACCEPT_LANGUAGE,
     MAX_REFERER,
     MAX_USER_AGENT,

@@ -26,7 +26,7 @@ from typing import Final
 
 from services.redirect import metrics
 from services.redirect.broker import BrokerLink, BrokerSession
-from services.redirect.scan_records import Capture, event_message_for, to_events
+from services.redirect.scan_messages import Capture, event_message_for, to_events
 from services.redirect.spool import Spool
 from services.runtime.topics import SCAN_RECORDED
 

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from services.redirect.broker import BrokerLink, BrokerSession
 from services.redirect.publisher import ScanPublisher
-from services.redirect.scan_records import capture
+from services.redirect.scan_messages import capture
 from services.redirect.spool import Spool
 
 

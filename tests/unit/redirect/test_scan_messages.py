@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from services.redirect.scan_records import capture, message_body, to_events
+from services.redirect.scan_messages import capture, message_body, to_events
 from services.runtime.scan_events import ScanEvent
 
 

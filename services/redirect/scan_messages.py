@@ -1,5 +1,5 @@
-"""Turning what a redirect captured into scan events (the wire format of
-:class:`services.runtime.scan_events.ScanEvent`) and events into a message body.
+"""The AMQP messages of scans: what a redirect captured, turned into scan events (the wire
+format of :class:`services.runtime.scan_events.ScanEvent`) and events into a message.
 
 The request path only captures a tuple (cheap); ids, timestamps and JSON are made here, once
 per batch, off the request path. An event's id is fixed the first time it is formatted, so a batch
