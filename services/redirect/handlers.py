@@ -94,8 +94,7 @@ class RedirectHandlers:
             claimed = await self._store.claim_scan(record.qr_id)
         except DatabaseUnavailableError:
             metrics.database_errors_total.inc()
-            self._counts.unavailable += 1
-            return pages.unavailable()
+            return self._unavailable()
         if not claimed:
             self._resolver.mark_exhausted(record)
             self._counts.gone += 1
@@ -112,31 +111,49 @@ class RedirectHandlers:
         self._count_scan(request, record, now)
         return _found(record)
 
-    async def _resolve_or_page(self, code: str) -> CodeRecord | web.Response | None:
+    def _unavailable(self) -> web.Response:
+        self._counts.unavailable += 1
+        return pages.unavailable()
+
+    # -- resolve → decide → respond ------------------------------------------------------------
+
+    async def _resolve(self, code: str) -> CodeRecord | None:
+        """The code's record (cache, then Postgres), ``None`` when there is none; a malformed
+        code is ``None`` without a lookup. Raises :class:`DatabaseUnavailableError` when neither
+        Postgres nor the cache knows."""
         if not is_well_formed(code):
+            return None
+        return await self._resolver.resolve(code)
+
+    def _page_for(self, outcome: Outcome, code: str) -> web.Response:
+        """The page of every outcome but a redirect."""
+        if outcome is Outcome.NOT_FOUND:
             self._counts.not_found += 1
             return pages.not_found()
-        try:
-            return await self._resolver.resolve(code)
-        except DatabaseUnavailableError:
-            self._counts.unavailable += 1
-            return pages.unavailable()
-
-    @staticmethod
-    def _page_for(outcome: Outcome, code: str) -> web.Response:
-        if outcome is Outcome.NOT_FOUND:
-            metrics.counts.not_found += 1
-            return pages.not_found()
         if outcome is Outcome.GONE:
-            metrics.counts.gone += 1
+            self._counts.gone += 1
             return pages.gone()
-        metrics.counts.password += 1
+        self._counts.password += 1
         return pages.password_form(code)
 
+    async def _respond(
+        self,
+        request: web.BaseRequest,
+        code: str,
+        record: CodeRecord | None,
+        outcome: Outcome,
+        now: float,
+    ) -> web.Response:
+        """Answer a decided scan: the counted 302, or the outcome's page."""
+        # decide() answers REDIRECT only for a record: the check is for the type checker.
+        if outcome is Outcome.REDIRECT and record is not None:
+            return await self._redirect(request, record, now)
+        return self._page_for(outcome, code)
+
     def get_cached(self, request: web.BaseRequest, code: str) -> web.Response | None:
-        """The cache hit of a plain code (no limit, password or expiry reached): counted and
-        answered synchronously, with no database, no broker and no coroutine. ``None`` for
-        anything else, which :meth:`get` then answers."""
+        """The cache hit of a plain code (no limit, password or expiry reached): resolved,
+        decided, counted and answered synchronously, with no database, no broker and no
+        coroutine. ``None`` for anything else, which :meth:`get` then answers."""
         record = self._cache.fresh(code, monotonic())
         if record is None or isinstance(record, Miss) or record.max_scans > 0:
             return None
@@ -145,7 +162,9 @@ class RedirectHandlers:
             return None
         self._counts.cache_hit += 1
         headers = request.headers
-        self._offer(  # what capture() builds, inlined
+        # What capture() builds (and _count_scan offers), inlined: a call less per scan on the
+        # hottest path. tests/unit/redirect/test_handlers.py proves the two agree.
+        self._offer(
             (
                 now,
                 record.qr_id,
@@ -161,51 +180,49 @@ class RedirectHandlers:
             status=302, headers={"Location": record.destination_url, "Cache-Control": "no-store"}
         )
 
-    async def _open(self, request: web.BaseRequest, code: str) -> web.Response | CodeRecord:
-        """Resolve and decide: the 302 (scan counted) or a page, or the record when it asks
-        for a password."""
-        resolved = await self._resolve_or_page(code)
-        if isinstance(resolved, web.Response):
-            return resolved
-        now = time()
-        outcome = decide(resolved, now)
-        if outcome is Outcome.REDIRECT:
-            assert resolved is not None
-            return await self._redirect(request, resolved, now)
-        if outcome is not Outcome.PASSWORD:
-            return self._page_for(outcome, code)
-        assert resolved is not None
-        return resolved
-
     async def get(self, request: web.BaseRequest, code: str) -> web.Response:
         """Whatever :meth:`get_cached` leaves: a miss, a limited, protected or gone code."""
-        opened = await self._open(request, code)
-        if isinstance(opened, web.Response):
-            return opened
-        return self._page_for(Outcome.PASSWORD, code)
+        try:
+            record = await self._resolve(code)
+        except DatabaseUnavailableError:
+            return self._unavailable()
+        now = time()
+        return await self._respond(request, code, record, decide(record, now), now)
 
     async def head(self, request: web.BaseRequest, code: str) -> web.Response:
         """Same answer as GET, but nothing is counted."""
-        resolved = await self._resolve_or_page(code)
-        if isinstance(resolved, web.Response):
-            return resolved
-        outcome = decide(resolved, time())
-        if outcome is Outcome.REDIRECT:
-            assert resolved is not None
+        try:
+            record = await self._resolve(code)
+        except DatabaseUnavailableError:
+            return self._unavailable()
+        outcome = decide(record, time())
+        if outcome is Outcome.REDIRECT and record is not None:
             self._counts.head += 1
-            return _found(resolved)
+            return _found(record)
         return self._page_for(outcome, code)
 
     async def post(self, request: web.BaseRequest, code: str) -> web.Response:
         """The password form: right → 302 + scan, wrong → 401, unreadable form → 400, too many
-        wrong → 429, tries not countable (Redis down) → 503.
+        wrong → 429, tries not countable (Redis down) → 503. A code without a password answers
+        as GET does.
 
         The try is reserved before the password is verified (check and count in one step), so
         guesses sent at once get no more verifications than guesses sent one by one."""
-        resolved = await self._open(request, code)
-        if isinstance(resolved, web.Response):
-            return resolved
-        assert resolved.password_hash is not None
+        try:
+            record = await self._resolve(code)
+        except DatabaseUnavailableError:
+            return self._unavailable()
+        now = time()
+        outcome = decide(record, now)
+        if outcome is Outcome.PASSWORD and record is not None:
+            return await self._try_password(request, code, record)
+        return await self._respond(request, code, record, outcome, now)
+
+    async def _try_password(
+        self, request: web.BaseRequest, code: str, record: CodeRecord
+    ) -> web.Response:
+        password_hash = record.password_hash
+        assert password_hash is not None  # decide() answered PASSWORD
         password = await read_password(request)
         if password is None:
             self._counts.password_invalid += 1
@@ -215,20 +232,19 @@ class RedirectHandlers:
         try:
             reservation = await self._limiter.reserve(self._ip(request), code)
         except PasswordLimiterUnavailableError:
-            self._counts.unavailable += 1
-            return pages.unavailable()
+            return self._unavailable()
         if isinstance(reservation, TriesExhausted):
             self._counts.password_limited += 1
             return pages.too_many_tries(reservation.retry_after_s)
         async with self._password_checks:
-            right = await asyncio.to_thread(verify_password, password, resolved.password_hash)
+            right = await asyncio.to_thread(verify_password, password, password_hash)
         if not right:
             metrics.password_checks_wrong.inc()
             self._counts.password_wrong += 1
             return pages.password_form(code, status=401, error="Wrong password, try again.")
         metrics.password_checks_right.inc()
         await self._limiter.release(reservation)
-        return await self._redirect(request, resolved, time())
+        return await self._redirect(request, record, time())
 
     def not_found(self) -> web.Response:
         self._counts.not_found += 1
