@@ -60,12 +60,14 @@ def mint_key(
     now: datetime,
     creator_expires_at: datetime | None = None,
     rate_limit_per_min: int | None = None,
+    creator_rate_limit_per_min: int | None = None,
 ) -> MintedKey:
     """Validate a key request and mint it.
 
     Raises ``INVALID_PARAMETER`` (name, permissions, expires_at, rate_limit) or
     ``INSUFFICIENT_PERMISSION`` when asking for more than ``creator_permissions``. A key made by
-    a key that expires expires no later: see :func:`child_expiry`.
+    a key that expires expires no later, and one made by a rate-limited key is limited no less:
+    see :func:`child_expiry` and :func:`child_rate_limit`.
     """
     cleaned_name = valid_name(name)
     granted = parse_permissions(permissions)
@@ -81,6 +83,7 @@ def mint_key(
             "rate_limit must be a positive number of requests per minute",
             field="rate_limit",
         )
+    rate_limit_per_min = child_rate_limit(rate_limit_per_min, creator_rate_limit_per_min)
     secret = tokens.mint_secret()
     key = ApiKey(
         key_id=tokens.new_key_id(),
@@ -116,6 +119,24 @@ def child_expiry(
             "expires_at cannot be later than the expiry of the key that creates it "
             f"({creator_expires_at.isoformat()})",
             field="expires_at",
+        )
+    return requested
+
+
+def child_rate_limit(requested: int | None, creator_limit: int | None) -> int | None:
+    """A key made by a rate-limited key is limited no less, or a key held to 3 requests a
+    minute could mint itself an unlimited one. Same reading as :func:`child_expiry`: none
+    asked inherits the creator's; a looser one asked explicitly is refused, not tightened."""
+    if creator_limit is None:
+        return requested
+    if requested is None:
+        return creator_limit
+    if requested > creator_limit:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            "rate_limit cannot be higher than the limit of the key that creates it "
+            f"({creator_limit} per minute)",
+            field="rate_limit",
         )
     return requested
 

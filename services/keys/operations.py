@@ -116,6 +116,8 @@ class KeyOperations:
         expires_at: datetime | None,
         creator_expires_at: datetime | None = None,
         rate_limit_per_min: int | None = None,
+        creator_key_id: str | None = None,
+        creator_rate_limit_per_min: int | None = None,
     ) -> MintedKey:
         minted = mint_key(
             pepper=self._pepper,
@@ -127,8 +129,12 @@ class KeyOperations:
             now=self._clock(),
             creator_expires_at=creator_expires_at,
             rate_limit_per_min=rate_limit_per_min,
+            creator_rate_limit_per_min=creator_rate_limit_per_min,
         )
-        if not await self._store.insert_key(minted):
+        if not await self._store.insert_key(minted, creator_key_id):
+            if creator_key_id is not None:
+                # The asking key was revoked meanwhile: it is no longer a valid key.
+                raise ApiError("INVALID_API_KEY", "The API key is revoked")
             raise ApiError("NOT_FOUND", "No such account")
         log.info("api key created", extra={"account_id": account_id, "key_id": minted.key.key_id})
         return minted
@@ -139,10 +145,12 @@ class KeyOperations:
     async def revoke_key(self, account_id: str, key_id: str) -> None:
         """Revoke in the database first: that is what makes the key fail; the event only
         shortens how long gateways keep a cached copy."""
-        if not await self._store.revoke(account_id, key_id, self._clock()):
+        revoked = await self._store.revoke(account_id, key_id, self._clock())
+        if not revoked:
             raise ApiError("KEY_NOT_FOUND", "No such API key in this account")
-        log.info("api key revoked", extra={"account_id": account_id, "key_id": key_id})
-        await self._revocations.publish_revoked(key_id, account_id)
+        for revoked_id in revoked:  # the key, then the keys made from it
+            log.info("api key revoked", extra={"account_id": account_id, "key_id": revoked_id})
+            await self._revocations.publish_revoked(revoked_id, account_id)
 
     async def get_account(self, account_id: str) -> Account:
         account = await self._store.get_account(account_id)

@@ -76,6 +76,8 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
                 request.creator_expires_at, request.HasField("creator_expires_at")
             ),
             rate_limit_per_min=request.rate_limit_per_min or None,
+            creator_key_id=request.creator_key_id or None,
+            creator_rate_limit_per_min=request.creator_rate_limit_per_min or None,
         )
         return keys_pb2.CreateKeyResponse(key=key_message(minted.key), api_key=minted.secret)
 

@@ -94,22 +94,30 @@ class KeysStore:
         )
         return None if row is None else _account(row)
 
-    async def insert_key(self, minted: MintedKey) -> bool:
-        """False when the account does not exist."""
+    async def insert_key(self, minted: MintedKey, parent_key_id: str | None = None) -> bool:
+        """False when the account does not exist, or ``parent_key_id`` is not a live key of
+        it (revoked while it was asking: its child must not outlive the revocation)."""
         async with self._pool.acquire() as conn:
             try:
-                await self._insert_key(conn, minted)
+                return await self._insert_key(conn, minted, parent_key_id)
             except asyncpg.ForeignKeyViolationError:
                 return False
-        return True
 
     @staticmethod
-    async def _insert_key(conn: asyncpg.Connection, minted: MintedKey) -> None:
+    async def _insert_key(
+        conn: asyncpg.Connection, minted: MintedKey, parent_key_id: str | None = None
+    ) -> bool:
         key = minted.key
-        await conn.execute(
+        # The parent is checked in the same statement: a revocation committed before it is
+        # seen, and one committed after it finds this key among the parent's descendants.
+        inserted = await conn.fetchval(
             """INSERT INTO api_keys (key_id, account_id, name, permissions, secret_hash, prefix,
-                                     created_at, expires_at, rate_limit_per_min)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                     created_at, expires_at, rate_limit_per_min, parent_key_id)
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text
+                WHERE $10::text IS NULL OR EXISTS (
+                      SELECT FROM api_keys
+                       WHERE key_id = $10::text AND account_id = $2 AND revoked_at IS NULL)
+               RETURNING key_id""",
             key.key_id,
             key.account_id,
             key.name,
@@ -119,7 +127,9 @@ class KeysStore:
             key.created_at,
             key.expires_at,
             key.rate_limit_per_min,
+            parent_key_id,
         )
+        return inserted is not None
 
     async def find_by_hash(self, secret_hash: str) -> tuple[Account, ApiKey] | None:
         """The key with this HMAC and its account, revoked or expired ones included (the caller
@@ -149,17 +159,28 @@ class KeysStore:
         )
         return [_key(row) for row in rows]
 
-    async def revoke(self, account_id: str, key_id: str, at: datetime) -> bool:
-        """False when the account has no such live key (another account's key included)."""
-        revoked = await self._pool.fetchval(
-            """UPDATE api_keys SET revoked_at = $3
-                WHERE key_id = $1 AND account_id = $2 AND revoked_at IS NULL
-            RETURNING key_id""",
+    async def revoke(self, account_id: str, key_id: str, at: datetime) -> list[str]:
+        """Revoke a live key and every live key made from it, directly or not; the ids revoked,
+        the key itself first (none when the account has no such live key, another account's
+        key included)."""
+        rows = await self._pool.fetch(
+            """WITH RECURSIVE lineage AS (
+                   SELECT key_id, 0 AS depth FROM api_keys
+                    WHERE key_id = $1 AND account_id = $2 AND revoked_at IS NULL
+                   UNION
+                   SELECT child.key_id, lineage.depth + 1
+                     FROM api_keys AS child JOIN lineage ON child.parent_key_id = lineage.key_id
+                    WHERE child.account_id = $2
+               )
+               UPDATE api_keys AS k SET revoked_at = $3
+                 FROM lineage
+                WHERE k.key_id = lineage.key_id AND k.revoked_at IS NULL
+            RETURNING k.key_id, lineage.depth""",
             key_id,
             account_id,
             at,
         )
-        return revoked is not None
+        return [row["key_id"] for row in sorted(rows, key=lambda row: row["depth"])]
 
     async def write_last_used(self, batch: Mapping[str, datetime]) -> None:
         """One statement for the whole batch; never moves a timestamp backwards."""

@@ -280,3 +280,60 @@ async def test_forwarded_for_from_an_untrusted_peer_is_not_believed(
         assert 1 <= int(headers["Retry-After"]) <= 60
     finally:
         gateway.stop()
+
+
+async def test_a_key_never_has_a_looser_rate_limit_than_the_key_that_created_it(
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+) -> None:
+    parent = await _create_key(http, stack, account.headers, name="slow parent", rate_limit=3)
+    as_parent = _bearer(parent["api_key"])
+    inherited = await _create_key(http, stack, as_parent, name="no limit asked")
+    assert inherited["rate_limit"] == 3
+    tighter = await _create_key(http, stack, as_parent, name="tighter", rate_limit=2)
+    assert tighter["rate_limit"] == 2
+    async with http.post(
+        f"{stack.gateway_url}/v1/api-keys",
+        json={"name": "looser", "rate_limit": 1000},
+        headers=as_parent,
+    ) as resp:
+        body = await _json(resp)
+        assert resp.status == 400, body
+        assert body["error"]["code"] == "INVALID_PARAMETER"
+        assert body["error"]["details"] == {"field": "rate_limit"}
+    # The child is held to the limit it inherited: 3 answers in the window, then 429.
+    statuses = [
+        (await _usage(http, stack.gateway_url, _bearer(inherited["api_key"])))[0] for _ in range(6)
+    ]
+    assert statuses == [200] * 3 + [429] * 3
+
+
+async def test_revoking_a_key_revokes_every_key_made_from_it(
+    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+) -> None:
+    """A stolen key that minted itself successors: revoking it must end them all."""
+    stolen = await _create_key(http, stack, account.headers, name="stolen")
+    child = await _create_key(http, stack, _bearer(stolen["api_key"]), name="successor")
+    grandchild = await _create_key(http, stack, _bearer(child["api_key"]), name="its successor")
+    bystander = await _create_key(http, stack, account.headers, name="unrelated")
+    for key in (child, grandchild):  # they work before the revocation (and are cached)
+        assert (await _usage(http, stack.gateway_url, _bearer(key["api_key"])))[0] == 200
+
+    async with http.delete(
+        f"{stack.gateway_url}/v1/api-keys/{stolen['key_id']}", headers=account.headers
+    ) as resp:
+        assert resp.status in (200, 204), await resp.text()
+
+    async def refused(key: dict[str, Any]) -> bool:
+        status, _, body = await _usage(http, stack.gateway_url, _bearer(key["api_key"]))
+        return status == 401 and body["error"]["code"] == "INVALID_API_KEY"
+
+    # Revocation reaches every gateway within a second (events evict cached keys).
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (await refused(child) and await refused(grandchild)):
+        assert asyncio.get_running_loop().time() < deadline, "successors still accepted"
+        await asyncio.sleep(0.1)
+    assert (await _usage(http, stack.gateway_url, _bearer(bystander["api_key"])))[0] == 200
+    async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=account.headers) as resp:
+        live = {key["key_id"] for key in (await _json(resp))["data"]}
+    assert {stolen["key_id"], child["key_id"], grandchild["key_id"]}.isdisjoint(live)
+    assert bystander["key_id"] in live
