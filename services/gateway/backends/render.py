@@ -88,8 +88,15 @@ def request_from_record(
     )
 
 
-def etag_for(request: render_pb2.RenderQRRequest) -> str:
-    digest = hashlib.sha256(RENDERER_GENERATION + request.SerializeToString(deterministic=True))
+def etag_for(
+    request: render_pb2.RenderQRRequest | render_pb2.RenderBarcodeRequest, kind: bytes = b""
+) -> str:
+    """The strong ETag of the image ``request`` draws. ``kind`` keeps two families of images
+    apart (barcodes hash ``b"barcode"`` first) and must never change for a family, or every
+    cached image of it goes stale."""
+    digest = hashlib.sha256(
+        RENDERER_GENERATION + kind + request.SerializeToString(deterministic=True)
+    )
     return f'"{digest.hexdigest()[:32]}"'
 
 
@@ -105,6 +112,22 @@ async def render(
     billed.account_id = account_id
     image = await call_unary(
         ctx.render.RenderQR, billed, timeout=ctx.settings.render_timeout_s, name="render.RenderQR"
+    )
+    return Rendered(image.data, image.content_type, image.version, image.error_correction)
+
+
+async def render_barcode(
+    ctx: GatewayContext, request: render_pb2.RenderBarcodeRequest, account_id: str
+) -> Rendered:
+    """Like :func:`render`, for a linear or 2D barcode other than QR."""
+    billed = render_pb2.RenderBarcodeRequest()
+    billed.CopyFrom(request)
+    billed.account_id = account_id
+    image = await call_unary(
+        ctx.render.RenderBarcode,
+        billed,
+        timeout=ctx.settings.render_timeout_s,
+        name="render.RenderBarcode",
     )
     return Rendered(image.data, image.content_type, image.version, image.error_correction)
 

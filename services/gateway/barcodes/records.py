@@ -6,16 +6,14 @@ record is the spec, so downloads and public images are re-rendered with a strong
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from qrforge.v1 import render_pb2
-from services.gateway.backends.render import RENDERER_GENERATION, Rendered
+from services.gateway.backends.render import Rendered, etag_for, render, render_barcode
 from services.gateway.context import GatewayContext
 from services.gateway.http.timestamps import format_rfc3339
-from services.runtime.grpc_client import call_unary
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,31 +69,32 @@ def _barcode_request(record: StoredBarcode) -> render_pb2.RenderBarcodeRequest:
 
 
 def barcode_etag(record: StoredBarcode, output: str | None = None) -> str:
+    # Hashed as a RenderBarcodeRequest whatever the symbology (QR included), as ever since
+    # images were first cached: a different spec here would turn every ETag stale.
     spec = _barcode_request(record)
     if output:
         spec.output = output
-    digest = hashlib.sha256(
-        RENDERER_GENERATION + b"barcode" + spec.SerializeToString(deterministic=True)
-    )
-    return f'"{digest.hexdigest()[:32]}"'
+    return etag_for(spec, kind=b"barcode")
+
+
+def _render_request(
+    record: StoredBarcode, output: str | None
+) -> render_pb2.RenderQRRequest | render_pb2.RenderBarcodeRequest:
+    if record.symbology == "QR":
+        qr = _qr_request(record)
+        if output:
+            qr.format = output
+        return qr
+    spec = _barcode_request(record)
+    if output:
+        spec.output = output
+    return spec
 
 
 async def render_stored_barcode(
     ctx: GatewayContext, record: StoredBarcode, output: str | None = None
 ) -> Rendered:
-    timeout = ctx.settings.render_timeout_s
-    if record.symbology == "QR":
-        qr = _qr_request(record)
-        qr.account_id = record.account_id  # whose turn at the render service; not in the ETag
-        if output:
-            qr.format = output
-        image = await call_unary(ctx.render.RenderQR, qr, timeout=timeout, name="render.RenderQR")
-    else:
-        spec = _barcode_request(record)
-        spec.account_id = record.account_id
-        if output:
-            spec.output = output
-        image = await call_unary(
-            ctx.render.RenderBarcode, spec, timeout=timeout, name="render.RenderBarcode"
-        )
-    return Rendered(image.data, image.content_type, image.version, image.error_correction)
+    request = _render_request(record, output)
+    if isinstance(request, render_pb2.RenderQRRequest):
+        return await render(ctx, request, record.account_id)
+    return await render_barcode(ctx, request, record.account_id)

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 from aiohttp import web
 
-from services.gateway.barcodes.records import (
-    StoredBarcode,
-    barcode_etag,
-    barcode_json,
-    render_stored_barcode,
-)
+from services.gateway.barcodes import storage
+from services.gateway.barcodes.images import barcode_image
+from services.gateway.barcodes.records import StoredBarcode, barcode_json, render_stored_barcode
 from services.gateway.barcodes.values import parse_barcode_request
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
-from services.gateway.http.image_cache import ImageCache
 from services.gateway.http.image_responses import (
-    conditional_image,
     image_response,
     requested_image_format,
+    with_inline_image,
 )
 from services.gateway.http.json_body import read_json_object
+from services.gateway.http.pagination import page_params, pagination_json
 from services.gateway.http.path_params import path_id
-from services.gateway.qrcodes import storage
-from services.gateway.qrcodes.routes import page_params
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
@@ -56,19 +50,13 @@ async def generate(request: web.Request) -> web.Response:
     if image_format is not None:
         return image_response(rendered, {"X-Barcode-Id": stored.barcode_id})
     data = barcode_json(stored, ctx.settings.public_base_url)
-    if body.get("include_image") is True:
-        data["image_base64"] = base64.b64encode(rendered.data).decode()
-    return ok(data)
+    return ok(with_inline_image(data, body, rendered))
 
 
 async def _owned(request: web.Request) -> StoredBarcode:
     ctx, principal = context_of(request), principal_of(request)
-    record = await storage.get_barcode(
-        ctx.pool, principal.account_id, path_id(request, "barcode_id", "bc")
-    )
-    if record is None:
-        raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
-    return record
+    barcode_id = path_id(request, "barcode_id", "bc")
+    return await storage.get_owned_barcode(ctx.pool, principal.account_id, barcode_id)
 
 
 async def list_barcodes(request: web.Request) -> web.Response:
@@ -80,13 +68,7 @@ async def list_barcodes(request: web.Request) -> web.Response:
     public_base_url = ctx.settings.public_base_url
     return ok(
         [barcode_json(record, public_base_url) for record in records],
-        pagination={
-            "total": total,
-            "page": page,
-            "limit": limit,
-            "pages": (total + limit - 1) // limit,
-            "next_cursor": None,
-        },
+        pagination=pagination_json(total, page, limit),
     )
 
 
@@ -100,23 +82,6 @@ async def delete_barcode(request: web.Request) -> web.Response:
     if not await storage.delete_barcode(ctx.pool, principal.account_id, barcode_id):
         raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
     return ok({"barcode_id": barcode_id, "deleted": True})
-
-
-async def barcode_image(
-    request: web.Request,
-    record: StoredBarcode,
-    output: str | None,
-    headers: dict[str, str],
-    cache: ImageCache | None = None,
-) -> web.Response:
-    ctx = context_of(request)
-    return await conditional_image(
-        request,
-        barcode_etag(record, output),
-        headers,
-        lambda: render_stored_barcode(ctx, record, output),
-        cache,
-    )
 
 
 async def download(request: web.Request) -> web.Response:

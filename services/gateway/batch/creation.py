@@ -30,7 +30,6 @@ answer is a 200 with per-item results.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -41,8 +40,9 @@ from typing import Any, Final
 from services.gateway.account.auth import Principal
 from services.gateway.backends.render import Rendered
 from services.gateway.context import GatewayContext
+from services.gateway.http.image_responses import with_inline_image
 from services.gateway.qrcodes.dynamic_codes import create_dynamic_code
-from services.gateway.qrcodes.records import StoredQR, dynamic_qr_json, static_qr_json
+from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.static_codes import create_static_code
 from services.gateway.settings import GatewaySettings
 from services.runtime.errors import ApiError
@@ -109,13 +109,7 @@ def item_json(
     record: StoredQR, rendered: Rendered, body: Mapping[str, Any], settings: GatewaySettings
 ) -> dict[str, Any]:
     """What the item's single-item route would have returned as ``data``."""
-    if record.kind == "dynamic":
-        data = dynamic_qr_json(record, settings.public_base_url, settings.redirect_base_url, 0)
-    else:
-        data = static_qr_json(record, settings.public_base_url)
-    if body.get("include_image") is True:
-        data["image_base64"] = base64.b64encode(rendered.data).decode()
-    return data
+    return with_inline_image(qr_json(record, settings, total_scans=0), body, rendered)
 
 
 def summary(results: Sequence[ItemResult]) -> dict[str, Any]:

@@ -3,7 +3,9 @@ by the QR and barcode routes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import base64
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -18,6 +20,16 @@ def requested_image_format(request: web.Request) -> str | None:
         if mime in FORMAT_BY_CONTENT_TYPE:
             return FORMAT_BY_CONTENT_TYPE[mime]
     return None
+
+
+def with_inline_image(
+    data: dict[str, Any], body: Mapping[str, Any], rendered: Rendered
+) -> dict[str, Any]:
+    """``data`` with the image as ``image_base64`` when the request body said
+    ``"include_image": true`` (anything else, ``1`` included, leaves it out)."""
+    if body.get("include_image") is True:
+        data["image_base64"] = base64.b64encode(rendered.data).decode()
+    return data
 
 
 def image_response(rendered: Rendered, headers: dict[str, str] | None = None) -> web.Response:

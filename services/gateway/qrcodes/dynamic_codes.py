@@ -123,13 +123,6 @@ async def create_dynamic_code(
     raise ApiError("SERVICE_UNAVAILABLE", "Could not allocate a short code, try again")
 
 
-async def _owned_dynamic(ctx: GatewayContext, principal: Principal, qr_id: str) -> StoredQR:
-    record = await storage.get_qr(ctx.pool, principal.account_id, qr_id)
-    if record is None:
-        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
-    return record
-
-
 def _require_dynamic(record: StoredQR) -> None:
     if record.kind != "dynamic":
         raise ApiError("NOT_DYNAMIC", "Only dynamic codes can change destination or protection")
@@ -150,7 +143,7 @@ async def change_destination(
     ctx: GatewayContext, principal: Principal, qr_id: str, body: dict[str, Any]
 ) -> StoredQR:
     destination = _destination(body.get("destination_url"))
-    record = await _owned_dynamic(ctx, principal, qr_id)
+    record = await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
     _require_dynamic(record)
     return await _apply(ctx, principal, record, {"destination_url": destination})
 
@@ -164,7 +157,7 @@ async def patch_code(
         raise ApiError("INVALID_PARAMETER", f"{field} cannot be changed", field=field)
     if not body:
         raise ApiError("INVALID_PARAMETER", "nothing to change", field="name")
-    record = await _owned_dynamic(ctx, principal, qr_id)
+    record = await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
     changes: dict[str, Any] = {}
     if "name" in body:
         name = body["name"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-
 from aiohttp import web
 
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
-from services.gateway.http.image_responses import image_response, requested_image_format
+from services.gateway.http.image_responses import (
+    image_response,
+    requested_image_format,
+    with_inline_image,
+)
 from services.gateway.http.json_body import read_json_object
 from services.gateway.http.path_params import path_id
 from services.gateway.qrcodes.dynamic_codes import (
@@ -16,7 +18,8 @@ from services.gateway.qrcodes.dynamic_codes import (
     create_dynamic_code,
     patch_code,
 )
-from services.gateway.qrcodes.routes import detailed_record_json, record_json
+from services.gateway.qrcodes.records import qr_json
+from services.gateway.qrcodes.responses import detailed_qr_json
 
 
 async def create(request: web.Request) -> web.Response:
@@ -26,21 +29,19 @@ async def create(request: web.Request) -> web.Response:
     record, rendered = await create_dynamic_code(ctx, principal, body, fmt=image_format)
     if image_format is not None:
         return image_response(rendered, {"X-QR-Id": record.qr_id})
-    data = record_json(record, request, total_scans=0)
-    if body.get("include_image") is True:
-        data["image_base64"] = base64.b64encode(rendered.data).decode()
-    return ok(data, status=201)
+    data = qr_json(record, ctx.settings, total_scans=0)
+    return ok(with_inline_image(data, body, rendered), status=201)
 
 
 async def put_destination(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     record = await change_destination(ctx, principal, path_id(request, "qr_id", "qr"), body)
-    return ok(await detailed_record_json(record, request))
+    return ok(await detailed_qr_json(ctx, record))
 
 
 async def patch(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     record = await patch_code(ctx, principal, path_id(request, "qr_id", "qr"), body)
-    return ok(await detailed_record_json(record, request))
+    return ok(await detailed_qr_json(ctx, record))

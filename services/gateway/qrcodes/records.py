@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.gateway.http.timestamps import format_rfc3339
+from services.gateway.settings import GatewaySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +42,20 @@ def image_url(public_base_url: str, qr_id: str, fmt: str) -> str:
     return f"{public_base_url}/i/{qr_id}.{fmt}"
 
 
-def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
+def qr_json(
+    record: StoredQR, settings: GatewaySettings, total_scans: int | None = None
+) -> dict[str, Any]:
+    """How the API shows ``record``, static or dynamic (``total_scans`` only for dynamic)."""
+    if record.kind == "dynamic":
+        return dynamic_qr_json(
+            record, settings.public_base_url, settings.redirect_base_url, total_scans
+        )
+    return static_qr_json(record, settings.public_base_url)
+
+
+def _drawing_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
+    """The part both kinds show alike: how the code is drawn and where its image is."""
     return {
-        "qr_id": record.qr_id,
-        "kind": record.kind,
-        "type": record.qr_type,
-        "name": record.name,
-        "content": record.content,
         "format": record.format,
         "size": record.size,
         "error_correction": record.error_correction,
@@ -56,6 +64,17 @@ def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
         "version": record.version,
         "image_url": image_url(public_base_url, record.qr_id, record.format),
         "download_url": f"{public_base_url}/v1/qrcodes/{record.qr_id}/download",
+    }
+
+
+def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
+    return {
+        "qr_id": record.qr_id,
+        "kind": record.kind,
+        "type": record.qr_type,
+        "name": record.name,
+        "content": record.content,
+        **_drawing_json(record, public_base_url),
         "created_at": format_rfc3339(record.created_at),
     }
 
@@ -77,14 +96,7 @@ def dynamic_qr_json(
         },
         "active": record.active,
         "total_scans": total_scans,
-        "format": record.format,
-        "size": record.size,
-        "error_correction": record.error_correction,
-        "quiet_zone": record.quiet_zone,
-        "design": record.design,
-        "version": record.version,
-        "image_url": image_url(public_base_url, record.qr_id, record.format),
-        "download_url": f"{public_base_url}/v1/qrcodes/{record.qr_id}/download",
+        **_drawing_json(record, public_base_url),
         "created_at": format_rfc3339(record.created_at),
         "updated_at": format_rfc3339(record.updated_at),
     }

@@ -1,4 +1,4 @@
-"""Postgres access for the code catalog (qr_codes, barcodes, logos). Every query that reads or
+"""Postgres access for the QR code catalog (qr_codes, logos, the per-account code counter). Every query that reads or
 changes a code is scoped by account id: another account's code simply is not found."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from services.gateway.barcodes.records import StoredBarcode
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
 
@@ -175,6 +174,14 @@ async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
     return _stored_qr(row) if row else None
 
 
+async def get_owned_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR:
+    """The account's code ``qr_id``, or ``QR_NOT_FOUND`` (another account's code included)."""
+    record = await get_qr(pool, account_id, qr_id)
+    if record is None:
+        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    return record
+
+
 async def get_public_qr(pool: Any, qr_id: str) -> StoredQR | None:
     """For the public image URL: the id itself is the (unguessable) capability."""
     row = await pool.fetchrow(
@@ -240,69 +247,6 @@ async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
         account_id,
     )
     return _stored_qr(row) if row else None
-
-
-_BARCODE_COLUMNS = """barcode_id, account_id, symbology, value, output, width, height, show_text,
-    metadata, created_at"""
-
-
-def _stored_barcode(row: Any) -> StoredBarcode:
-    return StoredBarcode(**{key: row[key] for key in StoredBarcode.__slots__})
-
-
-async def insert_barcode(pool: Any, record: StoredBarcode) -> StoredBarcode:
-    row = await pool.fetchrow(
-        f"""INSERT INTO barcodes (barcode_id, account_id, symbology, value, output, width, height,
-                show_text, metadata)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_BARCODE_COLUMNS}""",
-        record.barcode_id,
-        record.account_id,
-        record.symbology,
-        record.value,
-        record.output,
-        record.width,
-        record.height,
-        record.show_text,
-        record.metadata,
-    )
-    return _stored_barcode(row)
-
-
-async def get_barcode(pool: Any, account_id: str | None, barcode_id: str) -> StoredBarcode | None:
-    """``account_id=None`` only for the public image URL, where the id is the capability."""
-    row = await pool.fetchrow(
-        f"""SELECT {_BARCODE_COLUMNS} FROM barcodes
-            WHERE barcode_id = $1 AND ($2::text IS NULL OR account_id = $2) AND deleted_at IS NULL""",
-        barcode_id,
-        account_id,
-    )
-    return _stored_barcode(row) if row else None
-
-
-async def list_barcodes(
-    pool: Any, account_id: str, *, limit: int, offset: int
-) -> tuple[list[StoredBarcode], int]:
-    total = await pool.fetchval(
-        "SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL", account_id
-    )
-    rows = await pool.fetch(
-        f"""SELECT {_BARCODE_COLUMNS} FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL
-            ORDER BY created_at DESC, barcode_id DESC LIMIT $2 OFFSET $3""",
-        account_id,
-        limit,
-        offset,
-    )
-    return [_stored_barcode(row) for row in rows], int(total)
-
-
-async def delete_barcode(pool: Any, account_id: str, barcode_id: str) -> bool:
-    result: str = await pool.execute(
-        """UPDATE barcodes SET deleted_at = now()
-           WHERE barcode_id = $1 AND account_id = $2 AND deleted_at IS NULL""",
-        barcode_id,
-        account_id,
-    )
-    return result.endswith(" 1")
 
 
 async def short_code_taken(pool: Any, short_code: str) -> bool:

@@ -46,8 +46,7 @@ def stats_query(request: web.Request, qr_id: str = "") -> analytics_pb2.StatsQue
 async def _owned_qr_id(request: web.Request) -> str:
     ctx, principal = context_of(request), principal_of(request)
     qr_id = path_id(request, "qr_id", "qr")
-    if await storage.get_qr(ctx.pool, principal.account_id, qr_id) is None:
-        raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
+    await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
     return qr_id
 
 
