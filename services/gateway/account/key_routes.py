@@ -82,6 +82,8 @@ def _create_request(body: dict[str, Any], creator: Principal) -> keys_pb2.Create
         permissions=sorted(set(permissions)),
         creator_permissions=sorted(creator.permissions),
         rate_limit_per_min=_rate_limit(body),
+        creator_key_id=creator.key_id,
+        creator_rate_limit_per_min=creator.key_rate_limit_per_min or 0,
     )
     if creator.expires_at is not None:  # the keys service keeps the new key within it
         request.creator_expires_at.FromMicroseconds(round(creator.expires_at * 1_000_000))
