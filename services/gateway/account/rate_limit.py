@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -115,10 +115,15 @@ class InMemorySlidingWindow:
     """One gateway's own windows; right for a single replica."""
 
     _SWEEP_FLOOR: Final = 10_000
+    # A hard bound besides the sweep: a flood from more distinct sources than this within one
+    # window (spoofed or rented addresses) would otherwise grow the map with the flood. Past
+    # it the least recently used windows are forgotten first.
+    DEFAULT_MAX_WINDOWS: Final = 200_000
 
-    def __init__(self) -> None:
-        self._logs: dict[str, deque[float]] = {}
+    def __init__(self, max_windows: int = DEFAULT_MAX_WINDOWS) -> None:
+        self._logs: OrderedDict[str, deque[float]] = OrderedDict()
         self._sweep_at = self._SWEEP_FLOOR
+        self._max_windows = max_windows
 
     async def hit(self, windows: Sequence[Window]) -> RateDecision:
         return self._weigh(windows, record=True)
@@ -138,6 +143,11 @@ class InMemorySlidingWindow:
             for log, window in zip(logs, windows, strict=True):
                 log.append(now)
                 self._logs[window.name] = log
+        for window in windows:  # a refused client is in use too: it must not be forgotten
+            if window.name in self._logs:
+                self._logs.move_to_end(window.name)
+        while len(self._logs) > self._max_windows:
+            self._logs.popitem(last=False)
         counts = [
             WindowCount(
                 limit=window.limit,
@@ -156,7 +166,9 @@ class InMemorySlidingWindow:
         if len(self._logs) < self._sweep_at:
             return
         horizon = now - WINDOW_S
-        self._logs = {name: log for name, log in self._logs.items() if log and log[-1] > horizon}
+        self._logs = OrderedDict(
+            (name, log) for name, log in self._logs.items() if log and log[-1] > horizon
+        )
         self._sweep_at = max(self._SWEEP_FLOOR, 2 * len(self._logs))
 
     async def close(self) -> None:

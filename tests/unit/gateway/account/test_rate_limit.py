@@ -81,3 +81,17 @@ async def test_in_memory_windows_expire(monkeypatch: pytest.MonkeyPatch) -> None
     assert (refused.allowed, refused.retry_after) == (False, 60)
     clock[0] += WINDOW_S
     assert (await limiter.hit([window])).allowed
+
+
+async def test_in_memory_windows_stay_bounded_under_a_flood_of_sources() -> None:
+    """A flood from more distinct addresses than the bound within one window forgets the
+    least recently used windows first; a window in use survives it."""
+    limiter = InMemorySlidingWindow(max_windows=100)
+    busy = Window("busy-client", 3)
+    assert (await limiter.hit([busy])).allowed
+    for i in range(1000):
+        await limiter.hit([Window(f"spoofed-{i}", 3)])
+        if i % 50 == 0:
+            await limiter.hit([busy])  # keeps it among the recently used
+    assert len(limiter._logs) <= 100
+    assert not (await limiter.peek([busy])).allowed  # still counted: 1 + 20 hits > 3
