@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
-from services.runtime.http_server import HttpLimits
+from services.runtime.http_server import (
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_HEADER_TIMEOUT_S,
+    HttpLimits,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,30 +39,37 @@ class RedirectSettings:
     admin_host: str
 
     @classmethod
-    def from_env(cls) -> RedirectSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RedirectSettings:
+        """Every setting from ``env`` (``os.environ`` when ``None``), defaults for the rest."""
         return cls(
-            port=env_int("REDIRECT_PORT", 8081),
-            admin_port=env_int("REDIRECT_ADMIN_PORT", 9081),
-            database_url=env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge"),
-            amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            port=env_int("REDIRECT_PORT", 8081, env),
+            admin_port=env_int("REDIRECT_ADMIN_PORT", 9081, env),
+            database_url=env_str(
+                "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge", env
+            ),
+            amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", env),
             # Unset: password tries are counted per replica; set: shared by every replica.
-            redis_url=env_str("REDIS_URL", "") or None,
+            redis_url=env_str("REDIS_URL", "", env) or None,
             # One directory per replica (a pod's own volume): the spool is locked by its process.
-            spool_dir=env_str("SPOOL_DIR", "var/redirect-spool"),
-            trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES")),
-            cache_size=env_int("REDIRECT_CACHE_SIZE", 100_000),
+            spool_dir=env_str("SPOOL_DIR", "var/redirect-spool", env),
+            trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES", env=env)),
+            cache_size=env_int("REDIRECT_CACHE_SIZE", 100_000, env),
             # Catalog events evict at once; the TTL only bounds staleness if one is ever missed.
-            cache_ttl_s=env_float("REDIRECT_CACHE_TTL_S", 60.0),
-            negative_ttl_s=env_float("REDIRECT_NEGATIVE_TTL_S", 2.0),
-            db_pool_max=env_int("REDIRECT_DB_POOL_MAX", 10),
-            db_timeout_s=env_float("REDIRECT_DB_TIMEOUT_S", 2.0),
-            buffer_capacity=env_int("REDIRECT_BUFFER_CAPACITY", 20_000),
-            publish_batch_max=env_int("REDIRECT_PUBLISH_BATCH_MAX", 500),
-            publish_linger_s=env_float("REDIRECT_PUBLISH_LINGER_S", 0.010),
-            publish_timeout_s=env_float("REDIRECT_PUBLISH_TIMEOUT_S", 10.0),
-            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
-            flush_timeout_s=env_float("REDIRECT_FLUSH_TIMEOUT_S", 5.0),
-            log_level=env_str("LOG_LEVEL", "INFO"),
-            http_limits=HttpLimits.from_env(),
-            admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
+            cache_ttl_s=env_float("REDIRECT_CACHE_TTL_S", 60.0, env),
+            negative_ttl_s=env_float("REDIRECT_NEGATIVE_TTL_S", 2.0, env),
+            db_pool_max=env_int("REDIRECT_DB_POOL_MAX", 10, env),
+            db_timeout_s=env_float("REDIRECT_DB_TIMEOUT_S", 2.0, env),
+            buffer_capacity=env_int("REDIRECT_BUFFER_CAPACITY", 20_000, env),
+            publish_batch_max=env_int("REDIRECT_PUBLISH_BATCH_MAX", 500, env),
+            publish_linger_s=env_float("REDIRECT_PUBLISH_LINGER_S", 0.010, env),
+            publish_timeout_s=env_float("REDIRECT_PUBLISH_TIMEOUT_S", 10.0, env),
+            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0, env),
+            flush_timeout_s=env_float("REDIRECT_FLUSH_TIMEOUT_S", 5.0, env),
+            log_level=env_str("LOG_LEVEL", "INFO", env),
+            # HttpLimits.from_env() reads os.environ only; the same names and defaults here.
+            http_limits=HttpLimits(
+                header_timeout_s=env_float("HTTP_HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S, env),
+                body_timeout_s=env_float("HTTP_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S, env),
+            ),
+            admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
         )
