@@ -75,6 +75,14 @@ class Authenticator:
         self._cache: dict[bytes, tuple[float, Principal]] = {}
         self._digests_by_key_id: dict[str, set[bytes]] = {}
 
+    def knows(self, secret: str | None) -> bool:
+        """Whether ``secret`` is a key this gateway authenticated lately (still cached): such a
+        caller is not held back by the failures of others at its address."""
+        if not secret:
+            return False
+        cached = self._cache.get(hashlib.sha256(secret.encode()).digest())
+        return cached is not None and cached[0] > time.monotonic()
+
     async def authenticate(self, secret: str | None) -> Principal:
         if not secret:
             raise ApiError("INVALID_API_KEY", "Missing API key")

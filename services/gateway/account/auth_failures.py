@@ -1,39 +1,71 @@
-"""Which window a failed authentication counts in: one per client address.
+"""Bounds on guessing keys, per client address: failed authentications in a window, and
+authentications in flight at once.
 
-Without it an attacker could try keys as fast as the keys service answers. The address is the
-socket peer, or what a trusted proxy wrote in ``X-Forwarded-For`` (never what an untrusted peer
-wrote: rotating that header would otherwise give each guess a fresh window).
+Without them an attacker could try keys as fast as the keys service answers. The address is
+the socket peer, or what a trusted proxy wrote in ``X-Forwarded-For`` (never what an untrusted
+peer wrote: rotating that header would otherwise give each guess a fresh window), an IPv6
+client counted by its /64.
+
+A failure is only known once keys has answered, so the window is checked before and counted
+after: concurrent guesses could all pass the check first. :class:`InFlightAuthentications`
+closes that gap: an address has at most a few authentications in flight on a replica at once
+(the rest wait their turn, up to a bound), so a burst overshoots the window by those few, not
+by its size.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Final
 
 from services.gateway.account.rate_limit import Window
-from services.runtime.client_ip import IPNetwork, client_ip
+from services.runtime.client_ip import IPNetwork, address_source, client_ip
 
-# One subscriber is usually given a whole IPv6 /64: counting per address would hand a single
-# host 2^64 windows.
-IPV6_SUBSCRIBER_PREFIX: Final = 64
-
-
-def address_source(address: str) -> str:
-    """The unit that failures are counted for: an IPv4 address, or an IPv6 /64."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address  # not an IP (a Unix socket peer, say): count it as it is
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, IPV6_SUBSCRIBER_PREFIX), strict=False))
-    return str(ip)
+DEFAULT_CONCURRENCY: Final = 4
+DEFAULT_MAX_WAITING: Final = 256
 
 
-def failure_window(
-    peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork], limit: int
-) -> Window:
-    source = address_source(client_ip(peer, forwarded_for, trusted))
+def client_source(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:
+    """The unit authentications are bounded for: the client's IPv4 address or IPv6 /64."""
+    return address_source(client_ip(peer, forwarded_for, trusted))
+
+
+def failure_window(source: str, limit: int) -> Window:
     return Window(f"auth-failures:{source}", limit)
+
+
+class TooManyInFlightError(Exception):
+    """The address already has as many authentications in flight and waiting as it may."""
+
+
+class InFlightAuthentications:
+    """Per source, at most ``concurrency`` authentications asked of keys at once; up to
+    ``max_waiting`` more wait for a turn, and past that :class:`TooManyInFlightError`.
+
+    Memory follows the requests in flight: a source's entry goes with its last request."""
+
+    def __init__(
+        self, concurrency: int = DEFAULT_CONCURRENCY, max_waiting: int = DEFAULT_MAX_WAITING
+    ) -> None:
+        self._concurrency = concurrency
+        self._max_waiting = max_waiting
+        self._turns: dict[str, asyncio.Semaphore] = {}
+        self._holders: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, source: str) -> AsyncIterator[None]:
+        holders = self._holders.get(source, 0)
+        if holders >= self._concurrency + self._max_waiting:
+            raise TooManyInFlightError(source)
+        turn = self._turns.setdefault(source, asyncio.Semaphore(self._concurrency))
+        self._holders[source] = holders + 1
+        try:
+            async with turn:
+                yield
+        finally:
+            self._holders[source] -= 1
+            if not self._holders[source]:
+                del self._holders[source]
+                del self._turns[source]

@@ -19,7 +19,12 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from services.gateway.account.auth import Principal, presented_key
-from services.gateway.account.auth_failures import failure_window
+from services.gateway.account.auth_failures import (
+    InFlightAuthentications,
+    TooManyInFlightError,
+    client_source,
+    failure_window,
+)
 from services.gateway.account.rate_limit import (
     InMemorySlidingWindow,
     RateDecision,
@@ -116,34 +121,49 @@ async def _weigh(request: web.Request, windows: Sequence[Window], *, count: bool
         return await (_fallback_window.hit(windows) if count else _fallback_window.peek(windows))
 
 
+_in_flight_authentications = InFlightAuthentications()
+
+
 async def _authenticate(request: web.Request) -> Principal:
     """The caller, unless their address has failed to authenticate too often lately: then a 429
     before the keys service is even asked, so guessing keys is bounded per address.
 
-    Checked before and counted after authenticating (a failure is only known then), so a burst
-    of concurrent guesses can overshoot the limit by the requests in flight, not more.
+    A key this gateway knows (authenticated lately) passes straight through: failures of
+    others behind the same address (a NAT, a proxy) do not lock it out. Others take a turn
+    among the address's few authentications in flight, checked before and counted after keys
+    answers, so a burst of guesses overshoots the limit by those few at most.
     """
     ctx = context_of(request)
-    failures = failure_window(
-        request.remote,
-        request.headers.get("X-Forwarded-For"),
-        ctx.settings.trusted_proxies,
-        ctx.settings.auth_failures_per_min,
+    secret = presented_key(request)
+    if ctx.authenticator.knows(secret):
+        return await ctx.authenticator.authenticate(secret)
+    source = client_source(
+        request.remote, request.headers.get("X-Forwarded-For"), ctx.settings.trusted_proxies
     )
-    blocked = await _weigh(request, [failures], count=False)
-    if not blocked.allowed:
-        request[_AUTH_RETRY_AFTER] = blocked.retry_after
+    failures = failure_window(source, ctx.settings.auth_failures_per_min)
+    try:
+        async with _in_flight_authentications.turn(source):
+            blocked = await _weigh(request, [failures], count=False)
+            if not blocked.allowed:
+                request[_AUTH_RETRY_AFTER] = blocked.retry_after
+                raise ApiError(
+                    "RATE_LIMIT_EXCEEDED",
+                    "Too many failed authentications from this address",
+                    details={"retry_after": blocked.retry_after},
+                )
+            try:
+                return await ctx.authenticator.authenticate(secret)
+            except ApiError as err:
+                if err.code == "INVALID_API_KEY":
+                    await _weigh(request, [failures], count=True)
+                raise
+    except TooManyInFlightError:
+        request[_AUTH_RETRY_AFTER] = 1
         raise ApiError(
             "RATE_LIMIT_EXCEEDED",
-            "Too many failed authentications from this address",
-            details={"retry_after": blocked.retry_after},
-        )
-    try:
-        return await ctx.authenticator.authenticate(presented_key(request))
-    except ApiError as err:
-        if err.code == "INVALID_API_KEY":
-            await _weigh(request, [failures], count=True)
-        raise
+            "Too many authentications at once from this address",
+            details={"retry_after": 1},
+        ) from None
 
 
 @web.middleware

@@ -15,10 +15,9 @@ import logging
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from services.gateway.account.auth_failures import address_source
 from services.gateway.account.rate_limit import InMemorySlidingWindow, RateDecision, Window
 from services.gateway.context import RATE_DECISION, context_of
-from services.runtime.client_ip import client_ip
+from services.runtime.client_ip import address_source, client_ip
 from services.runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
