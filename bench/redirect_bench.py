@@ -109,8 +109,10 @@ def _cpu_seconds(pid: int) -> float:
 
 def _broker_pid() -> int | None:
     """RabbitMQ's Erlang VM on this machine, when it runs here (its CPU is reported too)."""
+    # The process name, not -f: a full command line mentioning beam.smp (another bench's pgrep)
+    # matched too, and was gone before its /proc/<pid>/stat could be read.
     found = subprocess.run(
-        ["pgrep", "-f", "beam.smp"], check=False, capture_output=True, text=True
+        ["pgrep", "-o", "-x", "beam.smp"], check=False, capture_output=True, text=True
     ).stdout
     return int(found.split()[0]) if found.split() else None
 
