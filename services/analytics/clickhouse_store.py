@@ -7,10 +7,6 @@ server. clickhouse-connect's clients are synchronous, so calls run on threads: o
 thread (batches are inserted strictly in order) and ``query_workers`` reader threads, each
 with its own client (a chdb handle serves one call at a time). Queries release the GIL while
 the engine works, so readers do not stall the consumer's event loop.
-
-Test hook: when ``insert_fault_file`` names a file that exists, every insert fails with
-:class:`InsertRefusedError` before reaching ClickHouse, as a server refusing writes would.
-It is off unless ``ANALYTICS_INSERT_FAULT_FILE`` is set, and costs one ``stat`` per batch.
 """
 
 from __future__ import annotations
@@ -58,10 +54,6 @@ def encode_rows(rows: Sequence[ScanRow]) -> bytes:
     return _row_encoder.encode_lines(rows)
 
 
-class InsertRefusedError(RuntimeError):
-    """Raised by the fault-file test hook in place of a real ClickHouse failure."""
-
-
 def migration_statements(directory: Path = MIGRATIONS_DIR) -> list[str]:
     """The statements of every ``NNN_name.sql`` in name order, comments removed. Each is
     idempotent (``IF NOT EXISTS``), so all of them run at every start."""
@@ -89,9 +81,8 @@ def retention_statement(create_table_query: str, days: int) -> str | None:
 
 
 class ScanStore:
-    def __init__(self, url: str, *, query_workers: int = 2, insert_fault_file: str = "") -> None:
+    def __init__(self, url: str, *, query_workers: int = 2) -> None:
         self.url = url
-        self._fault_file = Path(insert_fault_file) if insert_fault_file else None
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-insert")
         self._reader_pool = ThreadPoolExecutor(query_workers, thread_name_prefix="clickhouse-query")
         self._local = threading.local()
@@ -134,10 +125,6 @@ class ScanStore:
     # -- writes -----------------------------------------------------------------------------
 
     def _insert(self, rows: Sequence[ScanRow]) -> float:
-        if self._fault_file is not None and self._fault_file.exists():
-            raise InsertRefusedError(
-                f"inserts refused: fault file {self._fault_file} exists (test hook)"
-            )
         started = time.perf_counter()
         self._client().raw_insert(
             TABLE, COLUMNS, encode_rows(rows), settings=INSERT_SETTINGS, fmt=INSERT_FORMAT

@@ -32,12 +32,12 @@ GC_YOUNG_THRESHOLD: Final = 20_000
 
 
 class AnalyticsApp:
-    def __init__(self, settings: AnalyticsSettings) -> None:
+    def __init__(self, settings: AnalyticsSettings, store: ScanStore | None = None) -> None:
+        """``store`` replaces the ClickHouse store built from the settings (tests pass one that
+        injects faults)."""
         self.settings = settings
-        self.store = ScanStore(
-            settings.clickhouse_url,
-            query_workers=settings.query_workers,
-            insert_fault_file=settings.insert_fault_file,
+        self.store = store or ScanStore(
+            settings.clickhouse_url, query_workers=settings.query_workers
         )
         self._cities: MaxMindCityLookup | None = None
         self._consumer: ScanConsumer | None = None
@@ -109,8 +109,10 @@ class AnalyticsApp:
             await self._admin.stop()
 
 
-async def serve(settings: AnalyticsSettings, stop: asyncio.Event) -> None:
-    app = AnalyticsApp(settings)
+async def serve(
+    settings: AnalyticsSettings, stop: asyncio.Event, *, store: ScanStore | None = None
+) -> None:
+    app = AnalyticsApp(settings, store)
     try:
         await app.start()
         await stop.wait()

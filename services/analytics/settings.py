@@ -36,7 +36,6 @@ class AnalyticsSettings:
     query_workers: int = 2
     lag_poll_s: float = 5.0
     insert_retry_max_s: float = 5.0
-    insert_fault_file: str = ""
     log_level: str = "INFO"
     shutdown_grace_s: float = 10.0
 
@@ -76,7 +75,6 @@ class AnalyticsSettings:
             query_workers=env_int("ANALYTICS_QUERY_WORKERS", 2, env),
             lag_poll_s=env_float("ANALYTICS_LAG_POLL_S", 5.0, env),
             insert_retry_max_s=env_float("ANALYTICS_INSERT_RETRY_MAX_S", 5.0, env),
-            insert_fault_file=env_str("ANALYTICS_INSERT_FAULT_FILE", "", env),
             log_level=env_str("LOG_LEVEL", "INFO", env),
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0, env),
         )

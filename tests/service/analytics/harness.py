@@ -69,7 +69,8 @@ class Analytics:
     amqp_url: str
     vhost: str
     data_dir: Path
-    fault_file: Path
+    # Set: the service runs with a store that refuses inserts while this file exists.
+    fault_file: Path | None = None
     port: int = field(default_factory=free_port)
     admin_port: int = field(default_factory=free_port)
     process: ServiceProcess | None = None
@@ -80,6 +81,12 @@ class Analytics:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self.launch()
+        assert self.process is not None
+        self.process.wait_ready(timeout_s=30)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready."""
         env = {
             "ANALYTICS_PORT": str(self.port),
             "ANALYTICS_ADMIN_PORT": str(self.admin_port),
@@ -92,14 +99,21 @@ class Analytics:
             "ANALYTICS_BATCH_MAX_WAIT_S": "0.1",
             "ANALYTICS_INSERT_RETRY_MAX_S": "0.5",
             "ANALYTICS_LAG_POLL_S": "0.5",
-            "ANALYTICS_INSERT_FAULT_FILE": str(self.fault_file),
             "SHUTDOWN_GRACE_S": "5",
             "LOG_LEVEL": "INFO",
             **self.extra_env,
         }
-        self.process = ServiceProcess(self.name, "services.analytics", env, self.admin_port)
+        if self.fault_file is None:
+            self.process = ServiceProcess(self.name, "services.analytics", env, self.admin_port)
+        else:
+            self.process = ServiceProcess(
+                self.name,
+                "tests.service.analytics.fault_injecting_service",
+                env,
+                self.admin_port,
+                args=(str(self.fault_file),),
+            )
         self.process.start()
-        self.process.wait_ready(timeout_s=30)
 
     def stop(self) -> int | None:
         code = self.process.stop() if self.process is not None else None

@@ -29,7 +29,6 @@ async def test_a_cut_broker_connection_loses_and_doubles_nothing(tmp_path: Path)
             broker._replace(netloc=f"{userinfo}@127.0.0.1:{port}").geturl(),
             name,
             tmp_path / "clickhouse",
-            tmp_path / "fault",
         )
         # The proxy runs on this event loop: start the process without blocking it.
         await asyncio.to_thread(service.start)

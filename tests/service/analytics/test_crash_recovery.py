@@ -30,9 +30,7 @@ VISITORS = 500
 def own_service(tmp_path: Path) -> Iterator[Analytics]:
     name = scratch_name("qrforge_analytics_crash")
     with scratch_vhost(name) as url:
-        service = Analytics(
-            "analytics-crash-test", url, name, tmp_path / "clickhouse", tmp_path / "fault"
-        )
+        service = Analytics("analytics-crash-test", url, name, tmp_path / "clickhouse")
         try:
             yield service
         finally:

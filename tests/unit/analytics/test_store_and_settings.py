@@ -52,7 +52,6 @@ def test_settings_defaults() -> None:
     )
     assert (settings.batch_max_events, settings.batch_max_wait_s) == (10_000, 0.2)
     assert settings.prefetch_count >= settings.batch_max_events
-    assert settings.insert_fault_file == ""
     assert "visitor_salt" not in repr(settings)
     assert "grpc_auth_token" not in repr(settings)
     assert (settings.grpc_host, settings.admin_host) == ("127.0.0.1", "127.0.0.1")
