@@ -66,7 +66,7 @@ class GatewaySettings:
             logo_fetch_ca_file=env_str("LOGO_FETCH_CA_FILE", "") or None,
             # Images served on /i/ kept in memory by ETag, so a hot public image is drawn once.
             public_image_cache_bytes=env_int("PUBLIC_IMAGE_CACHE_BYTES", 64 * 1024 * 1024),
-            # Per client address (see public_image_limit): the /i/ routes take no key.
+            # Per client address (see public_images/limit.py): the /i/ routes take no key.
             public_image_requests_per_min=env_int("PUBLIC_IMAGE_REQUESTS_PER_MIN", 120),
             # Proxies (the ingress) allowed to name the client in X-Forwarded-For; any other peer is
             # taken as the client itself, whatever the header says.

@@ -1,15 +1,16 @@
-"""How many times a code was scanned, asked of the analytics service.
+"""Every question the gateway asks the analytics service.
 
-A record view must not fail because analytics is away: the total is then ``None`` (unknown),
-never a made-up zero.
+The stats routes' questions fail as the call failed (the route answers with that error). A
+record view's scan total and the usage page's monthly scans must not fail because analytics is
+away: they are then ``None`` (unknown), never a made-up zero.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import Any, Final
 
-from qrforge.v1 import analytics_pb2
+from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
 from services.gateway.context import GatewayContext
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
@@ -17,6 +18,57 @@ from services.runtime.grpc_client import call_unary
 log = logging.getLogger(__name__)
 
 TOTAL_TIMEOUT_S: Final = 0.5
+STATS_TIMEOUT_S: Final = 5.0
+
+
+async def code_stats(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub, query: analytics_pb2.StatsQuery
+) -> Any:
+    return await call_unary(
+        analytics.GetCodeStats, query, timeout=STATS_TIMEOUT_S, name="analytics.GetCodeStats"
+    )
+
+
+async def time_series(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
+    query: analytics_pb2.StatsQuery,
+    granularity: str,
+) -> Any:
+    return await call_unary(
+        analytics.GetTimeSeries,
+        analytics_pb2.TimeSeriesQuery(query=query, granularity=granularity),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetTimeSeries",
+    )
+
+
+async def breakdown(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
+    query: analytics_pb2.StatsQuery,
+    dimension: str,
+    limit: int,
+) -> Any:
+    """The rows of one dimension (country, device, …), at most ``limit``."""
+    response = await call_unary(
+        analytics.GetBreakdown,
+        analytics_pb2.BreakdownQuery(query=query, dimension=dimension, limit=limit),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetBreakdown",
+    )
+    return response.rows
+
+
+async def account_overview(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
+    query: analytics_pb2.StatsQuery,
+    top: int,
+) -> Any:
+    return await call_unary(
+        analytics.GetAccountOverview,
+        analytics_pb2.OverviewQuery(query=query, top=top),
+        timeout=STATS_TIMEOUT_S,
+        name="analytics.GetAccountOverview",
+    )
 
 
 async def total_scans(ctx: GatewayContext, account_id: str, qr_id: str) -> int | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from cachetools import LRUCache
 from prometheus_client import Counter, Gauge
 
-if TYPE_CHECKING:  # qr_rendering needs the context, which holds this cache
+if TYPE_CHECKING:  # backends.render needs the context, which holds this cache
     from services.gateway.backends.render import Rendered
 
 image_cache_lookups_total: Final = Counter(

@@ -1,5 +1,5 @@
-"""Answering with image bytes: ``Accept`` negotiation and conditional (ETag) responses shared
-by the QR and barcode routes."""
+"""Answering with images: ``Accept`` negotiation, conditional (ETag) responses and the
+``include_image`` copy inside a JSON answer, shared by the QR, barcode and batch routes."""
 
 from __future__ import annotations
 

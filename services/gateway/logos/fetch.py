@@ -10,7 +10,7 @@ connect (rebinding) cannot redirect it. Redirects are followed by hand, at most
 (DNS, TLS, redirects, body); the body is streamed and abandoned as soon as it passes
 ``policy.max_bytes``; no proxy from the environment is used; compressed bodies are refused
 (so the size cap is a cap on what we hold, not on what a gzip bomb expands to). The result
-must sniff as PNG, JPEG or SVG (see :mod:`logo_images`); SVG comes back sanitised.
+must sniff as PNG, JPEG or SVG (see ``logos/images.py``); SVG comes back sanitised.
 
 Every failure is ``ApiError("LOGO_FETCH_FAILED")`` on field ``design.logo_url`` with a short
 message naming the cause; exception text from the network stack is never passed through.

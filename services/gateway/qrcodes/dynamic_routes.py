@@ -7,9 +7,7 @@ from aiohttp import web
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.image_responses import (
-    image_response,
     requested_image_format,
-    with_inline_image,
 )
 from services.gateway.http.json_body import read_json_object
 from services.gateway.http.path_params import path_id
@@ -18,8 +16,7 @@ from services.gateway.qrcodes.dynamic_codes import (
     create_dynamic_code,
     patch_code,
 )
-from services.gateway.qrcodes.records import qr_json
-from services.gateway.qrcodes.responses import detailed_qr_json
+from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
 
 
 async def create(request: web.Request) -> web.Response:
@@ -27,10 +24,7 @@ async def create(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     image_format = requested_image_format(request)
     record, rendered = await create_dynamic_code(ctx, principal, body, fmt=image_format)
-    if image_format is not None:
-        return image_response(rendered, {"X-QR-Id": record.qr_id})
-    data = qr_json(record, ctx.settings, total_scans=0)
-    return ok(with_inline_image(data, body, rendered), status=201)
+    return created_qr_response(ctx, record, rendered, body, image_format, status=201)
 
 
 async def put_destination(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ but unknown keys inside ``design`` are refused, since a misspelt design key woul
 silently print a different code.
 
 Nothing here does I/O: a ``logo_url`` is only checked for shape; fetching it is
-:func:`services.gateway.logo_fetch.fetch_logo`'s job, after which the caller stores the bytes
+:func:`services.gateway.logos.fetch.fetch_logo`'s job, after which the caller stores the bytes
 with :func:`with_logo_bytes`.
 """
 
@@ -208,7 +208,7 @@ def _design(value: object) -> Design:
 def parse_qr_options(body: Mapping[str, object]) -> QROptions:
     """Validate the rendering options of a JSON generate body and fill in the defaults.
 
-    ``type`` and ``content`` are not looked at (see :func:`qr_payloads.build_payload`).
+    ``type`` and ``content`` are not looked at (see ``payloads.build_payload``).
     ``error_correction`` defaults to ``H`` when the design has a logo, else ``M``.
     """
     design = _design(body.get("design"))

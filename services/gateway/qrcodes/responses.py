@@ -1,12 +1,19 @@
 """How the QR routes show one record: as :func:`~services.gateway.qrcodes.records.qr_json`
-says, with the scan total of a dynamic code asked of analytics for single-record answers."""
+says, with the scan total of a dynamic code asked of analytics for single-record answers, and
+a code just created as its image when ``Accept`` asked for one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from aiohttp import web
+
 from services.gateway.backends.analytics import total_scans
+from services.gateway.backends.render import Rendered
 from services.gateway.context import GatewayContext
+from services.gateway.http.envelope import ok
+from services.gateway.http.image_responses import image_response, with_inline_image
 from services.gateway.qrcodes.records import StoredQR, qr_json
 
 
@@ -17,3 +24,20 @@ async def detailed_qr_json(ctx: GatewayContext, record: StoredQR) -> dict[str, A
         return qr_json(record, ctx.settings)
     totals = await total_scans(ctx, record.account_id, record.qr_id)
     return qr_json(record, ctx.settings, totals)
+
+
+def created_qr_response(
+    ctx: GatewayContext,
+    record: StoredQR,
+    rendered: Rendered,
+    body: Mapping[str, Any],
+    image_format: str | None,
+    *,
+    status: int,
+) -> web.Response:
+    """The answer to a create: the verified image itself when ``Accept`` asked for one (the id
+    in ``X-QR-Id``), else the record (never scanned yet), with ``image_base64`` if asked."""
+    if image_format is not None:
+        return image_response(rendered, {"X-QR-Id": record.qr_id})
+    data = qr_json(record, ctx.settings, total_scans=0)
+    return ok(with_inline_image(data, body, rendered), status=status)

@@ -17,7 +17,6 @@ from services.gateway.http.envelope import ok
 from services.gateway.http.image_responses import (
     image_response,
     requested_image_format,
-    with_inline_image,
 )
 from services.gateway.http.json_body import read_json_object
 from services.gateway.http.pagination import page_params, pagination_json
@@ -28,7 +27,7 @@ from services.gateway.qrcodes.images import qr_image
 from services.gateway.qrcodes.options import FORMATS, SIZE_RANGE, parse_qr_query
 from services.gateway.qrcodes.payloads import QR_TYPES, build_payload
 from services.gateway.qrcodes.records import StoredQR, qr_json
-from services.gateway.qrcodes.responses import detailed_qr_json
+from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
 from services.gateway.qrcodes.static_codes import create_static_code
 from services.runtime.errors import ApiError
 
@@ -40,9 +39,7 @@ async def generate(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     image_format = requested_image_format(request)
     record, rendered = await create_static_code(ctx, principal, body, fmt=image_format)
-    if image_format is not None:
-        return image_response(rendered, {"X-QR-Id": record.qr_id})
-    return ok(with_inline_image(qr_json(record, ctx.settings), body, rendered))
+    return created_qr_response(ctx, record, rendered, body, image_format, status=200)
 
 
 async def generate_embed(request: web.Request) -> web.Response:

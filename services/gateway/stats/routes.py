@@ -9,17 +9,16 @@ from typing import Any, Final
 from aiohttp import web
 
 from qrforge.v1 import analytics_pb2
+from services.gateway.backends import analytics
 from services.gateway.context import GatewayContext, context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.path_params import path_id
 from services.gateway.qrcodes import storage
 from services.runtime.errors import ApiError
-from services.runtime.grpc_client import call_unary
 
 DEVICE_KEYS: Final = ("mobile", "desktop", "tablet", "other")
 OS_KEYS: Final = ("ios", "android", "windows", "macos", "linux", "other")
 BREAKDOWN_LIMIT: Final = 50
-STATS_TIMEOUT_S: Final = 5.0
 _BREAKDOWN_NAMES: Final = {"country": "country", "city": "city", "referrer": "referrer"}
 
 
@@ -67,24 +66,13 @@ def _share_rows(shares: Any, name: str) -> list[dict[str, Any]]:
 
 
 async def _breakdown(ctx: GatewayContext, query: analytics_pb2.StatsQuery, dimension: str) -> Any:
-    response = await call_unary(
-        ctx.analytics.GetBreakdown,
-        analytics_pb2.BreakdownQuery(query=query, dimension=dimension, limit=BREAKDOWN_LIMIT),
-        timeout=STATS_TIMEOUT_S,
-        name="analytics.GetBreakdown",
-    )
-    return response.rows
+    return await analytics.breakdown(ctx.analytics, query, dimension, BREAKDOWN_LIMIT)
 
 
 async def code_stats(request: web.Request) -> web.Response:
     ctx = context_of(request)
     qr_id = await _owned_qr_id(request)
-    stats = await call_unary(
-        ctx.analytics.GetCodeStats,
-        stats_query(request, qr_id),
-        timeout=STATS_TIMEOUT_S,
-        name="analytics.GetCodeStats",
-    )
+    stats = await analytics.code_stats(ctx.analytics, stats_query(request, qr_id))
     return ok(
         {
             "qr_id": qr_id,
@@ -106,12 +94,7 @@ async def daily(request: web.Request) -> web.Response:
     qr_id = await _owned_qr_id(request)
     query = stats_query(request, qr_id)
     granularity = request.query.get("granularity", "day")
-    series = await call_unary(
-        ctx.analytics.GetTimeSeries,
-        analytics_pb2.TimeSeriesQuery(query=query, granularity=granularity),
-        timeout=STATS_TIMEOUT_S,
-        name="analytics.GetTimeSeries",
-    )
+    series = await analytics.time_series(ctx.analytics, query, granularity)
     return ok(
         {
             "granularity": granularity,
@@ -151,12 +134,7 @@ async def devices(request: web.Request) -> web.Response:
 
 async def overview(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    result = await call_unary(
-        ctx.analytics.GetAccountOverview,
-        analytics_pb2.OverviewQuery(query=stats_query(request), top=10),
-        timeout=STATS_TIMEOUT_S,
-        name="analytics.GetAccountOverview",
-    )
+    result = await analytics.account_overview(ctx.analytics, stats_query(request), top=10)
     by_kind = await storage.count_by_kind(ctx.pool, principal.account_id)
     names = await storage.names_of(
         ctx.pool, principal.account_id, [s.key for s in result.top_codes]
