@@ -1,11 +1,12 @@
 """The analytics process: what it opens, in which order, and how it shuts down.
 
-Start: ClickHouse (migrations, retention) → broker consumer → gRPC → admin port. A broker or
-ClickHouse that is unreachable at start-up fails the start (the supervisor restarts the
-process): without both there is nothing useful to do.
+Start: ClickHouse (migrations, retention) → ingest pipeline and its broker transport → gRPC →
+admin port. A broker or ClickHouse that is unreachable at start-up fails the start (the
+supervisor restarts the process): without both there is nothing useful to do.
 
-Stop (SIGTERM): readiness reports draining → the consumer stops, flushes its batch and acks
-it (it needs ClickHouse) → gRPC finishes in-flight queries → ClickHouse clients close → admin.
+Stop (SIGTERM): readiness reports draining → the transport stops delivering → the pipeline
+flushes its batch and acks it (it needs the channel and ClickHouse) → the transport closes →
+gRPC finishes in-flight queries → ClickHouse clients close → admin.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ import gc
 import logging
 from typing import Final
 
+from aiormq.abc import DeliveredMessage
+
 from qrforge.v1 import analytics_pb2_grpc
+from services.analytics.amqp_transport import (
+    AmqpSettlement,
+    ScanQueueTransport,
+    delivery_body,
+)
 from services.analytics.clickhouse_store import ScanStore
-from services.analytics.consumer import ScanConsumer
 from services.analytics.enrichment import Enricher
 from services.analytics.geo import CityLookup, MaxMindCityLookup
+from services.analytics.ingest_pipeline import IngestPipeline
 from services.analytics.servicer import AnalyticsServicer
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.stats import ScanStats
@@ -40,7 +48,8 @@ class AnalyticsApp:
             settings.clickhouse_url, query_workers=settings.query_workers
         )
         self._cities: MaxMindCityLookup | None = None
-        self._consumer: ScanConsumer | None = None
+        self._pipeline: IngestPipeline[DeliveredMessage] | None = None
+        self._transport: ScanQueueTransport | None = None
         self._grpc: GrpcServer | None = None
         self._admin: AdminServer | None = None
 
@@ -50,8 +59,8 @@ class AnalyticsApp:
         return self._grpc.port
 
     async def _check_broker(self) -> None:
-        assert self._consumer is not None
-        await self._consumer.check()
+        assert self._transport is not None
+        await self._transport.check()
 
     async def start(self) -> None:
         settings = self.settings
@@ -59,17 +68,23 @@ class AnalyticsApp:
         cities: CityLookup | None = None
         if settings.geoip_city_db:
             self._cities = cities = MaxMindCityLookup(settings.geoip_city_db)
-        self._consumer = ScanConsumer(
-            settings.amqp_url,
+        self._pipeline = IngestPipeline(
             Enricher(settings.visitor_salt, cities),
             self.store.insert,
+            AmqpSettlement(),
+            delivery_body,
             batch_max_events=settings.batch_max_events,
             batch_max_wait_s=settings.batch_max_wait_s,
-            prefetch_count=settings.prefetch_count,
             retry_max_s=settings.insert_retry_max_s,
+        )
+        self._transport = ScanQueueTransport(
+            settings.amqp_url,
+            self._pipeline,
+            prefetch_count=settings.prefetch_count,
             lag_poll_s=settings.lag_poll_s,
         )
-        await self._consumer.start()
+        self._pipeline.start()
+        await self._transport.start()
         self._grpc = GrpcServer(
             settings.port,
             host=settings.grpc_host,
@@ -98,8 +113,12 @@ class AnalyticsApp:
         grace = self.settings.shutdown_grace_s
         if self._admin is not None:
             self._admin.draining = True
-        if self._consumer is not None:
-            await self._consumer.stop(grace)
+        if self._transport is not None:
+            await self._transport.stop_delivering()
+        if self._pipeline is not None:
+            await self._pipeline.drain(grace)
+        if self._transport is not None:
+            await self._transport.close()
         if self._grpc is not None:
             await self._grpc.stop(grace)
         await self.store.close()
