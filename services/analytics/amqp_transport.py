@@ -2,7 +2,9 @@
 :class:`~services.analytics.ingest_pipeline.IngestPipeline` and acks or rejects what the
 pipeline says. It decides nothing about a message itself.
 
-- Connection: aio-pika's robust connection owns recovery, the QoS and the topology; after a
+- Connection: a broker that is away at start does not stop the service: the transport keeps
+  trying with exponential backoff (readiness reports it not connected meanwhile). Once
+  connected, aio-pika's robust connection owns recovery, the QoS and the topology; after a
   reconnection the subscription is made again on the new channel.
 - Deliveries are taken from the aiormq channel under aio-pika's robust channel: at thousands
   of messages a second, aio-pika's per-message wrapper (a message object and a second task)
@@ -32,6 +34,9 @@ from services.runtime.amqp import declare_scans_topology, open_connection
 from services.runtime.topics import SCANS_QUEUE
 
 log = logging.getLogger(__name__)
+
+CONNECT_FIRST_DELAY_S: Final = 0.5
+CONNECT_MAX_DELAY_S: Final = 10.0
 
 
 class NotConnectedError(RuntimeError):
@@ -74,13 +79,32 @@ class ScanQueueTransport:
         self._channel: AbstractRobustChannel | None = None
         self._consumer_tag: str | None = None
         self._stopping = False
+        self._connecting: asyncio.Task[None] | None = None
         self._lag: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect, declare the topology and subscribe. Raises when the broker is unreachable
-        (the process then exits and is restarted by its supervisor)."""
+    def start(self) -> None:
+        """Connect, declare the topology and subscribe, in the background, retrying with
+        backoff until the broker answers."""
+        self._connecting = asyncio.create_task(self._connect_with_backoff(), name="scans-connect")
+
+    async def _connect_with_backoff(self) -> None:
+        delay = CONNECT_FIRST_DELAY_S
+        while True:
+            try:
+                await self._connect()
+                return
+            except Exception as exc:
+                log.warning(
+                    "broker unreachable; retrying",
+                    extra={"error": f"{type(exc).__name__}: {str(exc)[:300]}", "retry_in_s": delay},
+                )
+                await self._close_connection()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, CONNECT_MAX_DELAY_S)
+
+    async def _connect(self) -> None:
         self._connection = await open_connection(self._url)
         channel = await self._connection.channel()
         assert isinstance(channel, AbstractRobustChannel)
@@ -109,9 +133,13 @@ class ScanQueueTransport:
             raise NotConnectedError("the consuming channel is closed")
 
     async def stop_delivering(self) -> None:
-        """Cancel the subscription: no new deliveries reach the pipeline (those in flight are
-        still settled until :meth:`close`)."""
+        """Give up connecting and cancel the subscription: no new deliveries reach the
+        pipeline (those in flight are still settled until :meth:`close`)."""
         self._stopping = True
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
         if self._channel is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):  # a closed channel has no consumer to cancel
                 underlay = await self._channel.get_underlay_channel()
@@ -133,7 +161,8 @@ class ScanQueueTransport:
     async def _close_connection(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
-            await connection.close()
+            with contextlib.suppress(Exception):  # it may never have finished opening
+                await connection.close()
 
     # -- lag ----------------------------------------------------------------------------------
 

@@ -1,12 +1,16 @@
 """The analytics process: what it opens, in which order, and how it shuts down.
 
-Start: ClickHouse (migrations, retention) → ingest pipeline and its broker transport → gRPC →
-admin port. A broker or ClickHouse that is unreachable at start-up fails the start (the
-supervisor restarts the process): without both there is nothing useful to do.
+Everything opens in one :class:`~contextlib.AsyncExitStack`, one entry each, so a failed start
+closes what had opened and the shutdown is the opening order reversed:
 
-Stop (SIGTERM): readiness reports draining → the transport stops delivering → the pipeline
-flushes its batch and acks it (it needs the channel and ClickHouse) → the transport closes →
-gRPC finishes in-flight queries → ClickHouse clients close → admin.
+Open: ClickHouse (migrations, retention; unreachable fails the start: nothing can be stored)
+→ city database → admin port → gRPC → ingest pipeline → broker transport (connects in the
+background with backoff: a broker that is away at start leaves the service running and not
+ready until it answers) → readiness.
+
+Close (SIGTERM): readiness reports draining → the transport stops delivering → the pipeline
+flushes its batch and acks it (it needs the channel and ClickHouse) → the transport closes the
+connection → gRPC finishes in-flight queries → admin → city database → ClickHouse clients.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from contextlib import AsyncExitStack
 from typing import Final
 
 from aiormq.abc import DeliveredMessage
@@ -39,68 +44,75 @@ log = logging.getLogger(__name__)
 GC_YOUNG_THRESHOLD: Final = 20_000
 
 
-class AnalyticsApp:
-    def __init__(self, settings: AnalyticsSettings, store: ScanStore | None = None) -> None:
-        """``store`` replaces the ClickHouse store built from the settings (tests pass one that
-        injects faults)."""
-        self.settings = settings
-        self.store = store or ScanStore(
-            settings.clickhouse_url, query_workers=settings.query_workers
-        )
-        self._cities: MaxMindCityLookup | None = None
-        self._pipeline: IngestPipeline[DeliveredMessage] | None = None
-        self._transport: ScanQueueTransport | None = None
-        self._grpc: GrpcServer | None = None
-        self._admin: AdminServer | None = None
+def scan_store(settings: AnalyticsSettings) -> ScanStore:
+    return ScanStore(settings.clickhouse_url, query_workers=settings.query_workers)
 
-    @property
-    def grpc_port(self) -> int:
-        assert self._grpc is not None, "not started"
-        return self._grpc.port
 
-    async def _check_broker(self) -> None:
-        assert self._transport is not None
-        await self._transport.check()
+async def serve(
+    settings: AnalyticsSettings, stop: asyncio.Event, *, store: ScanStore | None = None
+) -> None:
+    """Run until ``stop`` is set. ``store`` replaces the ClickHouse store built from the
+    settings (tests pass one that injects faults)."""
+    grace = settings.shutdown_grace_s
+    async with AsyncExitStack() as stack:
+        store = store or scan_store(settings)
+        stack.push_async_callback(store.close)
+        await store.open(settings.scan_retention_days)
 
-    async def start(self) -> None:
-        settings = self.settings
-        await self.store.open(settings.scan_retention_days)
         cities: CityLookup | None = None
         if settings.geoip_city_db:
-            self._cities = cities = MaxMindCityLookup(settings.geoip_city_db)
-        self._pipeline = IngestPipeline(
+            maxmind = MaxMindCityLookup(settings.geoip_city_db)
+            stack.callback(maxmind.close)
+            cities = maxmind
+
+        pipeline: IngestPipeline[DeliveredMessage] = IngestPipeline(
             Enricher(settings.visitor_salt, cities),
-            self.store.insert,
+            store.insert,
             AmqpSettlement(),
             delivery_body,
             batch_max_events=settings.batch_max_events,
             batch_max_wait_s=settings.batch_max_wait_s,
             retry_max_s=settings.insert_retry_max_s,
         )
-        self._transport = ScanQueueTransport(
+        transport = ScanQueueTransport(
             settings.amqp_url,
-            self._pipeline,
+            pipeline,
             prefetch_count=settings.prefetch_count,
             lag_poll_s=settings.lag_poll_s,
         )
-        self._pipeline.start()
-        await self._transport.start()
-        self._grpc = GrpcServer(
+
+        admin = AdminServer(
+            settings.admin_port,
+            checks={"amqp": transport.check, "clickhouse": store.ping},
+            host=settings.admin_host,
+        )
+        await admin.start()
+        stack.push_async_callback(admin.stop)
+
+        grpc_server = GrpcServer(
             settings.port,
             host=settings.grpc_host,
             auth_token=settings.grpc_auth_token,
             tls=settings.grpc_tls,
         )
         analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
-            AnalyticsServicer(ScanStats(self.store.query)), self._grpc.server
+            AnalyticsServicer(ScanStats(store.query)), grpc_server.server
         )
-        self._admin = AdminServer(
-            settings.admin_port,
-            checks={"amqp": self._check_broker, "clickhouse": self.store.ping},
-            host=settings.admin_host,
-        )
-        await self._grpc.start()
-        await self._admin.start()
+        await grpc_server.start()
+        stack.push_async_callback(grpc_server.stop, grace)
+
+        # Closed after the pipeline's final flush: its acks go over this connection.
+        stack.push_async_callback(transport.close)
+        pipeline.start()
+        stack.push_async_callback(pipeline.drain, grace)
+        transport.start()
+        stack.push_async_callback(transport.stop_delivering)
+
+        def report_draining() -> None:
+            admin.draining = True
+
+        stack.callback(report_draining)
+
         # Start-up objects (ua-parser's tables, gRPC, the engine's handles) never die: keep them
         # out of the collector's passes. A batch's rows all live until its insert, so with the
         # default young-generation threshold (700) the collector would run, and promote them,
@@ -108,32 +120,4 @@ class AnalyticsApp:
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_YOUNG_THRESHOLD)
-
-    async def stop(self) -> None:
-        grace = self.settings.shutdown_grace_s
-        if self._admin is not None:
-            self._admin.draining = True
-        if self._transport is not None:
-            await self._transport.stop_delivering()
-        if self._pipeline is not None:
-            await self._pipeline.drain(grace)
-        if self._transport is not None:
-            await self._transport.close()
-        if self._grpc is not None:
-            await self._grpc.stop(grace)
-        await self.store.close()
-        if self._cities is not None:
-            self._cities.close()
-        if self._admin is not None:
-            await self._admin.stop()
-
-
-async def serve(
-    settings: AnalyticsSettings, stop: asyncio.Event, *, store: ScanStore | None = None
-) -> None:
-    app = AnalyticsApp(settings, store)
-    try:
-        await app.start()
         await stop.wait()
-    finally:
-        await app.stop()
