@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
 from services.runtime.http_server import (
-    DEFAULT_BODY_TIMEOUT_S,
-    DEFAULT_HEADER_TIMEOUT_S,
     HttpLimits,
 )
 
@@ -66,10 +64,6 @@ class RedirectSettings:
             shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0, env),
             flush_timeout_s=env_float("REDIRECT_FLUSH_TIMEOUT_S", 5.0, env),
             log_level=env_str("LOG_LEVEL", "INFO", env),
-            # HttpLimits.from_env() reads os.environ only; the same names and defaults here.
-            http_limits=HttpLimits(
-                header_timeout_s=env_float("HTTP_HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S, env),
-                body_timeout_s=env_float("HTTP_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S, env),
-            ),
+            http_limits=HttpLimits.from_env(env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
         )

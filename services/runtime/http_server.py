@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
@@ -70,10 +70,10 @@ class HttpLimits:
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
 
     @classmethod
-    def from_env(cls) -> HttpLimits:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HttpLimits:
         return cls(
-            header_timeout_s=env_float("HTTP_HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S),
-            body_timeout_s=env_float("HTTP_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S),
+            header_timeout_s=env_float("HTTP_HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S, env),
+            body_timeout_s=env_float("HTTP_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S, env),
         )
 
 
