@@ -5,17 +5,17 @@ through exactly the code path of its single-item route (validation, logo, render
 verification, quota-checked insert). An item that fails gets its own error; the others are
 unaffected.
 
-Storing: every insert of the batch runs on one connection, in one transaction, each item's
-``insert_qr`` in its own savepoint (asyncpg nests ``conn.transaction()``). So a batch costs one
-commit instead of a hundred -- the commit's WAL flush dominates an insert -- and the codes
-appear together: a batch that dies half way (gateway killed, commit failed) stored nothing and
-is safe to retry. An item that fails in its insert (``QUOTA_EXCEEDED``, a short-code clash the
+Storing: each item is prepared (validated, rendered) on its own, with no catalog write, then
+stored on the batch's one connection, in one transaction, each item's ``insert_qr`` in its own
+savepoint (asyncpg nests ``conn.transaction()``). So a batch costs one commit instead of a
+hundred -- the commit's WAL flush dominates an insert -- and the codes appear together: a
+batch that dies half way (gateway killed, commit failed) stored nothing and is safe to retry. An item that fails in its insert (``QUOTA_EXCEEDED``, a short-code clash the
 dynamic path retries) only rolls back its savepoint, its count included. The quota check sees
 the batch's own earlier inserts, and the account's code counter stays locked until the commit,
 so concurrent creates of the account wait for the batch and see what it stored.
 
 Ordering: items are taken by a few workers in request order and render in parallel, but each
-item's insert waits until every earlier item is finished (:class:`_ItemPool`). The shared
+item's insert waits until every earlier item is finished (its ``turn``). The shared
 connection serialises inserts anyway, so this costs nothing, and it makes the quota
 deterministic: with room for N more codes, the first N valid items are stored and every later
 one gets ``QUOTA_EXCEEDED`` -- a client can resubmit exactly the tail. Workers take indices in
@@ -32,18 +32,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from services.gateway.account.auth import Principal
 from services.gateway.backends.render import Rendered
 from services.gateway.context import GatewayContext
 from services.gateway.http.image_responses import with_inline_image
-from services.gateway.qrcodes.dynamic_codes import create_dynamic_code
+from services.gateway.qrcodes.dynamic_codes import prepare_dynamic_code
+from services.gateway.qrcodes.prepared import PreparedCode, store_prepared
 from services.gateway.qrcodes.records import StoredQR, qr_json
-from services.gateway.qrcodes.static_codes import create_static_code
+from services.gateway.qrcodes.static_codes import prepare_static_code
 from services.gateway.settings import GatewaySettings
 from services.runtime.errors import ApiError
 
@@ -54,13 +54,11 @@ MAX_ITEMS: Final = 100
 # default), enough to keep every worker busy while others wait on gRPC or Postgres.
 CONCURRENCY: Final = 4 * (os.cpu_count() or 1)
 
-Creator = Callable[
-    [GatewayContext, Principal, dict[str, Any]], Awaitable[tuple[StoredQR, Rendered]]
-]
+Preparer = Callable[[GatewayContext, Principal, dict[str, Any]], Awaitable[PreparedCode]]
 
-CREATORS: Final[Mapping[str, Creator]] = {
-    "static": create_static_code,
-    "dynamic": create_dynamic_code,
+PREPARERS: Final[Mapping[str, Preparer]] = {
+    "static": prepare_static_code,
+    "dynamic": prepare_dynamic_code,
 }
 
 
@@ -100,7 +98,7 @@ def item_kind(index: int, item: object) -> tuple[str, dict[str, Any]]:
     kind = item.get("kind")
     if kind is None:
         kind = "static"
-    if not isinstance(kind, str) or kind not in CREATORS:
+    if not isinstance(kind, str) or kind not in PREPARERS:
         raise ApiError("INVALID_PARAMETER", "kind must be static or dynamic", field="kind")
     return kind, item
 
@@ -163,25 +161,6 @@ class _BatchTransaction:
             await self._pool.release(conn)
 
 
-class _ItemPool:
-    """The catalog pool as one batch item sees it: ``acquire()`` -- what the quota-checked
-    insert uses -- waits for the item's turn, then lends the batch's connection (the insert's
-    own ``conn.transaction()`` becomes a savepoint); everything else is the real pool."""
-
-    def __init__(self, pool: Any, batch: _BatchTransaction, turn: asyncio.Event) -> None:
-        self._pool = pool
-        self._batch = batch
-        self._turn = turn
-
-    @asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Any]:
-        await self._turn.wait()
-        yield await self._batch.connection()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pool, name)
-
-
 ItemRunner = Callable[[int, object, asyncio.Event], Awaitable[dict[str, Any]]]
 
 
@@ -238,8 +217,11 @@ async def create_batch(
 
     async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
         kind, body = item_kind(index, item)
-        item_ctx = replace(ctx, pool=_ItemPool(ctx.pool, batch, turn))
-        record, rendered = await CREATORS[kind](item_ctx, principal, body)
+        prepared = await PREPARERS[kind](ctx, principal, body)
+        await turn.wait()  # stored in request order: see the module docstring
+        record, rendered = await store_prepared(
+            await batch.connection(), prepared, max_codes=principal.max_codes
+        )
         return item_json(record, rendered, body, ctx.settings)
 
     committed = False

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-import asyncpg
-
 from services.gateway.account.auth import Principal
 from services.gateway.backends.render import Rendered, render_options
 from services.gateway.context import GatewayContext
@@ -19,6 +17,7 @@ from services.gateway.http.timestamps import parse_datetime
 from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.options import parse_qr_options
 from services.gateway.qrcodes.payloads import validate_http_url
+from services.gateway.qrcodes.prepared import PreparedCode, store_prepared_on_pool
 from services.gateway.qrcodes.records import StoredQR
 from services.gateway.qrcodes.static_codes import new_record, with_fetched_logo
 from services.runtime.errors import ApiError
@@ -90,9 +89,10 @@ async def protection_changes(value: object) -> dict[str, Any]:
     return changes
 
 
-async def create_dynamic_code(
+async def prepare_dynamic_code(
     ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
-) -> tuple[StoredQR, Rendered]:
+) -> PreparedCode:
+    """Validate and render one dynamic code with a fresh short code, ready to store."""
     destination = _destination(body.get("destination_url"))
     name = body.get("name")
     # API.md: a dynamic code is a campaign asset, so it is always named.
@@ -103,7 +103,13 @@ async def create_dynamic_code(
     options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
     protection = await protection_changes(body.get("protection") or {})
     options = await with_fetched_logo(ctx, options)
-    for _ in range(_SHORT_CODE_ATTEMPTS):
+    attempts = 0
+
+    async def draw() -> PreparedCode:
+        nonlocal attempts
+        if attempts == _SHORT_CODE_ATTEMPTS:
+            raise ApiError("SERVICE_UNAVAILABLE", "Could not allocate a short code, try again")
+        attempts += 1
         short_code = random_base62(SHORT_CODE_LENGTH)
         payload = f"{ctx.settings.redirect_base_url}/{short_code}"
         rendered = await render_options(ctx, payload, options, principal.account_id)
@@ -113,14 +119,17 @@ async def create_dynamic_code(
             password_hash=protection.get("password_hash"), expires_at=protection.get("expires_at"),
             max_scans=protection.get("max_scans", 0),
         )  # fmt: skip
-        try:
-            stored = await storage.insert_qr(
-                ctx.pool, record, max_codes=principal.max_codes, logo=options.design.logo_data
-            )
-        except asyncpg.UniqueViolationError:
-            continue  # short code taken: draw another
-        return stored, rendered
-    raise ApiError("SERVICE_UNAVAILABLE", "Could not allocate a short code, try again")
+        return PreparedCode(record, rendered, options.design.logo_data, redraw=draw)
+
+    return await draw()
+
+
+async def create_dynamic_code(
+    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+) -> tuple[StoredQR, Rendered]:
+    """Prepare and store one dynamic code (drawn again while its short code is taken)."""
+    prepared = await prepare_dynamic_code(ctx, principal, body, fmt=fmt)
+    return await store_prepared_on_pool(ctx.pool, prepared, max_codes=principal.max_codes)
 
 
 def _require_dynamic(record: StoredQR) -> None:

@@ -1,4 +1,4 @@
-"""Creating a static QR code: payload, options, logo, render (verified), store."""
+"""Creating a static QR code: payload, options, logo, render (verified); then store."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from services.gateway.account.auth import Principal
 from services.gateway.backends.render import Rendered, render_options, stored_design
 from services.gateway.context import GatewayContext
 from services.gateway.logos.fetch import fetch_logo
-from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.options import QROptions, parse_qr_options, with_logo_bytes
 from services.gateway.qrcodes.payloads import build_payload
+from services.gateway.qrcodes.prepared import PreparedCode, store_prepared_on_pool
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
@@ -67,11 +67,11 @@ def required(body: dict[str, Any], key: str) -> Any:
     return body[key]
 
 
-async def create_static_code(
+async def prepare_static_code(
     ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
-) -> tuple[StoredQR, Rendered]:
-    """Validate, render and store one static code; ``fmt`` overrides the body's format (the
-    client asked for an image type in ``Accept``)."""
+) -> PreparedCode:
+    """Validate and render one static code, ready to store; ``fmt`` overrides the body's
+    format (the client asked for an image type in ``Accept``)."""
     qr_type = required(body, "type")
     if not isinstance(qr_type, str):
         raise ApiError("INVALID_PARAMETER", "type must be a string", field="type")
@@ -86,7 +86,12 @@ async def create_static_code(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
         content=content, payload=payload,
     )  # fmt: skip
-    stored = await storage.insert_qr(
-        ctx.pool, record, max_codes=principal.max_codes, logo=options.design.logo_data
-    )
-    return stored, rendered
+    return PreparedCode(record, rendered, options.design.logo_data)
+
+
+async def create_static_code(
+    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+) -> tuple[StoredQR, Rendered]:
+    """Prepare and store one static code."""
+    prepared = await prepare_static_code(ctx, principal, body, fmt=fmt)
+    return await store_prepared_on_pool(ctx.pool, prepared, max_codes=principal.max_codes)

@@ -137,32 +137,32 @@ async def _quota_exceeded(conn: Any, account_id: str, max_codes: int) -> ApiErro
     )
 
 
-async def insert_qr(pool: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
+async def insert_qr(conn: Any, record: StoredQR, *, max_codes: int, logo: bytes | None) -> StoredQR:
     """Store a code and count it, unless the account's plan limit (``max_codes``, 0 for none)
     is reached (QUOTA_EXCEEDED).
 
     Counting and inserting are atomic together, and an insert that fails (a short-code clash)
-    takes its count back with it. Without a logo that is one statement; with one, or when the
-    caller already holds a transaction (a batch), a (sub)transaction, where a savepoint keeps
-    one failed insert from aborting the rest. The count comes first there: the account's
-    counter row is the only lock a create waits for while holding another.
+    takes its count back with it. Without a logo, on a connection in no transaction, that is
+    one statement; with one, or when ``conn`` is already in a transaction (a batch's), a
+    (sub)transaction, where a savepoint keeps one failed insert from aborting the rest. The
+    count comes first there: the account's counter row is the only lock a create waits for
+    while holding another.
     """
     limited = max_codes > 0
-    async with pool.acquire() as conn:
-        if not logo and not conn.is_in_transaction():
-            row = await conn.fetchrow(
-                _COUNT_AND_INSERT_QR[limited], *_row_values(record, None), max_codes
-            )
-            if row is None:
-                raise await _quota_exceeded(conn, record.account_id, max_codes)
-            return _stored_qr(row)
-        async with conn.transaction():
-            if await conn.fetchval(_COUNT_ONE_MORE[limited], record.account_id, max_codes) is None:
-                # The refused update left the row locked by this transaction: the count is
-                # the one it saw.
-                raise await _quota_exceeded(conn, record.account_id, max_codes)
-            logo_sha256 = await store_logo(conn, logo) if logo else None
-            return _stored_qr(await conn.fetchrow(_INSERT_QR, *_row_values(record, logo_sha256)))
+    if not logo and not conn.is_in_transaction():
+        row = await conn.fetchrow(
+            _COUNT_AND_INSERT_QR[limited], *_row_values(record, None), max_codes
+        )
+        if row is None:
+            raise await _quota_exceeded(conn, record.account_id, max_codes)
+        return _stored_qr(row)
+    async with conn.transaction():
+        if await conn.fetchval(_COUNT_ONE_MORE[limited], record.account_id, max_codes) is None:
+            # The refused update left the row locked by this transaction: the count is
+            # the one it saw.
+            raise await _quota_exceeded(conn, record.account_id, max_codes)
+        logo_sha256 = await store_logo(conn, logo) if logo else None
+        return _stored_qr(await conn.fetchrow(_INSERT_QR, *_row_values(record, logo_sha256)))
 
 
 async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:

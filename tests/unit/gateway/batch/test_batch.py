@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from services.gateway.batch import creation
 from services.gateway.batch.creation import (
     MAX_ITEMS,
     ItemResult,
     _BatchTransaction,
-    _ItemPool,
     batch_failure,
     item_kind,
     parse_items,
@@ -199,29 +200,39 @@ class _FakePool:
         return f"ran {query}"
 
 
-async def test_items_share_one_connection_and_transaction_in_turn() -> None:
+async def test_items_share_one_connection_and_transaction_in_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pool = _FakePool()
-    batch = _BatchTransaction(pool)
-    first_turn, second_turn = asyncio.Event(), asyncio.Event()
-    first: Any = _ItemPool(pool, batch, first_turn)
-    second: Any = _ItemPool(pool, batch, second_turn)
-    assert await first.fetchval("SELECT 1") == "ran SELECT 1"  # not ordered, not shared
+    first_rendered = asyncio.Event()
+    stored_on: list[tuple[str, Any]] = []
 
-    async def insert(item: Any) -> Any:
-        async with item.acquire() as conn:
-            return conn
+    async def prepare(ctx: Any, principal: Any, body: dict[str, Any]) -> str:
+        if body["name"] == "first":
+            await first_rendered.wait()  # the first item renders slowly
+        return str(body["name"])
 
-    waiting = asyncio.create_task(insert(second))
-    await asyncio.sleep(0.01)
-    assert not waiting.done() and pool.log == []
-    first_turn.set()
-    conn = await insert(first)
-    second_turn.set()
-    assert await waiting is conn
-    assert pool.log == ["acquire", "begin"]
-    await batch.close(commit=True)
-    await batch.close(commit=False)  # already closed: nothing more
-    assert pool.log == ["acquire", "begin", "commit", "release"]
+    async def store(conn: Any, prepared: str, *, max_codes: int) -> tuple[str, None]:
+        stored_on.append((prepared, conn))
+        return prepared, None
+
+    monkeypatch.setattr(creation, "PREPARERS", {"static": prepare})
+    monkeypatch.setattr(creation, "store_prepared", store)
+    monkeypatch.setattr(creation, "item_json", lambda record, *_: {"name": record})
+    ctx = SimpleNamespace(pool=pool, settings=None)
+    principal = SimpleNamespace(max_codes=0)
+    batch = asyncio.create_task(
+        creation.create_batch(ctx, principal, [{"name": "first"}, {"name": "second"}])  # type: ignore[arg-type]
+    )
+    for _ in range(20):  # let the second item finish preparing: it must wait for the first
+        await asyncio.sleep(0)
+    assert stored_on == [] and pool.log == []
+    first_rendered.set()
+    data = await batch
+    assert [name for name, _ in stored_on] == ["first", "second"]
+    assert stored_on[0][1] is stored_on[1][1]  # one connection
+    assert pool.log == ["acquire", "begin", "commit", "release"]  # one transaction
+    assert [result["data"]["name"] for result in data["results"]] == ["first", "second"]
 
 
 async def test_a_batch_that_inserted_nothing_touches_no_connection() -> None:
