@@ -215,3 +215,28 @@ async def test_public_images_are_limited_per_client_address(
     async with http.get(image_url, headers=from_client("198.51.100.7")) as resp:
         assert resp.status == 200  # another client is not affected
         assert decode_single_qr(await resp.read()) == "limited"
+
+
+async def test_a_batch_holds_no_quota_lock_while_its_items_render(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    """An account under a quota counts its codes on one locked row from a batch's first insert
+    to its commit. If that lock were taken while later items still render, every other create
+    of the account would wait out the whole batch, each holding a database connection that
+    other tenants need. A create sent while the batch renders finishes before the batch."""
+    owner = stack.create_account("quota batch", max_codes=1000, rate_limit=100_000)
+    finished_before = await renders_finished(http, stack)
+    items = [{"type": "text", "content": "light first"}]
+    items += [heavy_item(f"batch {i}") for i in range(12)]
+    batch = asyncio.create_task(post_batch(http, stack, owner, items))
+
+    async def first_items_rendered() -> bool:
+        return await renders_finished(http, stack) >= finished_before + 2
+
+    await wait_for(first_items_rendered, "the batch's first items rendered")
+    assert not batch.done(), "the batch finished before the test could race it"
+    single = await generate(http, stack, owner, {"type": "text", "content": "meanwhile"})
+    assert not batch.done(), "the single create waited for the batch to commit"
+    results = (await batch)["results"]
+    assert all(result["success"] for result in results), results
+    assert single["content"] == "meanwhile"

@@ -5,21 +5,22 @@ through exactly the code path of its single-item route (validation, logo, render
 verification, quota-checked insert). An item that fails gets its own error; the others are
 unaffected.
 
-Storing: each item is prepared (validated, rendered) on its own, with no catalog write, then
-stored on the batch's one connection, in one transaction, each item's ``insert_qr`` in its own
-savepoint (asyncpg nests ``conn.transaction()``). So a batch costs one commit instead of a
-hundred -- the commit's WAL flush dominates an insert -- and the codes appear together: a
-batch that dies half way (gateway killed, commit failed) stored nothing and is safe to retry. An item that fails in its insert (``QUOTA_EXCEEDED``, a short-code clash the
-dynamic path retries) only rolls back its savepoint, its count included. The quota check sees
-the batch's own earlier inserts, and the account's code counter stays locked until the commit,
-so concurrent creates of the account wait for the batch and see what it stored.
+Preparing, then storing: every item is first prepared (validated, rendered) on its own, a few
+at a time, with no catalog write. Only when every item is prepared are they stored, in request
+order, on one connection in one transaction, each item's ``insert_qr`` in its own savepoint
+(asyncpg nests ``conn.transaction()``). So a batch costs one commit instead of a hundred -- the
+commit's WAL flush dominates an insert -- and the codes appear together: a batch that dies half
+way (gateway killed, commit failed) stored nothing and is safe to retry. An item that fails in
+its insert (``QUOTA_EXCEEDED``, a short-code clash the dynamic path retries) only rolls back its
+savepoint, its count included.
 
-Ordering: items are taken by a few workers in request order and render in parallel, but each
-item's insert waits until every earlier item is finished (its ``turn``). The shared
-connection serialises inserts anyway, so this costs nothing, and it makes the quota
-deterministic: with room for N more codes, the first N valid items are stored and every later
-one gets ``QUOTA_EXCEEDED`` -- a client can resubmit exactly the tail. Workers take indices in
-increasing order, so the item an insert waits for is always running or done: no deadlock.
+Why all renders come first: an account under a quota counts its codes on one counter row,
+which stays locked from the batch's first insert to its commit. Holding it while later items
+still rendered (seconds, for a heavy batch) held back every other create of the account, each
+on a pool connection of its own, and with them every other tenant's requests that needed one.
+Now the lock lasts the inserts alone. Storing in request order keeps the quota deterministic:
+with room for N more codes, the first N valid items are stored and every later one gets
+``QUOTA_EXCEEDED`` -- a client can resubmit exactly the tail.
 
 A batch that stored nothing because a backing service failed (every item failed, at least one
 with a 5xx) answers with that error instead of a 200, so it is retried -- and, under an
@@ -161,51 +162,54 @@ class _BatchTransaction:
             await self._pool.release(conn)
 
 
-ItemRunner = Callable[[int, object, asyncio.Event], Awaitable[dict[str, Any]]]
+PreparedItem = tuple[PreparedCode, dict[str, Any]]
 
 
-async def run_in_order(
-    items: Sequence[object], run_item: ItemRunner, concurrency: int = CONCURRENCY
-) -> list[ItemResult]:
-    """Run ``run_item(index, item, turn)`` for every item, at most ``concurrency`` in flight.
+async def prepare_items(
+    ctx: GatewayContext,
+    principal: Principal,
+    items: Sequence[object],
+    concurrency: int = CONCURRENCY,
+) -> list[PreparedItem | ApiError]:
+    """Every item prepared (with its body) or the error that stopped it, in request order, at
+    most ``concurrency`` at a time. An unexpected exception (logged) is that item's
+    INTERNAL_ERROR, never the batch's."""
+    slots = asyncio.Semaphore(concurrency)
 
-    ``turn`` is set once *every* earlier item has finished (not just the one before: an item
-    that fails fast must not let a later one overtake a slow earlier one). Results come back in
-    request order; an :class:`ApiError` (or any other exception, logged) becomes that item's
-    error."""
-    turns = [asyncio.Event() for _ in items]
-    finished = [False] * len(items)
-    first_unfinished = 0
-    if turns:
-        turns[0].set()
-    results: list[ItemResult | None] = [None] * len(items)
-    indices = iter(range(len(items)))
+    async def prepare(index: int, item: object) -> PreparedItem | ApiError:
+        async with slots:
+            try:
+                kind, body = item_kind(index, item)
+                return await PREPARERS[kind](ctx, principal, body), body
+            except ApiError as err:
+                return err
+            except Exception:
+                log.exception("batch item failed", extra={"index": index})
+                return ApiError("INTERNAL_ERROR", "Internal error")
 
-    def finish(index: int) -> None:
-        nonlocal first_unfinished
-        finished[index] = True
-        while first_unfinished < len(items) and finished[first_unfinished]:
-            first_unfinished += 1
-        if first_unfinished < len(items):
-            turns[first_unfinished].set()
+    return list(await asyncio.gather(*(prepare(i, item) for i, item in enumerate(items))))
 
-    async def one(index: int) -> ItemResult:
-        try:
-            return ItemResult(index, data=await run_item(index, items[index], turns[index]))
-        except ApiError as err:
-            return ItemResult(index, error=err)
-        except Exception:
-            log.exception("batch item failed", extra={"index": index})
-            return ItemResult(index, error=ApiError("INTERNAL_ERROR", "Internal error"))
-        finally:
-            finish(index)
 
-    async def worker() -> None:
-        for index in indices:  # shared iterator: indices are handed out in increasing order
-            results[index] = await one(index)
-
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items))))))
-    return [result for result in results if result is not None]
+async def _store_item(
+    batch: _BatchTransaction,
+    index: int,
+    outcome: PreparedItem | ApiError,
+    principal: Principal,
+    settings: GatewaySettings,
+) -> ItemResult:
+    if isinstance(outcome, ApiError):
+        return ItemResult(index, error=outcome)
+    prepared, body = outcome
+    try:
+        record, rendered = await store_prepared(
+            await batch.connection(), prepared, max_codes=principal.max_codes
+        )
+    except ApiError as err:
+        return ItemResult(index, error=err)
+    except Exception:
+        log.exception("batch item failed", extra={"index": index})
+        return ItemResult(index, error=ApiError("INTERNAL_ERROR", "Internal error"))
+    return ItemResult(index, data=item_json(record, rendered, body, settings))
 
 
 async def create_batch(
@@ -213,20 +217,14 @@ async def create_batch(
 ) -> dict[str, Any]:
     """Create every item; the ``data`` of the batch response (see the module docstring)."""
 
+    prepared = await prepare_items(ctx, principal, items)
     batch = _BatchTransaction(ctx.pool)
-
-    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
-        kind, body = item_kind(index, item)
-        prepared = await PREPARERS[kind](ctx, principal, body)
-        await turn.wait()  # stored in request order: see the module docstring
-        record, rendered = await store_prepared(
-            await batch.connection(), prepared, max_codes=principal.max_codes
-        )
-        return item_json(record, rendered, body, ctx.settings)
-
     committed = False
     try:
-        results = await run_in_order(items, run_item)
+        results = [
+            await _store_item(batch, index, outcome, principal, ctx.settings)
+            for index, outcome in enumerate(prepared)
+        ]
         failure = batch_failure(results)
         if failure is not None:
             raise failure

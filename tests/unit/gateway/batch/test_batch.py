@@ -17,7 +17,7 @@ from services.gateway.batch.creation import (
     batch_failure,
     item_kind,
     parse_items,
-    run_in_order,
+    prepare_items,
     summary,
 )
 from services.runtime.errors import ApiError
@@ -86,53 +86,88 @@ def test_whole_batch_fails_only_when_nothing_succeeded_and_a_backend_failed() ->
     assert batch_failure([ItemResult(0, data={}), ItemResult(1, error=down)]) is None
 
 
-async def test_results_stay_in_order_and_inserts_happen_in_request_order() -> None:
+async def test_items_prepare_concurrently_and_come_back_in_request_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     rng = random.Random(7)
     delays = [rng.uniform(0, 0.01) for _ in range(60)]
-    inserted: list[int] = []
     in_flight = peak = 0
 
-    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
+    async def prepare(ctx: Any, principal: Any, body: dict[str, Any]) -> str:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         try:
-            await asyncio.sleep(delays[index])  # "render": finishes in any order
-            if index % 7 == 3:
-                raise ApiError("INVALID_CONTENT", f"item {index} is bad", field="content")
-            await turn.wait()
-            inserted.append(index)
-            return {"item": item}
+            await asyncio.sleep(delays[body["i"]])  # "render": finishes in any order
+            if body["i"] % 7 == 3:
+                raise ApiError("INVALID_CONTENT", f"item {body['i']} is bad", field="content")
+            return f"code {body['i']}"
         finally:
             in_flight -= 1
 
-    results = await run_in_order([f"body {i}" for i in range(60)], run_item, concurrency=5)
-    assert [r.index for r in results] == list(range(60))
-    assert inserted == [i for i in range(60) if i % 7 != 3]
-    assert all(
-        r.error is not None and r.error.field == "content" for r in results if r.index % 7 == 3
-    )
-    assert all(r.data == {"item": f"body {r.index}"} for r in results if r.index % 7 != 3)
+    monkeypatch.setattr(creation, "PREPARERS", {"static": prepare})
+    items = [{"i": i} for i in range(60)]
+    outcomes = await prepare_items(None, None, items, concurrency=5)  # type: ignore[arg-type]
+    for i, outcome in enumerate(outcomes):
+        if i % 7 == 3:
+            assert isinstance(outcome, ApiError) and outcome.field == "content"
+        else:
+            assert not isinstance(outcome, ApiError)
+            prepared, body = outcome
+            assert str(prepared) == f"code {i}"  # the fake preparer's stand-in for a code
+            assert body == {"i": i}
     assert peak == 5
 
 
-async def test_quota_in_the_middle_fails_exactly_the_tail() -> None:
-    stored: list[int] = []
+async def test_unexpected_exceptions_become_internal_errors_for_that_item_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def prepare(ctx: Any, principal: Any, body: dict[str, Any]) -> str:
+        if body["i"] == 1:
+            raise RuntimeError("bug")
+        return "ok"
+
+    monkeypatch.setattr(creation, "PREPARERS", {"static": prepare})
+    outcomes = await prepare_items(None, None, [{"i": 0}, {"i": 1}, {"i": 2}])  # type: ignore[arg-type]
+    assert [o.code if isinstance(o, ApiError) else o[0] for o in outcomes] == [
+        "ok",
+        "INTERNAL_ERROR",
+        "ok",
+    ]
+
+
+async def test_empty_batch_touches_nothing() -> None:
+    pool = _FakePool()
+    ctx = SimpleNamespace(pool=pool, settings=None)
+    data = await creation.create_batch(ctx, SimpleNamespace(max_codes=0), [])  # type: ignore[arg-type]
+    assert data == {"results": [], "succeeded": 0, "failed": 0}
+    assert pool.log == []
+
+
+async def test_quota_in_the_middle_fails_exactly_the_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    stored: list[str] = []
     limit = 4
 
-    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
-        await asyncio.sleep(0.001 * ((index * 5) % 3))
-        if item == "invalid":
+    async def prepare(ctx: Any, principal: Any, body: dict[str, Any]) -> str:
+        await asyncio.sleep(0.001 * ((body["i"] * 5) % 3))
+        if body["what"] == "invalid":
             raise ApiError("INVALID_TYPE", "nope")
-        await turn.wait()
+        return str(body["i"])
+
+    async def store(conn: Any, prepared: str, *, max_codes: int) -> tuple[str, None]:
         if len(stored) >= limit:
             raise ApiError("QUOTA_EXCEEDED", "full")
-        stored.append(index)
-        return {}
+        stored.append(prepared)
+        return prepared, None
 
-    items = ["ok", "invalid", "ok", "ok", "ok", "ok", "invalid", "ok"]
-    results = await run_in_order(items, run_item, concurrency=3)
-    codes = [r.error.code if r.error else "ok" for r in results]
+    monkeypatch.setattr(creation, "PREPARERS", {"static": prepare})
+    monkeypatch.setattr(creation, "store_prepared", store)
+    monkeypatch.setattr(creation, "item_json", lambda record, *_: {"name": record})
+    kinds = ["ok", "invalid", "ok", "ok", "ok", "ok", "invalid", "ok"]
+    items = [{"i": i, "what": what} for i, what in enumerate(kinds)]
+    ctx = SimpleNamespace(pool=_FakePool(), settings=None)
+    data = await creation.create_batch(ctx, SimpleNamespace(max_codes=limit), items)  # type: ignore[arg-type]
+    codes = [r["error"]["code"] if not r["success"] else "ok" for r in data["results"]]
     assert codes == [
         "ok",
         "INVALID_TYPE",
@@ -143,24 +178,7 @@ async def test_quota_in_the_middle_fails_exactly_the_tail() -> None:
         "INVALID_TYPE",
         "QUOTA_EXCEEDED",
     ]
-
-
-async def test_unexpected_exceptions_become_internal_errors_for_that_item_only() -> None:
-    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
-        if index == 1:
-            raise RuntimeError("bug")
-        return {"ok": index}
-
-    results = await run_in_order(["a", "b", "c"], run_item, concurrency=2)
-    assert [r.error.code if r.error else None for r in results] == [None, "INTERNAL_ERROR", None]
-    assert results[2].data == {"ok": 2}
-
-
-async def test_empty_batch() -> None:
-    async def run_item(index: int, item: object, turn: asyncio.Event) -> dict[str, Any]:
-        raise AssertionError("not called")
-
-    assert await run_in_order([], run_item) == []
+    assert stored == ["0", "2", "3", "4"]
 
 
 class _FakeTransaction:
@@ -224,9 +242,9 @@ async def test_items_share_one_connection_and_transaction_in_turn(
     batch = asyncio.create_task(
         creation.create_batch(ctx, principal, [{"name": "first"}, {"name": "second"}])  # type: ignore[arg-type]
     )
-    for _ in range(20):  # let the second item finish preparing: it must wait for the first
+    for _ in range(20):  # let the second item finish preparing: nothing is stored before all are
         await asyncio.sleep(0)
-    assert stored_on == [] and pool.log == []
+    assert stored_on == [] and pool.log == []  # no connection, so no lock, while items render
     first_rendered.set()
     data = await batch
     assert [name for name, _ in stored_on] == ["first", "second"]
