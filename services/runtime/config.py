@@ -44,18 +44,6 @@ def env_float(name: str, default: float, env: Mapping[str, str] | None = None) -
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
 
 
-def env_bool(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
-    value = _raw(name, env)
-    if value is None:
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be a boolean, got {value!r}")
-
-
 def env_list(
     name: str, default: tuple[str, ...] = (), env: Mapping[str, str] | None = None
 ) -> tuple[str, ...]:

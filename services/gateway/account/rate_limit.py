@@ -243,8 +243,5 @@ class RedisSlidingWindow:
         ]
         return decide(bool(fits), now_ms / 1000, counts)
 
-    async def ping(self) -> None:
-        await self._redis.ping()
-
     async def close(self) -> None:
         await self._redis.aclose()

@@ -27,7 +27,6 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
@@ -62,13 +61,6 @@ class Outcome(Enum):
     REPLAY = "replay"  # same request, response stored: send it again
     WAIT = "wait"  # same request, still executing elsewhere: wait for its response
     CONFLICT = "conflict"  # the key was used for a different request: 409
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
 
 
 def parse_key(raw: str | None) -> str | None:

@@ -249,12 +249,6 @@ async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
     return _stored_qr(row) if row else None
 
 
-async def short_code_taken(pool: Any, short_code: str) -> bool:
-    """Deleted codes keep their short code: a printed code must never point somewhere new."""
-    found = await pool.fetchval("SELECT 1 FROM qr_codes WHERE short_code = $1", short_code)
-    return found is not None
-
-
 async def update_code(
     pool: Any, account_id: str, qr_id: str, changes: dict[str, Any]
 ) -> StoredQR | None:
