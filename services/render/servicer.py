@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.render_jobs import render_barcode, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
@@ -13,21 +15,26 @@ def warm_up_worker() -> None:
     render_qr(QRSpec(payload="warm-up"))
 
 
+# Unset proto fields (empty, zero) take the specs' own defaults, written once in specs.py.
+_DEFAULT_QR: Final = QRSpec(payload="")
+_DEFAULT_BARCODE: Final = BarcodeSpec(symbology="", value="")
+
+
 def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
-    design = request.design
+    design, defaults = request.design, _DEFAULT_QR.design
     return QRSpec(
         payload=request.payload,
-        format=request.format or "png",
-        size=request.size or 512,
-        error_correction=request.error_correction or "M",
-        quiet_zone=request.quiet_zone,
+        format=request.format or _DEFAULT_QR.format,
+        size=request.size or _DEFAULT_QR.size,
+        error_correction=request.error_correction or _DEFAULT_QR.error_correction,
+        quiet_zone=request.quiet_zone,  # 0 is a valid quiet zone: callers always set it
         design=QRDesign(
-            fg_color=design.fg_color or "#000000",
-            bg_color=design.bg_color or "#ffffff",
-            dot_style=design.dot_style or "square",
-            corner_style=design.corner_style or "square",
+            fg_color=design.fg_color or defaults.fg_color,
+            bg_color=design.bg_color or defaults.bg_color,
+            dot_style=design.dot_style or defaults.dot_style,
+            corner_style=design.corner_style or defaults.corner_style,
             logo=design.logo or None,
-            logo_size=design.logo_size or 0.2,
+            logo_size=design.logo_size or defaults.logo_size,
         ),
     )
 
@@ -36,9 +43,9 @@ def barcode_spec_from(request: render_pb2.RenderBarcodeRequest) -> BarcodeSpec:
     return BarcodeSpec(
         symbology=request.symbology,
         value=request.value,
-        output=request.output or "png",
-        width=request.width or 400,
-        height=request.height or 200,
+        output=request.output or _DEFAULT_BARCODE.output,
+        width=request.width or _DEFAULT_BARCODE.width,
+        height=request.height or _DEFAULT_BARCODE.height,
         show_text=request.show_text,
     )
 

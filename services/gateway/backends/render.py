@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from qrforge.v1 import render_pb2
 from services.gateway.context import GatewayContext
-from services.gateway.qrcodes.options import QROptions
+from services.gateway.qrcodes.options import DEFAULT_DESIGN, QROptions
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
@@ -78,12 +78,12 @@ def request_from_record(
         error_correction=record.error_correction,
         quiet_zone=record.quiet_zone,
         design=render_pb2.QRDesign(
-            fg_color=design.get("fg_color", "#000000"),
-            bg_color=design.get("bg_color", "#ffffff"),
-            dot_style=design.get("dot_style", "square"),
-            corner_style=design.get("corner_style", "square"),
+            fg_color=design.get("fg_color", DEFAULT_DESIGN.fg_color),
+            bg_color=design.get("bg_color", DEFAULT_DESIGN.bg_color),
+            dot_style=design.get("dot_style", DEFAULT_DESIGN.dot_style),
+            corner_style=design.get("corner_style", DEFAULT_DESIGN.corner_style),
             logo=logo or b"",
-            logo_size=float(design.get("logo_size", 0.2)),
+            logo_size=float(design.get("logo_size", DEFAULT_DESIGN.logo_size)),
         ),
     )
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from services.gateway.barcodes import storage
 from services.gateway.barcodes.images import barcode_image
 from services.gateway.barcodes.records import StoredBarcode, barcode_json, render_stored_barcode
-from services.gateway.barcodes.values import parse_barcode_request
+from services.gateway.barcodes.values import OUTPUTS, parse_barcode_request
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.image_responses import (
@@ -23,15 +23,13 @@ from services.gateway.http.path_params import path_id
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
-_OUTPUTS = ("png", "svg")
-
 
 async def generate(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     options = parse_barcode_request(body)
     image_format = requested_image_format(request)
-    if image_format is not None and image_format not in _OUTPUTS:
+    if image_format is not None and image_format not in OUTPUTS:
         raise ApiError("INVALID_PARAMETER", "barcodes are available as png or svg", field="output")
     record = StoredBarcode(
         barcode_id=new_id("bc"),
@@ -87,7 +85,7 @@ async def delete_barcode(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.Response:
     record = await _owned(request)
     output = request.query.get("format") or None
-    if output is not None and output not in _OUTPUTS:
+    if output is not None and output not in OUTPUTS:
         raise ApiError("INVALID_PARAMETER", "format must be png or svg", field="format")
     disposition = f'attachment; filename="{record.barcode_id}.{output or record.output}"'
     return await barcode_image(

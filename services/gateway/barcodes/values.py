@@ -47,6 +47,11 @@ class BarcodeOptions:
     metadata: Mapping[str, object] = field(default_factory=dict)
 
 
+# The defaults are the dataclass's, read from here; tests/unit/test_render_contract.py checks
+# that render's own agree.
+DEFAULT_BARCODE: Final = BarcodeOptions(format="", value="")
+
+
 def _symbology(value: object) -> str:
     # "EAN-13", "upc_a", "Code 128" are how people write these; the canonical form is API.md's.
     key = re.sub(r"[\s_\-]", "", value).upper() if isinstance(value, str) else None
@@ -186,7 +191,7 @@ def parse_barcode_request(body: Mapping[str, object]) -> BarcodeOptions:
     fmt = _symbology(body.get("format"))
     output = body.get("output")
     if output is None:
-        output = "png"
+        output = DEFAULT_BARCODE.output
     elif not isinstance(output, str) or output.strip().lower() not in OUTPUTS:
         raise ApiError("INVALID_PARAMETER", "output must be png or svg", field="output")
     show_text = body.get("show_text")
@@ -196,8 +201,8 @@ def parse_barcode_request(body: Mapping[str, object]) -> BarcodeOptions:
         format=fmt,
         value=normalize_barcode_value(fmt, body.get("value")),
         output=output.strip().lower(),
-        width=_int(body, "width", 400, WIDTH_RANGE),
-        height=_int(body, "height", 200, HEIGHT_RANGE),
-        show_text=True if show_text is None else show_text,
+        width=_int(body, "width", DEFAULT_BARCODE.width, WIDTH_RANGE),
+        height=_int(body, "height", DEFAULT_BARCODE.height, HEIGHT_RANGE),
+        show_text=DEFAULT_BARCODE.show_text if show_text is None else show_text,
         metadata=_metadata(body.get("metadata")),
     )

@@ -85,6 +85,13 @@ class QROptions:
     design: Design = field(default_factory=Design)
 
 
+# The one place the gateway's defaults are read from (the dataclasses above hold them):
+# a changed default changes images and ETags, so tests/unit/test_render_contract.py checks
+# that render's own defaults agree.
+DEFAULT_OPTIONS: Final = QROptions()
+DEFAULT_DESIGN: Final = DEFAULT_OPTIONS.design
+
+
 def with_logo_bytes(options: QROptions, logo: bytes) -> QROptions:
     """Return ``options`` with fetched logo bytes in ``design.logo_data`` (URL kept)."""
     return dataclasses.replace(options, design=dataclasses.replace(options.design, logo_data=logo))
@@ -227,14 +234,18 @@ def parse_qr_options(body: Mapping[str, object]) -> QROptions:
     if include_image is not None and not isinstance(include_image, bool):
         raise _bad("include_image", "include_image must be true or false")
     return QROptions(
-        format="png" if fmt is None else _choice(fmt, "format", FORMATS),
-        size=512 if size is None else _int(size, "size", *SIZE_RANGE),
+        format=DEFAULT_OPTIONS.format if fmt is None else _choice(fmt, "format", FORMATS),
+        size=DEFAULT_OPTIONS.size if size is None else _int(size, "size", *SIZE_RANGE),
         error_correction=(
-            ("H" if design.has_logo else "M")
+            ("H" if design.has_logo else DEFAULT_OPTIONS.error_correction)
             if level is None
             else _choice(level, "error_correction", ERROR_CORRECTION_LEVELS, upper=True)
         ),
-        quiet_zone=4 if quiet_zone is None else _int(quiet_zone, "quiet_zone", *QUIET_ZONE_RANGE),
+        quiet_zone=(
+            DEFAULT_OPTIONS.quiet_zone
+            if quiet_zone is None
+            else _int(quiet_zone, "quiet_zone", *QUIET_ZONE_RANGE)
+        ),
         name=name or None,
         include_image=bool(include_image),
         design=design,

@@ -1,0 +1,62 @@
+"""The gateway and render each write their defaults and allowed values once; these must agree,
+or a changed default on one side would silently change images and ETags (the gateway hashes
+the render request it sends, render fills what the request leaves unset)."""
+
+from __future__ import annotations
+
+from qrforge.v1 import render_pb2
+from services.gateway.barcodes import values as gateway_barcodes
+from services.gateway.qrcodes import options as gateway_qr
+from services.render import specs as render_specs
+from services.render.servicer import barcode_spec_from, qr_spec_from
+
+
+def test_allowed_qr_values_agree() -> None:
+    assert gateway_qr.FORMATS == render_specs.QR_FORMATS
+    assert gateway_qr.ERROR_CORRECTION_LEVELS == render_specs.EC_LEVELS
+    assert gateway_qr.DOT_STYLES == render_specs.DOT_STYLES
+    assert gateway_qr.CORNER_STYLES == render_specs.CORNER_STYLES
+    assert gateway_qr.SIZE_RANGE == (render_specs.MIN_QR_SIZE, render_specs.MAX_QR_SIZE)
+    assert gateway_qr.QUIET_ZONE_RANGE[1] == render_specs.MAX_QUIET_ZONE
+    assert gateway_qr.LOGO_SIZE_RANGE == (render_specs.MIN_LOGO_SIZE, render_specs.MAX_LOGO_SIZE)
+
+
+def test_qr_defaults_agree() -> None:
+    gateway, render = gateway_qr.DEFAULT_OPTIONS, render_specs.QRSpec(payload="")
+    assert (gateway.format, gateway.size, gateway.error_correction, gateway.quiet_zone) == (
+        render.format,
+        render.size,
+        render.error_correction,
+        render.quiet_zone,
+    )
+    design, drawn = gateway.design, render.design
+    assert (design.fg_color, design.bg_color, design.dot_style, design.corner_style) == (
+        drawn.fg_color,
+        drawn.bg_color,
+        drawn.dot_style,
+        drawn.corner_style,
+    )
+    assert design.logo_size == drawn.logo_size
+
+
+def test_a_request_that_leaves_fields_unset_gets_the_same_defaults() -> None:
+    spec = qr_spec_from(render_pb2.RenderQRRequest(payload="x", quiet_zone=4))
+    assert spec == render_specs.QRSpec(payload="x")
+    barcode = barcode_spec_from(
+        render_pb2.RenderBarcodeRequest(symbology="EAN13", value="5901234123457", show_text=True)
+    )
+    assert barcode == render_specs.BarcodeSpec(symbology="EAN13", value="5901234123457")
+
+
+def test_barcode_values_and_defaults_agree() -> None:
+    # QR is drawn by the QR renderer, not as a linear barcode.
+    assert set(gateway_barcodes.SYMBOLOGIES) - {"QR"} == set(render_specs.BARCODE_SYMBOLOGIES)
+    assert gateway_barcodes.OUTPUTS == render_specs.BARCODE_OUTPUTS
+    gateway = gateway_barcodes.DEFAULT_BARCODE
+    render = render_specs.BarcodeSpec(symbology="", value="")
+    assert (gateway.output, gateway.width, gateway.height, gateway.show_text) == (
+        render.output,
+        render.width,
+        render.height,
+        render.show_text,
+    )
