@@ -1,6 +1,6 @@
 -- How many live QR codes (static and dynamic: barcodes do not count towards a plan's
 -- max_codes) each account has, kept by the gateway in the same transaction as every insert and
--- delete of a code (services/gateway/catalog_storage.py). The quota check is a conditional
+-- delete of a code (services/gateway/qrcodes/storage.py). The quota check is a conditional
 -- update of the account's row: concurrent creates queue on its lock and each sees the count the
 -- one before it committed, where counting rows could not see codes inserted by transactions
 -- still running, and let racing creates overshoot the limit.
