@@ -53,6 +53,11 @@ def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
     return any(ip in network for network in trusted)
 
 
+def client_source(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:
+    """The unit per-address limits count for, from the request: see :func:`address_source`."""
+    return address_source(client_ip(peer, forwarded_for, trusted))
+
+
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:
     peer = peer or ""
     if not trusted or not forwarded_for or not _trusted(peer, trusted):

@@ -75,13 +75,19 @@ class Authenticator:
         self._cache: dict[bytes, tuple[float, Principal]] = {}
         self._digests_by_key_id: dict[str, set[bytes]] = {}
 
-    def knows(self, secret: str | None) -> bool:
-        """Whether ``secret`` is a key this gateway authenticated lately (still cached): such a
-        caller is not held back by the failures of others at its address."""
+    def known(self, secret: str | None) -> Principal | None:
+        """The caller, when ``secret`` is a key this gateway authenticated lately (cached and
+        not expired): such a caller is not held back by the failures of others at its address,
+        and costs no call to keys. ``None`` means: :meth:`authenticate` it."""
         if not secret:
-            return False
+            return None
         cached = self._cache.get(hashlib.sha256(secret.encode()).digest())
-        return cached is not None and cached[0] > time.monotonic()
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        principal = cached[1]
+        if principal.expires_at is not None and principal.expires_at <= time.time():
+            return None  # authenticate() says why, and evicts it
+        return principal
 
     async def authenticate(self, secret: str | None) -> Principal:
         if not secret:

@@ -16,20 +16,14 @@ by its size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
 
 from services.gateway.account.rate_limit import Window
-from services.runtime.client_ip import IPNetwork, address_source, client_ip
 
 DEFAULT_CONCURRENCY: Final = 4
 DEFAULT_MAX_WAITING: Final = 256
-
-
-def client_source(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:
-    """The unit authentications are bounded for: the client's IPv4 address or IPv6 /64."""
-    return address_source(client_ip(peer, forwarded_for, trusted))
 
 
 def failure_window(source: str, limit: int) -> Window:

@@ -11,6 +11,7 @@ counted in all of them or in none, so a request refused by one window never uses
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 WINDOW_S: Final = 60.0
 
@@ -208,18 +212,30 @@ return result
 
 
 class RedisSlidingWindow:
-    """Windows shared by every gateway replica through Redis."""
+    """Windows shared by every gateway replica through Redis.
+
+    A Redis outage degrades to this replica's own windows (:class:`InMemorySlidingWindow`)
+    instead of failing every request: limits stay, only per replica, until Redis is back."""
 
     def __init__(self, url: str, prefix: str = "qrforge:ratelimit:") -> None:
         self._redis: Redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._prefix = prefix
         self._script = self._redis.register_script(_WEIGH_SCRIPT)
+        self._fallback = InMemorySlidingWindow()
 
     async def hit(self, windows: Sequence[Window]) -> RateDecision:
-        return await self._weigh(windows, record=True)
+        return await self._weigh_or_fall_back(windows, record=True)
 
     async def peek(self, windows: Sequence[Window]) -> RateDecision:
-        return await self._weigh(windows, record=False)
+        return await self._weigh_or_fall_back(windows, record=False)
+
+    async def _weigh_or_fall_back(self, windows: Sequence[Window], *, record: bool) -> RateDecision:
+        try:
+            return await self._weigh(windows, record=record)
+        except (RedisError, OSError):
+            log.warning("shared rate limiter unavailable, limiting in-process")
+            fallback = self._fallback
+            return await (fallback.hit(windows) if record else fallback.peek(windows))
 
     async def _weigh(self, windows: Sequence[Window], *, record: bool) -> RateDecision:
         member = f"{time.time_ns()}-{secrets.token_hex(4)}"
@@ -244,4 +260,5 @@ class RedisSlidingWindow:
         return decide(bool(fits), now_ms / 1000, counts)
 
     async def close(self) -> None:
+        await self._fallback.close()
         await self._redis.aclose()

@@ -16,23 +16,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from services.gateway.account.auth import Principal, presented_key
 from services.gateway.account.auth_failures import (
     InFlightAuthentications,
     TooManyInFlightError,
-    client_source,
     failure_window,
 )
 from services.gateway.account.rate_limit import (
-    InMemorySlidingWindow,
     RateDecision,
     Window,
     request_windows,
 )
 from services.gateway.context import PRINCIPAL, RATE_DECISION, context_of, rate_decision_of
 from services.gateway.http.envelope import error_response
+from services.runtime.client_ip import client_source
 from services.runtime.errors import ApiError
 from services.runtime.http_body import CLIENT_CLOSED_REQUEST, ClientDisconnectedError
 from services.runtime.logs import request_id_var
@@ -108,17 +106,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-_fallback_window = InMemorySlidingWindow()
-
-
 async def _weigh(request: web.Request, windows: Sequence[Window], *, count: bool) -> RateDecision:
     limiter = context_of(request).limiter
-    try:
-        return await (limiter.hit(windows) if count else limiter.peek(windows))
-    except (RedisError, OSError):
-        # A Redis outage degrades to per-replica limits instead of failing every request.
-        log.warning("shared rate limiter unavailable, limiting in-process")
-        return await (_fallback_window.hit(windows) if count else _fallback_window.peek(windows))
+    return await (limiter.hit(windows) if count else limiter.peek(windows))
 
 
 _in_flight_authentications = InFlightAuthentications()
@@ -135,8 +125,9 @@ async def _authenticate(request: web.Request) -> Principal:
     """
     ctx = context_of(request)
     secret = presented_key(request)
-    if ctx.authenticator.knows(secret):
-        return await ctx.authenticator.authenticate(secret)
+    known = ctx.authenticator.known(secret)
+    if known is not None:  # the common case: one hash, no window, no call to keys
+        return known
     source = client_source(
         request.remote, request.headers.get("X-Forwarded-For"), ctx.settings.trusted_proxies
     )

@@ -13,39 +13,24 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
-from services.gateway.account.rate_limit import InMemorySlidingWindow, RateDecision, Window
+from services.gateway.account.rate_limit import Window
 from services.gateway.context import RATE_DECISION, context_of
-from services.runtime.client_ip import address_source, client_ip
+from services.runtime.client_ip import client_source
 from services.runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
-
-_fallback_window = InMemorySlidingWindow()
-
-
-async def _weigh(request: web.Request, window: Window) -> RateDecision:
-    limiter = context_of(request).limiter
-    try:
-        return await limiter.hit([window])
-    except (RedisError, OSError):
-        # As for keys: a Redis outage degrades to per-replica limits, it fails no request.
-        log.warning("shared rate limiter unavailable, limiting public images in-process")
-        return await _fallback_window.hit([window])
 
 
 async def count_public_image_request(request: web.Request) -> None:
     """Count this request for its client address; RATE_LIMIT_EXCEEDED (with ``Retry-After``)
     once the address is over the limit."""
-    settings = context_of(request).settings
-    address = client_ip(
-        request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+    ctx = context_of(request)
+    source = client_source(
+        request.remote, request.headers.get("X-Forwarded-For"), ctx.settings.trusted_proxies
     )
-    window = Window(
-        f"public-images:{address_source(address)}", settings.public_image_requests_per_min
-    )
-    decision = await _weigh(request, window)
+    window = Window(f"public-images:{source}", ctx.settings.public_image_requests_per_min)
+    decision = await ctx.limiter.hit([window])
     if not decision.allowed:
         request[RATE_DECISION] = decision  # the rate-limit headers and Retry-After go on the 429
         raise ApiError(

@@ -7,10 +7,9 @@ import pytest
 from services.gateway.account.auth_failures import (
     InFlightAuthentications,
     TooManyInFlightError,
-    client_source,
     failure_window,
 )
-from services.runtime.client_ip import address_source, parse_networks
+from services.runtime.client_ip import address_source, client_source, parse_networks
 
 LOOPBACK = parse_networks(("127.0.0.1",))
 

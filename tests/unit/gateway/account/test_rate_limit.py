@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from services.gateway.account.rate_limit import (
     WINDOW_S,
     InMemorySlidingWindow,
+    RedisSlidingWindow,
     Window,
     WindowCount,
     decide,
@@ -95,3 +98,17 @@ async def test_in_memory_windows_stay_bounded_under_a_flood_of_sources() -> None
             await limiter.hit([busy])  # keeps it among the recently used
     assert len(limiter._logs) <= 100
     assert not (await limiter.peek([busy])).allowed  # still counted: 1 + 20 hits > 3
+
+
+async def test_redis_out_of_reach_degrades_to_limits_in_process() -> None:
+    """Redis down fails no request and lifts no limit: the replica limits on its own."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    limiter = RedisSlidingWindow(f"redis://127.0.0.1:{port}/0")
+    try:
+        window = Window("out-of-reach", 2)
+        assert [(await limiter.hit([window])).allowed for _ in range(3)] == [True, True, False]
+        assert not (await limiter.peek([window])).allowed
+    finally:
+        await limiter.close()
