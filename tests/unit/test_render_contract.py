@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from qrforge.v1 import render_pb2
 from services.gateway.barcodes import values as gateway_barcodes
+from services.gateway.logos import images as gateway_logos
 from services.gateway.qrcodes import options as gateway_qr
+from services.render import logo_limits as render_logo_limits
 from services.render import specs as render_specs
 from services.render.servicer import barcode_spec_from, qr_spec_from
 
@@ -60,3 +62,11 @@ def test_barcode_values_and_defaults_agree() -> None:
         render.height,
         render.show_text,
     )
+
+
+def test_logo_limits_agree() -> None:
+    """The gateway refuses a hostile logo before calling render, and render refuses it again
+    (internal callers can send anything): a logo one side accepts, the other must accept too."""
+    assert gateway_logos.MAX_LOGO_PIXELS == render_logo_limits.MAX_LOGO_PIXELS
+    assert gateway_logos.MAX_LOGO_ASPECT == render_logo_limits.MAX_LOGO_ASPECT
+    assert gateway_logos.MAX_JPEG_SCANS == render_logo_limits.MAX_JPEG_SCANS
