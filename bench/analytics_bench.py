@@ -329,7 +329,7 @@ def fill(url: str, rows: int) -> None:
     """Run in a child process (the chdb directory's only owner while the service is down)."""
     import clickhouse_connect  # noqa: PLC0415
 
-    from services.analytics.clickhouse_store import migration_statements  # noqa: PLC0415
+    from services.analytics.storage import migration_statements  # noqa: PLC0415
 
     client = clickhouse_connect.get_client(dsn=url)
     for statement in migration_statements():

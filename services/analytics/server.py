@@ -29,13 +29,13 @@ from services.analytics.amqp_transport import (
     ScanQueueTransport,
     delivery_body,
 )
-from services.analytics.clickhouse_store import ScanStore
 from services.analytics.enrichment import Enricher
 from services.analytics.geo import CityLookup, MaxMindCityLookup
 from services.analytics.ingest_pipeline import IngestPipeline
 from services.analytics.servicer import AnalyticsServicer
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.stats import ScanStats
+from services.analytics.storage import ScanStore
 from services.runtime.admin import AdminServer
 from services.runtime.grpc_server import GrpcServer
 

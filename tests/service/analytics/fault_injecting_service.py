@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.analytics.clickhouse_store import ScanStore
 from services.analytics.enrichment import ScanRow
 from services.analytics.server import serve
 from services.analytics.settings import AnalyticsSettings
+from services.analytics.storage import ScanStore
 from services.runtime.lifecycle import run_service
 
 

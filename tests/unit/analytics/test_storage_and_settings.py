@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.analytics.clickhouse_store import migration_statements, retention_statement
 from services.analytics.settings import AnalyticsSettings
+from services.analytics.storage import migration_statements, retention_statement
 from services.runtime.config import ConfigError
 from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
 
