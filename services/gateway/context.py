@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aio_pika.abc import AbstractRobustConnection
@@ -11,6 +11,7 @@ from aiohttp import web
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
 from services.gateway.account.auth import Authenticator, Principal
 from services.gateway.account.rate_limit import RateDecision, SlidingWindow
+from services.gateway.backends.render import RenderBackend
 from services.gateway.http.image_cache import ImageCache
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
@@ -30,6 +31,11 @@ class GatewayContext:
     logo_policy: LogoFetchPolicy
     catalog_events: CatalogEvents
     image_cache: ImageCache
+    # Built from the fields above: what the domain modules are given instead of this context.
+    render_backend: RenderBackend = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.render_backend = RenderBackend(self.render, self.settings.render_timeout_s)
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)

@@ -10,8 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Final
 
-from qrforge.v1 import render_pb2
-from services.gateway.context import GatewayContext
+from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.gateway.qrcodes.options import DEFAULT_DESIGN, QROptions
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
@@ -22,6 +21,14 @@ RENDERER_GENERATION: Final = b"1"
 
 CONTENT_TYPES: Final = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 FORMAT_BY_CONTENT_TYPE: Final = {mime: fmt for fmt, mime in CONTENT_TYPES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderBackend:
+    """The render service as the gateway calls it: its stub and the deadline of every call."""
+
+    stub: render_pb2_grpc.RenderServiceAsyncStub
+    timeout_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +108,7 @@ def etag_for(
 
 
 async def render(
-    ctx: GatewayContext, request: render_pb2.RenderQRRequest, account_id: str
+    backend: RenderBackend, request: render_pb2.RenderQRRequest, account_id: str
 ) -> Rendered:
     """Render ``request`` for ``account_id``: the render service takes turns between accounts.
 
@@ -111,29 +118,29 @@ async def render(
     billed.CopyFrom(request)
     billed.account_id = account_id
     image = await call_unary(
-        ctx.render.RenderQR, billed, timeout=ctx.settings.render_timeout_s, name="render.RenderQR"
+        backend.stub.RenderQR, billed, timeout=backend.timeout_s, name="render.RenderQR"
     )
     return Rendered(image.data, image.content_type, image.version, image.error_correction)
 
 
 async def render_barcode(
-    ctx: GatewayContext, request: render_pb2.RenderBarcodeRequest, account_id: str
+    backend: RenderBackend, request: render_pb2.RenderBarcodeRequest, account_id: str
 ) -> Rendered:
     """Like :func:`render`, for a linear or 2D barcode other than QR."""
     billed = render_pb2.RenderBarcodeRequest()
     billed.CopyFrom(request)
     billed.account_id = account_id
     image = await call_unary(
-        ctx.render.RenderBarcode,
+        backend.stub.RenderBarcode,
         billed,
-        timeout=ctx.settings.render_timeout_s,
+        timeout=backend.timeout_s,
         name="render.RenderBarcode",
     )
     return Rendered(image.data, image.content_type, image.version, image.error_correction)
 
 
 async def render_options(
-    ctx: GatewayContext, payload: str, options: QROptions, account_id: str
+    backend: RenderBackend, payload: str, options: QROptions, account_id: str
 ) -> Rendered:
     """Render ``payload`` drawn as ``options`` say, for ``account_id``.
 
@@ -141,7 +148,7 @@ async def render_options(
     a logo the client gave as ``logo_url`` is reported on that field, as LOGO_FETCH_FAILED.
     """
     try:
-        return await render(ctx, request_from_options(payload, options), account_id)
+        return await render(backend, request_from_options(payload, options), account_id)
     except ApiError as error:
         if options.design.logo_url is None or error.field != "design.logo_data":
             raise

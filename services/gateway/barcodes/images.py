@@ -23,6 +23,6 @@ async def barcode_image(
         request,
         barcode_etag(record, output),
         headers,
-        lambda: render_stored_barcode(ctx, record, output),
+        lambda: render_stored_barcode(ctx.render_backend, record, output),
         cache,
     )

@@ -11,8 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from qrforge.v1 import render_pb2
-from services.gateway.backends.render import Rendered, etag_for, render, render_barcode
-from services.gateway.context import GatewayContext
+from services.gateway.backends.render import (
+    RenderBackend,
+    Rendered,
+    etag_for,
+    render,
+    render_barcode,
+)
 from services.gateway.http.timestamps import format_rfc3339
 
 
@@ -92,9 +97,9 @@ def _render_request(
 
 
 async def render_stored_barcode(
-    ctx: GatewayContext, record: StoredBarcode, output: str | None = None
+    backend: RenderBackend, record: StoredBarcode, output: str | None = None
 ) -> Rendered:
     request = _render_request(record, output)
     if isinstance(request, render_pb2.RenderQRRequest):
-        return await render(ctx, request, record.account_id)
-    return await render_barcode(ctx, request, record.account_id)
+        return await render(backend, request, record.account_id)
+    return await render_barcode(backend, request, record.account_id)

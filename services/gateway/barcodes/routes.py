@@ -43,7 +43,9 @@ async def generate(request: web.Request) -> web.Response:
         metadata=dict(options.metadata),
         created_at=datetime.now(UTC),
     )
-    rendered = await render_stored_barcode(ctx, record)  # verified before anything is stored
+    rendered = await render_stored_barcode(
+        ctx.render_backend, record
+    )  # verified before anything is stored
     stored = await storage.insert_barcode(ctx.pool, record)
     if image_format is not None:
         return image_response(rendered, {"X-Barcode-Id": stored.barcode_id})

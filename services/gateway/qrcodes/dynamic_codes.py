@@ -112,7 +112,7 @@ async def prepare_dynamic_code(
         attempts += 1
         short_code = random_base62(SHORT_CODE_LENGTH)
         payload = f"{ctx.settings.redirect_base_url}/{short_code}"
-        rendered = await render_options(ctx, payload, options, principal.account_id)
+        rendered = await render_options(ctx.render_backend, payload, options, principal.account_id)
         record = new_record(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,

@@ -28,6 +28,6 @@ async def qr_image(
         request,
         etag_for(render_request),
         headers,
-        lambda: render(ctx, render_request, record.account_id),
+        lambda: render(ctx.render_backend, render_request, record.account_id),
         cache,
     )

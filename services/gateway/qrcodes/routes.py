@@ -47,7 +47,9 @@ async def generate_embed(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     qr_type, content, options = parse_qr_query(request.query)
     payload = build_payload(qr_type, content)
-    rendered = await render(ctx, request_from_options(payload, options), principal.account_id)
+    rendered = await render(
+        ctx.render_backend, request_from_options(payload, options), principal.account_id
+    )
     return image_response(rendered, {"Cache-Control": "private, max-age=300"})
 
 

@@ -81,7 +81,7 @@ async def prepare_static_code(
     if fmt is not None:
         options = replace(options, format=fmt)
     options = await with_fetched_logo(ctx, options)
-    rendered = await render_options(ctx, payload, options, principal.account_id)
+    rendered = await render_options(ctx.render_backend, payload, options, principal.account_id)
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
         content=content, payload=payload,
