@@ -1,11 +1,28 @@
-"""The keys process: what it opens, in which order, and how it shuts down."""
+"""The keys process: what it opens, in which order, and how it shuts down.
+
+Everything opens in one :class:`~contextlib.AsyncExitStack`, one entry each, so a failed start
+(a taken port, Postgres unreachable) closes what had opened and one failing close does not skip
+the rest; the shutdown is the opening order reversed:
+
+Open: Postgres pool (unreachable fails the start: every call needs it) → admin port →
+revocation publisher (connects in the background with backoff: a broker that is away at start
+does not stop keys, see below) → last-used recorder → gRPC → readiness.
+
+Close (SIGTERM): readiness reports draining → gRPC refuses new calls and lets in-flight ones
+finish within the grace (a RevokeKey among them still publishes) → the recorder writes what is
+pending (it needs the pool) → the publisher's connection → the admin port (up, saying
+"draining", until everything it reports on is closed) → the pool.
+
+The broker is deliberately not a readiness dependency, only reported in ``/readyz``'s body:
+revocations still succeed without it (the gateways' cache TTL bounds staleness, and the failed
+publish is counted), while failing readiness would take every replica out of service and stop
+all authentication.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-
-import asyncpg
+from contextlib import AsyncExitStack
 
 from qrforge.v1 import keys_pb2_grpc
 from services.keys.operations import KeyOperations
@@ -18,79 +35,48 @@ from services.runtime.admin import AdminServer
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.postgres import check_pool, open_pool
 
-log = logging.getLogger(__name__)
 
+async def serve(settings: KeysSettings, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set."""
+    async with AsyncExitStack() as stack:
+        pool = await open_pool(settings.database_url)
+        stack.push_async_callback(pool.close)
+        store = KeysStore(pool)
 
-class KeysApp:
-    """Opens Postgres, the broker, the last-used flusher, gRPC and the admin port in that order
-    and :meth:`stop` closes them in reverse, so nothing is used after it is closed."""
+        async def postgres_ready() -> None:
+            await check_pool(pool)
 
-    def __init__(self, settings: KeysSettings) -> None:
-        self.settings = settings
-        self.publisher = RevocationPublisher(settings.amqp_url, settings.publish_timeout_s)
-        self._pool: asyncpg.Pool | None = None
-        self._recorder: LastUsedRecorder | None = None
-        self._grpc: GrpcServer | None = None
-        self._admin: AdminServer | None = None
-
-    @property
-    def grpc_port(self) -> int:
-        """The bound port (useful when the settings asked for port 0)."""
-        assert self._grpc is not None, "not started"
-        return self._grpc.port
-
-    async def _check_postgres(self) -> None:
-        assert self._pool is not None
-        await check_pool(self._pool)
-
-    async def start(self) -> None:
-        settings = self.settings
-        self._pool = await open_pool(settings.database_url)
-        store = KeysStore(self._pool)
-        await self.publisher.start()
-        self._recorder = LastUsedRecorder(store.write_last_used, settings.last_used_flush_s)
-        self._recorder.start()
-        operations = KeyOperations(
-            store, pepper=settings.key_pepper, usage=self._recorder, revocations=self.publisher
+        publisher = RevocationPublisher(settings.amqp_url, settings.publish_timeout_s)
+        admin = AdminServer(
+            settings.admin_port,
+            checks={"postgres": postgres_ready},
+            host=settings.admin_host,
+            reports={"rabbitmq": publisher.check},
         )
-        self._grpc = GrpcServer(
+        await admin.start()
+        stack.push_async_callback(admin.stop)
+
+        stack.push_async_callback(publisher.close)
+        publisher.start()
+
+        recorder = LastUsedRecorder(store.write_last_used, settings.last_used_flush_s)
+        stack.push_async_callback(recorder.stop)
+        recorder.start()
+
+        operations = KeyOperations(
+            store, pepper=settings.key_pepper, usage=recorder, revocations=publisher
+        )
+        grpc_server = GrpcServer(
             settings.port,
             host=settings.grpc_host,
             auth_token=settings.grpc_auth_token,
             tls=settings.grpc_tls,
         )
-        keys_pb2_grpc.add_KeysServiceServicer_to_server(KeysServicer(operations), self._grpc.server)
-        self._admin = AdminServer(
-            settings.admin_port,
-            # The broker is deliberately not a readiness dependency: revocations still succeed
-            # without it (the gateways' cache TTL bounds staleness), and failing readiness would
-            # take every replica out of service and stop all authentication.
-            checks={"postgres": self._check_postgres},
-            host=settings.admin_host,
+        keys_pb2_grpc.add_KeysServiceServicer_to_server(
+            KeysServicer(operations), grpc_server.server
         )
-        await self._grpc.start()
-        await self._admin.start()
+        await grpc_server.start()
+        stack.push_async_callback(grpc_server.stop, settings.shutdown_grace_s)
 
-    async def stop(self) -> None:
-        # Probes see "draining" first so traffic moves away while in-flight calls finish; the
-        # final last_used_at flush needs the pool, so the pool closes last.
-        if self._admin is not None:
-            self._admin.draining = True
-        if self._grpc is not None:
-            await self._grpc.stop(self.settings.shutdown_grace_s)
-        if self._recorder is not None:
-            await self._recorder.stop()
-        await self.publisher.close()
-        if self._pool is not None:
-            await self._pool.close()
-        if self._admin is not None:
-            await self._admin.stop()
-
-
-async def serve(settings: KeysSettings, stop: asyncio.Event) -> None:
-    app = KeysApp(settings)
-    try:
-        await app.start()
+        stack.callback(setattr, admin, "draining", True)  # readiness fails first on stop
         await stop.wait()
-    finally:
-        await app.stop()

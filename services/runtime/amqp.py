@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from typing import Any
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
 import aio_pika
 from aio_pika.abc import (
@@ -12,6 +17,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from aio_pika.connection import make_url
 
 from services.runtime.topics import (
     EVENT_VERSION,
@@ -21,10 +27,112 @@ from services.runtime.topics import (
     SCANS_QUEUE,
 )
 
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S: Final = 5.0
+CONNECT_FIRST_DELAY_S: Final = 0.5
+CONNECT_MAX_DELAY_S: Final = 10.0
+
 
 async def open_connection(url: str) -> AbstractRobustConnection:
     """A connection that reconnects by itself and restores its channels, queues and bindings."""
-    return await aio_pika.connect_robust(url, timeout=5)
+    return await aio_pika.connect_robust(url, timeout=CONNECT_TIMEOUT_S)
+
+
+class NotConnectedError(ConnectionError):
+    """The broker connection is not open (not yet, or not at the moment)."""
+
+
+BrokerSetup = Callable[[AbstractRobustConnection], Awaitable[None]]
+"""Opens a user's channels, declares its topology and subscribes, on a fresh connection."""
+
+
+class BrokerConnection:
+    """One robust connection that a service opens without waiting for the broker.
+
+    :meth:`start` connects in the background and retries with exponential backoff (jittered,
+    :data:`CONNECT_FIRST_DELAY_S` doubling up to :data:`CONNECT_MAX_DELAY_S`) until the broker
+    answers and ``setup`` succeeded on the new connection (a failed setup closes that connection
+    and counts as a failed attempt). A broker away at start therefore never stops a service from
+    starting; :meth:`check` fails meanwhile, for readiness or a ``/readyz`` report. Once set up,
+    aio-pika's robust connection owns recovery: after a broker restart it reopens the channels
+    and restores their exchanges, queues, bindings and consumers, and :meth:`check` fails while
+    it is away.
+
+    This is the one reconnect loop the robust-connection users share (gateway, keys,
+    analytics); the redirect's :mod:`~services.redirect.broker` keeps a plain connection on
+    purpose (it must see every gap to spool and replay scans).
+    """
+
+    def __init__(self, url: str, setup: BrokerSetup, *, name: str = "broker") -> None:
+        self._url = url
+        self._setup = setup
+        self._name = name
+        self._connection: AbstractRobustConnection | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self.set_up = asyncio.Event()  # set once ``setup`` succeeded (and never cleared)
+
+    @property
+    def connection(self) -> AbstractRobustConnection | None:
+        """The connection once ``setup`` succeeded on it, else None."""
+        return self._connection if self.set_up.is_set() else None
+
+    def start(self) -> None:
+        self._connecting = asyncio.create_task(
+            self._connect_with_backoff(), name=f"{self._name}-connect"
+        )
+
+    async def _connect_with_backoff(self) -> None:
+        delay = CONNECT_FIRST_DELAY_S
+        while True:
+            # Made before it connects, so a stop that cancels the attempt can still close it.
+            connection = aio_pika.RobustConnection(make_url(self._url))
+            self._connection = connection
+            try:
+                await connection.connect(timeout=CONNECT_TIMEOUT_S)
+                await self._setup(connection)
+            except Exception as exc:  # any failure to connect or set up: retry later
+                log.warning(
+                    "broker unreachable; retrying",
+                    extra={
+                        "link": self._name,
+                        "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                        "retry_in_s": delay,
+                    },
+                )
+                self._connection = None
+                await _close_quietly(connection)
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, CONNECT_MAX_DELAY_S)
+                continue
+            self.set_up.set()
+            log.info("broker connected", extra={"link": self._name})
+            return
+
+    async def check(self) -> None:
+        """Raises :class:`NotConnectedError` unless set up and connected right now."""
+        connection = self.connection
+        if connection is None or connection.is_closed or not connection.connected.is_set():
+            raise NotConnectedError(f"{self._name}: no broker connection")
+
+    async def stop_connecting(self) -> None:
+        """Give up connecting (a connection already set up stays open until :meth:`close`)."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+
+    async def close(self) -> None:
+        await self.stop_connecting()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await _close_quietly(connection)
+
+
+async def _close_quietly(connection: AbstractRobustConnection) -> None:
+    with contextlib.suppress(Exception):  # it may never have finished opening
+        await connection.close()
 
 
 async def declare_topic_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:

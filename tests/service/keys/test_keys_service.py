@@ -14,11 +14,18 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from qrforge.v1 import keys_pb2, keys_pb2_grpc
 from services.keys import tokens
 from services.keys.operations import create_account_with_key
-from services.keys.server import KeysApp
 from services.keys.settings import KeysSettings
 from services.runtime.grpc_client import open_channel
 from services.runtime.metrics import registry
-from tests.service.keys.conftest import GRPC_AUTH_TOKEN, PEPPER, Accounts, RevokedEvents
+from tests.service.keys.conftest import (
+    GRPC_AUTH_TOKEN,
+    PEPPER,
+    Accounts,
+    RevokedEvents,
+    RunningKeys,
+    running_keys,
+)
+from tests.support.processes import free_port
 
 if TYPE_CHECKING:
     # Only the type stubs name the asyncio flavour of the generated stub.
@@ -291,31 +298,31 @@ async def test_last_used_at_is_written_by_the_batched_flush(
 
 
 async def test_revocation_stands_when_the_broker_is_down(
-    settings: KeysSettings, accounts: Accounts, keys_app: KeysApp
+    settings: KeysSettings, accounts: Accounts, keys_app: RunningKeys
 ) -> None:
-    # Nothing listens on port 1: the service starts anyway and readiness reports the broker.
-    offline = KeysApp(
-        KeysSettings(
-            port=0,
-            admin_port=0,
-            database_url=settings.database_url,
-            amqp_url="amqp://guest:guest@127.0.0.1:1/",
-            key_pepper=PEPPER,
-            grpc_auth_token=GRPC_AUTH_TOKEN,
-            publish_timeout_s=0.5,
-        )
+    # Nothing listens on the broker's port: the service starts anyway, is ready, and its
+    # readiness body reports the broker down.
+    offline_settings = KeysSettings(
+        port=free_port(),
+        admin_port=free_port(),
+        database_url=settings.database_url,
+        amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+        key_pepper=PEPPER,
+        grpc_auth_token=GRPC_AUTH_TOKEN,
+        shutdown_grace_s=1.0,
+        publish_timeout_s=0.5,
     )
-    await offline.start()
-    try:
-        with pytest.raises(Exception, match="no broker connection"):
-            await offline.publisher.check()
-        await keys_app.publisher.check()
+    async with running_keys(offline_settings) as offline:
+        ready = await offline.wait_ready()
+        assert ready["status"] == "ready"
+        assert ready["dependencies"] == {"rabbitmq": "down"}
+        assert (await keys_app.readyz())[1]["dependencies"] == {"rabbitmq": "up"}
 
         created = await accounts.create()
         failures_before = (
             registry.get_sample_value("qrforge_keys_revocation_publish_failures_total") or 0.0
         )
-        channel = open_channel(f"127.0.0.1:{offline.grpc_port}", auth_token=GRPC_AUTH_TOKEN)
+        channel = open_channel(offline.address, auth_token=GRPC_AUTH_TOKEN)
         try:
             stub = keys_pb2_grpc.KeysServiceStub(channel)
             await stub.RevokeKey(
@@ -330,5 +337,3 @@ async def test_revocation_stands_when_the_broker_is_down(
             registry.get_sample_value("qrforge_keys_revocation_publish_failures_total")
             == failures_before + 1
         )
-    finally:
-        await offline.stop()
