@@ -8,14 +8,12 @@ The pytest process itself never opens a chdb path: the service is the one proces
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import subprocess
-import time
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,7 @@ from services.runtime.grpc_auth import GRPC_AUTH_TOKEN_ENV
 from services.runtime.grpc_client import open_channel
 from services.runtime.scan_events import ScanEvent
 from services.runtime.topics import SCAN_RECORDED, SCANS_EXCHANGE
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, free_port
 
 VISITOR_SALT = "service-test-visitor-salt"
@@ -242,18 +241,6 @@ class Client:
 
     async def close(self) -> None:
         await self.channel.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout_s: float = 20.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if await check():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.1)
 
 
 async def wait_total(

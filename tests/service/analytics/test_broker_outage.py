@@ -21,13 +21,13 @@ from tests.service.analytics.harness import (
     Analytics,
     Client,
     Publisher,
-    eventually,
     make_event,
     new_account,
     wait_total,
 )
 from tests.service.analytics.test_crash_recovery import VISITORS, publish_stream
 from tests.support.backing import scratch_name, scratch_vhost
+from tests.support.polling import eventually
 from tests.support.tcp_proxy import TcpProxy
 
 SCANS = 20_000
@@ -59,7 +59,8 @@ async def test_a_cut_broker_connection_loses_and_doubles_nothing(tmp_path: Path)
 
             await eventually(some_counted, 20, "the first inserts")
             await proxy.cut(drain_s=0)
-            await asyncio.sleep(2.0)  # reconnection attempts are refused meanwhile
+            # The outage under test: 2 s of refused reconnection attempts.
+            await asyncio.sleep(2.0)
             assert service.metric("qrforge_analytics_events_total") < SCANS
             proxy.restore()
             await stream
@@ -68,7 +69,7 @@ async def test_a_cut_broker_connection_loses_and_doubles_nothing(tmp_path: Path)
                 return (await client.code_stats(account)).total_scans >= SCANS
 
             await eventually(all_counted, 40, f"{SCANS} scans after the outage")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # waiting for nothing to happen: a duplicate would show by now
             stats = await client.code_stats(account)
             assert (stats.total_scans, stats.unique_scans) == (SCANS, VISITORS)
             assert service.queue_counts()[SCANS_QUEUE] == (0, 0)

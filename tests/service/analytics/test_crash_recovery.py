@@ -16,11 +16,11 @@ from tests.service.analytics.harness import (
     Analytics,
     Client,
     Publisher,
-    eventually,
     make_event,
     new_account,
 )
 from tests.support.backing import scratch_name, scratch_vhost
+from tests.support.polling import eventually
 
 START = datetime(2026, 5, 4, 6, tzinfo=UTC)
 VISITORS = 500
@@ -50,7 +50,7 @@ async def publish_stream(publisher: Publisher, account: str, first: int, count: 
     ]
     for start in range(0, count, 500):
         await publisher.publish(events[start : start + 500])
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # pacing, not waiting: the stream outlasts the consumer's batches
 
 
 async def test_kill_and_stop_mid_stream_then_restart_counts_exactly(own_service: Analytics) -> None:
@@ -74,7 +74,11 @@ async def test_kill_and_stop_mid_stream_then_restart_counts_exactly(own_service:
 
         # Phase 2: SIGTERM while more arrive: the open batch is flushed and acked.
         stream = asyncio.create_task(publish_stream(publisher, account, 20_000, 10_000))
-        await asyncio.sleep(0.3)
+
+        async def consuming() -> bool:
+            return own_service.metric("qrforge_analytics_events_total") > 0
+
+        await eventually(consuming, 20, "the restarted service at work")
         assert own_service.stop() == 0
         await client.close()
         await stream
@@ -85,7 +89,7 @@ async def test_kill_and_stop_mid_stream_then_restart_counts_exactly(own_service:
             return (await client.code_stats(account)).total_scans >= 30_000
 
         await eventually(all_counted, 30, "30,000 scans")
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # waiting for nothing to happen: a duplicate would show by now
         stats = await client.code_stats(account)
         assert (stats.total_scans, stats.unique_scans) == (30_000, VISITORS)
         per_code = [(await client.code_stats(account, f"qr_{n}")).total_scans for n in range(3)]
