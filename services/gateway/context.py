@@ -9,8 +9,10 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
-from services.gateway.account.auth import Authenticator, Principal
+from services.gateway.account.auth import Authenticator
+from services.gateway.account.principal import Principal
 from services.gateway.account.rate_limit import RateDecision, SlidingWindow
+from services.gateway.backends.keys import KeysBackend
 from services.gateway.backends.render import RenderBackend
 from services.gateway.http.image_cache import ImageCache
 from services.gateway.logos.fetch import LogoFetchPolicy
@@ -33,9 +35,11 @@ class GatewayContext:
     image_cache: ImageCache
     # Built from the fields above: what the domain modules are given instead of this context.
     render_backend: RenderBackend = field(init=False)
+    keys_backend: KeysBackend = field(init=False)
 
     def __post_init__(self) -> None:
         self.render_backend = RenderBackend(self.render, self.settings.render_timeout_s)
+        self.keys_backend = KeysBackend(self.keys, self.settings.rpc_timeout_s)
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)

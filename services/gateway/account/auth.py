@@ -9,50 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
 
-from qrforge.v1 import keys_pb2, keys_pb2_grpc
+from qrforge.v1 import keys_pb2_grpc
+from services.gateway.account.principal import Principal
+from services.gateway.backends import keys
 from services.runtime.errors import ApiError
-from services.runtime.grpc_client import call_unary
 
 MAX_CACHED_KEYS: Final = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller: their account, plan limits and key."""
-
-    account_id: str
-    plan: str
-    api_access: bool
-    rate_limit_per_min: int  # the account's, shared by all its keys
-    max_codes: int
-    key_id: str
-    permissions: frozenset[str]
-    expires_at: float | None  # Unix seconds, to the microsecond the keys service stored
-    key_rate_limit_per_min: int | None  # the key's own limit, inside the account's
-
-    @classmethod
-    def from_message(cls, response: keys_pb2.AuthenticateResponse) -> Principal:
-        account, key = response.account, response.key
-        return cls(
-            account_id=account.account_id,
-            plan=account.plan,
-            api_access=account.api_access,
-            rate_limit_per_min=account.rate_limit_per_min,
-            max_codes=account.max_codes,
-            key_id=key.key_id,
-            permissions=frozenset(key.permissions),
-            # Whole microseconds: a key it creates inherits this expiry exactly (a float of
-            # Unix microseconds round-trips; nanoseconds would not).
-            expires_at=key.expires_at.ToMicroseconds() / 1_000_000
-            if key.HasField("expires_at")
-            else None,
-            key_rate_limit_per_min=key.rate_limit_per_min or None,
-        )
 
 
 def presented_key(request: web.Request) -> str | None:
@@ -67,11 +33,10 @@ def presented_key(request: web.Request) -> str | None:
 
 class Authenticator:
     def __init__(
-        self, keys: keys_pb2_grpc.KeysServiceAsyncStub, ttl_s: float, timeout_s: float
+        self, stub: keys_pb2_grpc.KeysServiceAsyncStub, ttl_s: float, timeout_s: float
     ) -> None:
-        self._keys = keys
+        self._keys = keys.KeysBackend(stub, timeout_s)
         self._ttl_s = ttl_s
-        self._timeout_s = timeout_s
         self._cache: dict[bytes, tuple[float, Principal]] = {}
         self._digests_by_key_id: dict[str, set[bytes]] = {}
 
@@ -98,13 +63,7 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            response = await call_unary(
-                self._keys.Authenticate,
-                keys_pb2.AuthenticateRequest(api_key=secret),
-                timeout=self._timeout_s,
-                name="keys.Authenticate",
-            )
-            principal = Principal.from_message(response)
+            principal = await keys.authenticate(self._keys, secret)
             self._remember(digest, principal, now)
         if principal.expires_at is not None and principal.expires_at <= time.time():
             self.evict_key(principal.key_id)

@@ -6,17 +6,15 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from qrforge.v1 import keys_pb2
-from services.gateway.account.auth import Principal
+from services.gateway.backends import keys
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.json_body import read_json_object
 from services.gateway.http.path_params import path_id
 from services.gateway.http.timestamps import format_timestamp, parse_datetime
 from services.runtime.errors import ApiError
-from services.runtime.grpc_client import call_unary
 
 INT32_MAX: Final = 2**31 - 1  # a key's rate limit travels to the keys service as an int32
 
@@ -36,13 +34,8 @@ def key_json(key: keys_pb2.ApiKey) -> dict[str, Any]:
 
 async def list_keys(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    response = await call_unary(
-        ctx.keys.ListKeys,
-        keys_pb2.ListKeysRequest(account_id=principal.account_id),
-        timeout=ctx.settings.rpc_timeout_s,
-        name="keys.ListKeys",
-    )
-    return ok([key_json(key) for key in response.keys])
+    listed = await keys.list_keys(ctx.keys_backend, principal.account_id)
+    return ok([key_json(key) for key in listed])
 
 
 def _rate_limit(body: dict[str, Any]) -> int:
@@ -59,7 +52,7 @@ def _rate_limit(body: dict[str, Any]) -> int:
     return value
 
 
-def _create_request(body: dict[str, Any], creator: Principal) -> keys_pb2.CreateKeyRequest:
+def _new_key(body: dict[str, Any]) -> keys.NewKey:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ApiError(
@@ -76,50 +69,28 @@ def _create_request(body: dict[str, Any], creator: Principal) -> keys_pb2.Create
             'permissions must be a non-empty list of "read", "write"',
             field="permissions",
         )
-    request = keys_pb2.CreateKeyRequest(
-        account_id=creator.account_id,
-        name=name.strip(),
-        permissions=sorted(set(permissions)),
-        creator_permissions=sorted(creator.permissions),
-        rate_limit_per_min=_rate_limit(body),
-        creator_key_id=creator.key_id,
-        creator_rate_limit_per_min=creator.key_rate_limit_per_min or 0,
-    )
-    if creator.expires_at is not None:  # the keys service keeps the new key within it
-        request.creator_expires_at.FromMicroseconds(round(creator.expires_at * 1_000_000))
+    rate_limit = _rate_limit(body)
+    expires = None
     if body.get("expires_at") is not None:
         expires = parse_datetime(body["expires_at"], "expires_at", end_of_day=True)
         if expires <= datetime.now(UTC):
             raise ApiError(
                 "INVALID_PARAMETER", "expires_at must be in the future", field="expires_at"
             )
-        stamp = Timestamp()
-        stamp.FromDatetime(expires)
-        request.expires_at.CopyFrom(stamp)
-    return request
+    return keys.NewKey(name.strip(), permissions, rate_limit, expires)
 
 
 async def create_key(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
-    response = await call_unary(
-        ctx.keys.CreateKey,
-        _create_request(body, principal),
-        timeout=ctx.settings.rpc_timeout_s,
-        name="keys.CreateKey",
-    )
+    response = await keys.create_key(ctx.keys_backend, principal, _new_key(body))
     return ok({**key_json(response.key), "api_key": response.api_key}, status=201)
 
 
 async def revoke_key(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     key_id = path_id(request, "key_id", "key")
-    await call_unary(
-        ctx.keys.RevokeKey,
-        keys_pb2.RevokeKeyRequest(account_id=principal.account_id, key_id=key_id),
-        timeout=ctx.settings.rpc_timeout_s,
-        name="keys.RevokeKey",
-    )
+    await keys.revoke_key(ctx.keys_backend, principal.account_id, key_id)
     # This replica forgets the key now; the others hear key.revoked.
     ctx.authenticator.evict_key(key_id)
     return ok({"key_id": key_id, "revoked": True})

@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from services.gateway.account.auth import Principal
+from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered
 from services.gateway.context import GatewayContext
 from services.gateway.http.image_responses import with_inline_image

@@ -17,12 +17,13 @@ from typing import Final
 
 from aiohttp import web
 
-from services.gateway.account.auth import Principal, presented_key
+from services.gateway.account.auth import presented_key
 from services.gateway.account.auth_failures import (
     InFlightAuthentications,
     TooManyInFlightError,
     failure_window,
 )
+from services.gateway.account.principal import Principal
 from services.gateway.account.rate_limit import (
     RateDecision,
     Window,

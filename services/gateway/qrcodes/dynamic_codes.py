@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from services.gateway.account.auth import Principal
+from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options
 from services.gateway.context import GatewayContext
 from services.gateway.http.timestamps import parse_datetime

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from services.gateway.account.auth import Principal
+from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options, stored_design
 from services.gateway.context import GatewayContext
 from services.gateway.logos.fetch import fetch_logo
