@@ -17,6 +17,7 @@ from services.gateway.backends.render import RenderBackend
 from services.gateway.http.image_cache import ImageCache
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
+from services.gateway.qrcodes.prepared import DrawingTools
 from services.gateway.settings import GatewaySettings
 
 
@@ -36,10 +37,14 @@ class GatewayContext:
     # Built from the fields above: what the domain modules are given instead of this context.
     render_backend: RenderBackend = field(init=False)
     keys_backend: KeysBackend = field(init=False)
+    drawing: DrawingTools = field(init=False)
 
     def __post_init__(self) -> None:
         self.render_backend = RenderBackend(self.render, self.settings.render_timeout_s)
         self.keys_backend = KeysBackend(self.keys, self.settings.rpc_timeout_s)
+        self.drawing = DrawingTools(
+            self.render_backend, self.logo_policy, self.settings.redirect_base_url
+        )
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)

@@ -21,7 +21,7 @@ async def usage(request: web.Request) -> web.Response:
     limit = min(principal.rate_limit_per_min, own_limit or principal.rate_limit_per_min)
     (qr_used, barcodes_used), scans = await asyncio.gather(
         storage.count_codes(ctx.pool, principal.account_id),
-        scans_this_month(ctx, principal.account_id),
+        scans_this_month(ctx.analytics, principal.account_id),
     )
     return ok(
         {

@@ -11,7 +11,6 @@ import logging
 from typing import Any, Final
 
 from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
-from services.gateway.context import GatewayContext
 from services.runtime.errors import ApiError
 from services.runtime.grpc_client import call_unary
 
@@ -71,11 +70,13 @@ async def account_overview(
     )
 
 
-async def total_scans(ctx: GatewayContext, account_id: str, qr_id: str) -> int | None:
+async def total_scans(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub, account_id: str, qr_id: str
+) -> int | None:
     """All scans of one code (bots excluded)."""
     try:
         stats = await call_unary(
-            ctx.analytics.GetCodeStats,
+            analytics.GetCodeStats,
             analytics_pb2.StatsQuery(account_id=account_id, qr_id=qr_id),
             timeout=TOTAL_TIMEOUT_S,
             name="analytics.GetCodeStats",
@@ -86,11 +87,13 @@ async def total_scans(ctx: GatewayContext, account_id: str, qr_id: str) -> int |
     return int(stats.total_scans)
 
 
-async def scans_this_month(ctx: GatewayContext, account_id: str) -> int | None:
+async def scans_this_month(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub, account_id: str
+) -> int | None:
     """Scans of the account since the start of the month (UTC)."""
     try:
         overview = await call_unary(
-            ctx.analytics.GetAccountOverview,
+            analytics.GetAccountOverview,
             analytics_pb2.OverviewQuery(
                 query=analytics_pb2.StatsQuery(account_id=account_id, tz="UTC"), top=1
             ),

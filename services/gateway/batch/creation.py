@@ -39,10 +39,9 @@ from typing import Any, Final
 
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered
-from services.gateway.context import GatewayContext
 from services.gateway.http.image_responses import with_inline_image
 from services.gateway.qrcodes.dynamic_codes import prepare_dynamic_code
-from services.gateway.qrcodes.prepared import PreparedCode, store_prepared
+from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode, store_prepared
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.static_codes import prepare_static_code
 from services.gateway.settings import GatewaySettings
@@ -55,7 +54,7 @@ MAX_ITEMS: Final = 100
 # default), enough to keep every worker busy while others wait on gRPC or Postgres.
 CONCURRENCY: Final = 4 * (os.cpu_count() or 1)
 
-Preparer = Callable[[GatewayContext, Principal, dict[str, Any]], Awaitable[PreparedCode]]
+Preparer = Callable[[DrawingTools, Principal, dict[str, Any]], Awaitable[PreparedCode]]
 
 PREPARERS: Final[Mapping[str, Preparer]] = {
     "static": prepare_static_code,
@@ -166,7 +165,7 @@ PreparedItem = tuple[PreparedCode, dict[str, Any]]
 
 
 async def prepare_items(
-    ctx: GatewayContext,
+    tools: DrawingTools,
     principal: Principal,
     items: Sequence[object],
     concurrency: int = CONCURRENCY,
@@ -180,7 +179,7 @@ async def prepare_items(
         async with slots:
             try:
                 kind, body = item_kind(index, item)
-                return await PREPARERS[kind](ctx, principal, body), body
+                return await PREPARERS[kind](tools, principal, body), body
             except ApiError as err:
                 return err
             except Exception:
@@ -213,16 +212,21 @@ async def _store_item(
 
 
 async def create_batch(
-    ctx: GatewayContext, principal: Principal, items: Sequence[object]
+    tools: DrawingTools,
+    pool: Any,
+    settings: GatewaySettings,
+    principal: Principal,
+    items: Sequence[object],
 ) -> dict[str, Any]:
-    """Create every item; the ``data`` of the batch response (see the module docstring)."""
+    """Create every item, stored on one connection of ``pool``; the ``data`` of the batch
+    response (see the module docstring)."""
 
-    prepared = await prepare_items(ctx, principal, items)
-    batch = _BatchTransaction(ctx.pool)
+    prepared = await prepare_items(tools, principal, items)
+    batch = _BatchTransaction(pool)
     committed = False
     try:
         results = [
-            await _store_item(batch, index, outcome, principal, ctx.settings)
+            await _store_item(batch, index, outcome, principal, settings)
             for index, outcome in enumerate(prepared)
         ]
         failure = batch_failure(results)

@@ -30,4 +30,4 @@ async def create(request: web.Request) -> web.Response:
     """
     ctx, principal = context_of(request), principal_of(request)
     items = parse_items(await read_json_object(request))
-    return ok(await create_batch(ctx, principal, items))
+    return ok(await create_batch(ctx.drawing, ctx.pool, ctx.settings, principal, items))

@@ -12,12 +12,12 @@ from typing import Any, Final
 
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options
-from services.gateway.context import GatewayContext
 from services.gateway.http.timestamps import parse_datetime
 from services.gateway.qrcodes import storage
+from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.qrcodes.options import parse_qr_options
 from services.gateway.qrcodes.payloads import validate_http_url
-from services.gateway.qrcodes.prepared import PreparedCode, store_prepared_on_pool
+from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode, store_prepared_on_pool
 from services.gateway.qrcodes.records import StoredQR
 from services.gateway.qrcodes.static_codes import new_record, with_fetched_logo
 from services.runtime.errors import ApiError
@@ -90,7 +90,7 @@ async def protection_changes(value: object) -> dict[str, Any]:
 
 
 async def prepare_dynamic_code(
-    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+    tools: DrawingTools, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
 ) -> PreparedCode:
     """Validate and render one dynamic code with a fresh short code, ready to store."""
     destination = _destination(body.get("destination_url"))
@@ -102,7 +102,7 @@ async def prepare_dynamic_code(
         )
     options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
     protection = await protection_changes(body.get("protection") or {})
-    options = await with_fetched_logo(ctx, options)
+    options = await with_fetched_logo(tools.logo_policy, options)
     attempts = 0
 
     async def draw() -> PreparedCode:
@@ -111,8 +111,8 @@ async def prepare_dynamic_code(
             raise ApiError("SERVICE_UNAVAILABLE", "Could not allocate a short code, try again")
         attempts += 1
         short_code = random_base62(SHORT_CODE_LENGTH)
-        payload = f"{ctx.settings.redirect_base_url}/{short_code}"
-        rendered = await render_options(ctx.render_backend, payload, options, principal.account_id)
+        payload = f"{tools.redirect_base_url}/{short_code}"
+        rendered = await render_options(tools.render, payload, options, principal.account_id)
         record = new_record(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,
@@ -125,11 +125,17 @@ async def prepare_dynamic_code(
 
 
 async def create_dynamic_code(
-    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+    tools: DrawingTools,
+    pool: Any,
+    principal: Principal,
+    body: dict[str, Any],
+    *,
+    fmt: str | None = None,
 ) -> tuple[StoredQR, Rendered]:
-    """Prepare and store one dynamic code (drawn again while its short code is taken)."""
-    prepared = await prepare_dynamic_code(ctx, principal, body, fmt=fmt)
-    return await store_prepared_on_pool(ctx.pool, prepared, max_codes=principal.max_codes)
+    """Prepare one dynamic code and store it on a connection of ``pool`` (drawn again while
+    its short code is taken)."""
+    prepared = await prepare_dynamic_code(tools, principal, body, fmt=fmt)
+    return await store_prepared_on_pool(pool, prepared, max_codes=principal.max_codes)
 
 
 def _require_dynamic(record: StoredQR) -> None:
@@ -138,27 +144,27 @@ def _require_dynamic(record: StoredQR) -> None:
 
 
 async def _apply(
-    ctx: GatewayContext, principal: Principal, record: StoredQR, changes: dict[str, Any]
+    pool: Any, events: CatalogEvents, record: StoredQR, changes: dict[str, Any]
 ) -> StoredQR:
-    updated = await storage.update_code(ctx.pool, principal.account_id, record.qr_id, changes)
+    updated = await storage.update_code(pool, record.account_id, record.qr_id, changes)
     if updated is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
     if updated.short_code is not None:
-        await ctx.catalog_events.publish(CODE_UPDATED, updated.qr_id, updated.short_code)
+        await events.publish(CODE_UPDATED, updated.qr_id, updated.short_code)
     return updated
 
 
 async def change_destination(
-    ctx: GatewayContext, principal: Principal, qr_id: str, body: dict[str, Any]
+    pool: Any, events: CatalogEvents, principal: Principal, qr_id: str, body: dict[str, Any]
 ) -> StoredQR:
     destination = _destination(body.get("destination_url"))
-    record = await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
+    record = await storage.get_owned_qr(pool, principal.account_id, qr_id)
     _require_dynamic(record)
-    return await _apply(ctx, principal, record, {"destination_url": destination})
+    return await _apply(pool, events, record, {"destination_url": destination})
 
 
 async def patch_code(
-    ctx: GatewayContext, principal: Principal, qr_id: str, body: dict[str, Any]
+    pool: Any, events: CatalogEvents, principal: Principal, qr_id: str, body: dict[str, Any]
 ) -> StoredQR:
     unknown = set(body) - _PATCH_KEYS
     if unknown:
@@ -166,7 +172,7 @@ async def patch_code(
         raise ApiError("INVALID_PARAMETER", f"{field} cannot be changed", field=field)
     if not body:
         raise ApiError("INVALID_PARAMETER", "nothing to change", field="name")
-    record = await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
+    record = await storage.get_owned_qr(pool, principal.account_id, qr_id)
     changes: dict[str, Any] = {}
     if "name" in body:
         name = body["name"]
@@ -186,9 +192,9 @@ async def patch_code(
         changes["active"] = body["active"]
     if "protection" in body:
         changes.update(await protection_changes(body["protection"]))
-    return await _apply(ctx, principal, record, changes) if changes else record
+    return await _apply(pool, events, record, changes) if changes else record
 
 
-async def announce_deleted(ctx: GatewayContext, record: StoredQR) -> None:
+async def announce_deleted(events: CatalogEvents, record: StoredQR) -> None:
     if record.short_code is not None:
-        await ctx.catalog_events.publish(CODE_DELETED, record.qr_id, record.short_code)
+        await events.publish(CODE_DELETED, record.qr_id, record.short_code)

@@ -23,19 +23,23 @@ async def create(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     image_format = requested_image_format(request)
-    record, rendered = await create_dynamic_code(ctx, principal, body, fmt=image_format)
-    return created_qr_response(ctx, record, rendered, body, image_format, status=201)
+    record, rendered = await create_dynamic_code(
+        ctx.drawing, ctx.pool, principal, body, fmt=image_format
+    )
+    return created_qr_response(ctx.settings, record, rendered, body, image_format, status=201)
 
 
 async def put_destination(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
-    record = await change_destination(ctx, principal, path_id(request, "qr_id", "qr"), body)
-    return ok(await detailed_qr_json(ctx, record))
+    qr_id = path_id(request, "qr_id", "qr")
+    record = await change_destination(ctx.pool, ctx.catalog_events, principal, qr_id, body)
+    return ok(await detailed_qr_json(ctx.analytics, ctx.settings, record))
 
 
 async def patch(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
-    record = await patch_code(ctx, principal, path_id(request, "qr_id", "qr"), body)
-    return ok(await detailed_qr_json(ctx, record))
+    qr_id = path_id(request, "qr_id", "qr")
+    record = await patch_code(ctx.pool, ctx.catalog_events, principal, qr_id, body)
+    return ok(await detailed_qr_json(ctx.analytics, ctx.settings, record))

@@ -14,9 +14,20 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.backends.render import Rendered
+from services.gateway.backends.render import RenderBackend, Rendered
+from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.records import StoredQR
+
+
+@dataclass(frozen=True, slots=True)
+class DrawingTools:
+    """What preparing a code draws with: the render service, the policy ``logo_url`` is
+    fetched under, and the base of the short URLs dynamic codes encode."""
+
+    render: RenderBackend
+    logo_policy: LogoFetchPolicy
+    redirect_base_url: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,25 +9,30 @@ from typing import Any
 
 from aiohttp import web
 
+from qrforge.v1 import analytics_pb2_grpc
 from services.gateway.backends.analytics import total_scans
 from services.gateway.backends.render import Rendered
-from services.gateway.context import GatewayContext
 from services.gateway.http.envelope import ok
 from services.gateway.http.image_responses import image_response, with_inline_image
 from services.gateway.qrcodes.records import StoredQR, qr_json
+from services.gateway.settings import GatewaySettings
 
 
-async def detailed_qr_json(ctx: GatewayContext, record: StoredQR) -> dict[str, Any]:
+async def detailed_qr_json(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
+    settings: GatewaySettings,
+    record: StoredQR,
+) -> dict[str, Any]:
     """A single record, with its scan total for dynamic codes (lists leave it out: one
     analytics call per row would make a page slow)."""
     if record.kind != "dynamic":
-        return qr_json(record, ctx.settings)
-    totals = await total_scans(ctx, record.account_id, record.qr_id)
-    return qr_json(record, ctx.settings, totals)
+        return qr_json(record, settings)
+    totals = await total_scans(analytics, record.account_id, record.qr_id)
+    return qr_json(record, settings, totals)
 
 
 def created_qr_response(
-    ctx: GatewayContext,
+    settings: GatewaySettings,
     record: StoredQR,
     rendered: Rendered,
     body: Mapping[str, Any],
@@ -39,5 +44,5 @@ def created_qr_response(
     in ``X-QR-Id``), else the record (never scanned yet), with ``image_base64`` if asked."""
     if image_format is not None:
         return image_response(rendered, {"X-QR-Id": record.qr_id})
-    data = qr_json(record, ctx.settings, total_scans=0)
+    data = qr_json(record, settings, total_scans=0)
     return ok(with_inline_image(data, body, rendered), status=status)

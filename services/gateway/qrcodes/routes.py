@@ -38,8 +38,10 @@ async def generate(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     image_format = requested_image_format(request)
-    record, rendered = await create_static_code(ctx, principal, body, fmt=image_format)
-    return created_qr_response(ctx, record, rendered, body, image_format, status=200)
+    record, rendered = await create_static_code(
+        ctx.drawing, ctx.pool, principal, body, fmt=image_format
+    )
+    return created_qr_response(ctx.settings, record, rendered, body, image_format, status=200)
 
 
 async def generate_embed(request: web.Request) -> web.Response:
@@ -102,7 +104,8 @@ async def _owned(request: web.Request) -> StoredQR:
 
 
 async def get_code(request: web.Request) -> web.Response:
-    return ok(await detailed_qr_json(context_of(request), await _owned(request)))
+    ctx = context_of(request)
+    return ok(await detailed_qr_json(ctx.analytics, ctx.settings, await _owned(request)))
 
 
 async def delete_code(request: web.Request) -> web.Response:
@@ -111,7 +114,7 @@ async def delete_code(request: web.Request) -> web.Response:
     deleted = await storage.delete_qr(ctx.pool, principal.account_id, qr_id)
     if deleted is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
-    await announce_deleted(ctx, deleted)
+    await announce_deleted(ctx.catalog_events, deleted)
     return ok({"qr_id": qr_id, "deleted": True})
 
 

@@ -8,20 +8,19 @@ from typing import Any
 
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options, stored_design
-from services.gateway.context import GatewayContext
-from services.gateway.logos.fetch import fetch_logo
+from services.gateway.logos.fetch import LogoFetchPolicy, fetch_logo
 from services.gateway.qrcodes.options import QROptions, parse_qr_options, with_logo_bytes
 from services.gateway.qrcodes.payloads import build_payload
-from services.gateway.qrcodes.prepared import PreparedCode, store_prepared_on_pool
+from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode, store_prepared_on_pool
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
 
-async def with_fetched_logo(ctx: GatewayContext, options: QROptions) -> QROptions:
+async def with_fetched_logo(policy: LogoFetchPolicy, options: QROptions) -> QROptions:
     design = options.design
     if design.logo_url and design.logo_data is None:
-        return with_logo_bytes(options, await fetch_logo(design.logo_url, ctx.logo_policy))
+        return with_logo_bytes(options, await fetch_logo(design.logo_url, policy))
     return options
 
 
@@ -68,7 +67,7 @@ def required(body: dict[str, Any], key: str) -> Any:
 
 
 async def prepare_static_code(
-    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+    tools: DrawingTools, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
 ) -> PreparedCode:
     """Validate and render one static code, ready to store; ``fmt`` overrides the body's
     format (the client asked for an image type in ``Accept``)."""
@@ -80,8 +79,8 @@ async def prepare_static_code(
     options = parse_qr_options(body)
     if fmt is not None:
         options = replace(options, format=fmt)
-    options = await with_fetched_logo(ctx, options)
-    rendered = await render_options(ctx.render_backend, payload, options, principal.account_id)
+    options = await with_fetched_logo(tools.logo_policy, options)
+    rendered = await render_options(tools.render, payload, options, principal.account_id)
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
         content=content, payload=payload,
@@ -90,8 +89,13 @@ async def prepare_static_code(
 
 
 async def create_static_code(
-    ctx: GatewayContext, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+    tools: DrawingTools,
+    pool: Any,
+    principal: Principal,
+    body: dict[str, Any],
+    *,
+    fmt: str | None = None,
 ) -> tuple[StoredQR, Rendered]:
-    """Prepare and store one static code."""
-    prepared = await prepare_static_code(ctx, principal, body, fmt=fmt)
-    return await store_prepared_on_pool(ctx.pool, prepared, max_codes=principal.max_codes)
+    """Prepare one static code and store it on a connection of ``pool``."""
+    prepared = await prepare_static_code(tools, principal, body, fmt=fmt)
+    return await store_prepared_on_pool(pool, prepared, max_codes=principal.max_codes)

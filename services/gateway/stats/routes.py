@@ -8,9 +8,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from qrforge.v1 import analytics_pb2
+from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
 from services.gateway.backends import analytics
-from services.gateway.context import GatewayContext, context_of, principal_of
+from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.path_params import path_id
 from services.gateway.qrcodes import storage
@@ -65,8 +65,12 @@ def _share_rows(shares: Any, name: str) -> list[dict[str, Any]]:
     ]
 
 
-async def _breakdown(ctx: GatewayContext, query: analytics_pb2.StatsQuery, dimension: str) -> Any:
-    return await analytics.breakdown(ctx.analytics, query, dimension, BREAKDOWN_LIMIT)
+async def _breakdown(
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
+    query: analytics_pb2.StatsQuery,
+    dimension: str,
+) -> Any:
+    return await analytics.breakdown(stub, query, dimension, BREAKDOWN_LIMIT)
 
 
 async def code_stats(request: web.Request) -> web.Response:
@@ -113,7 +117,7 @@ def breakdown_handler(dimension: str) -> Any:
     async def handler(request: web.Request) -> web.Response:
         ctx = context_of(request)
         qr_id = await _owned_qr_id(request)
-        rows = await _breakdown(ctx, stats_query(request, qr_id), dimension)
+        rows = await _breakdown(ctx.analytics, stats_query(request, qr_id), dimension)
         return ok(_share_rows(rows, name))
 
     handler.__name__ = f"{dimension}_stats"
@@ -125,9 +129,9 @@ async def devices(request: web.Request) -> web.Response:
     query = stats_query(request, await _owned_qr_id(request))
     return ok(
         {
-            "devices": _share_rows(await _breakdown(ctx, query, "device"), "device"),
-            "os": _share_rows(await _breakdown(ctx, query, "os"), "os"),
-            "browsers": _share_rows(await _breakdown(ctx, query, "browser"), "browser"),
+            "devices": _share_rows(await _breakdown(ctx.analytics, query, "device"), "device"),
+            "os": _share_rows(await _breakdown(ctx.analytics, query, "os"), "os"),
+            "browsers": _share_rows(await _breakdown(ctx.analytics, query, "browser"), "browser"),
         }
     )
 

@@ -138,8 +138,8 @@ async def test_unexpected_exceptions_become_internal_errors_for_that_item_only(
 
 async def test_empty_batch_touches_nothing() -> None:
     pool = _FakePool()
-    ctx = SimpleNamespace(pool=pool, settings=None)
-    data = await creation.create_batch(ctx, SimpleNamespace(max_codes=0), [])  # type: ignore[arg-type]
+    principal = SimpleNamespace(max_codes=0)
+    data = await creation.create_batch(None, pool, None, principal, [])  # type: ignore[arg-type]
     assert data == {"results": [], "succeeded": 0, "failed": 0}
     assert pool.log == []
 
@@ -165,8 +165,8 @@ async def test_quota_in_the_middle_fails_exactly_the_tail(monkeypatch: pytest.Mo
     monkeypatch.setattr(creation, "item_json", lambda record, *_: {"name": record})
     kinds = ["ok", "invalid", "ok", "ok", "ok", "ok", "invalid", "ok"]
     items = [{"i": i, "what": what} for i, what in enumerate(kinds)]
-    ctx = SimpleNamespace(pool=_FakePool(), settings=None)
-    data = await creation.create_batch(ctx, SimpleNamespace(max_codes=limit), items)  # type: ignore[arg-type]
+    principal = SimpleNamespace(max_codes=limit)
+    data = await creation.create_batch(None, _FakePool(), None, principal, items)  # type: ignore[arg-type]
     codes = [r["error"]["code"] if not r["success"] else "ok" for r in data["results"]]
     assert codes == [
         "ok",
@@ -237,10 +237,9 @@ async def test_items_share_one_connection_and_transaction_in_turn(
     monkeypatch.setattr(creation, "PREPARERS", {"static": prepare})
     monkeypatch.setattr(creation, "store_prepared", store)
     monkeypatch.setattr(creation, "item_json", lambda record, *_: {"name": record})
-    ctx = SimpleNamespace(pool=pool, settings=None)
     principal = SimpleNamespace(max_codes=0)
     batch = asyncio.create_task(
-        creation.create_batch(ctx, principal, [{"name": "first"}, {"name": "second"}])  # type: ignore[arg-type]
+        creation.create_batch(None, pool, None, principal, [{"name": "first"}, {"name": "second"}])  # type: ignore[arg-type]
     )
     for _ in range(20):  # let the second item finish preparing: nothing is stored before all are
         await asyncio.sleep(0)
