@@ -16,6 +16,7 @@ import trustme
 from aiohttp import web
 from PIL import Image
 
+from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
 from tests.support.processes import free_port
 from tests.support.stack import ApiAccount, Stack
@@ -64,16 +65,12 @@ async def logo_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     await runner.cleanup()
 
 
-async def _generate(
-    http: aiohttp.ClientSession, url: str, account: ApiAccount, logo_url: str
-) -> tuple[int, dict[str, Any]]:
-    body = {
+def _with_logo(logo_url: str) -> dict[str, Any]:
+    return {
         "type": "url",
         "content": "https://example.com/venue",
         "design": {"logo_url": logo_url, "logo_size": 0.2},
     }
-    async with http.post(f"{url}/v1/qrcodes/generate", json=body, headers=account.headers) as resp:
-        return resp.status, await resp.json()
 
 
 async def test_allowlisted_logo_is_fetched_and_the_code_still_scans(
@@ -84,22 +81,21 @@ async def test_allowlisted_logo_is_fetched_and_the_code_still_scans(
         {"LOGO_FETCH_ALLOWLIST": "127.0.0.1/32", "LOGO_FETCH_CA_FILE": str(logo_server.ca_file)},
     )
     gateway.wait_ready()
-    status, body = await _generate(http, url, account, f"{logo_server.url}/logo.png")
-    assert status == 200, body
-    assert body["data"]["error_correction"] == "H"  # the default when a logo is set
-    async with http.get(body["data"]["image_url"]) as resp:
-        png = await resp.read()
+    api = ApiClient(http, url, account)
+    data = (await api.generate(_with_logo(f"{logo_server.url}/logo.png"))).data()
+    assert data["error_correction"] == "H"  # the default when a logo is set
+    png = (await api.fetch(data["image_url"])).body
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.getpixel((256, 256)) == (200, 30, 30)  # the logo sits in the middle
     assert decode_single_qr(png) == "https://example.com/venue"
 
-    status, body = await _generate(http, url, account, f"{logo_server.url}/page.html")
-    assert status == 400 and body["error"]["code"] == "LOGO_FETCH_FAILED"
+    resp = await api.generate(_with_logo(f"{logo_server.url}/page.html"))
+    assert resp.status == 400 and resp.error_code == "LOGO_FETCH_FAILED"
     gateway.stop()
 
 
 async def test_default_gateway_never_reaches_private_addresses(
-    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession, logo_server: LogoServer
+    api: ApiClient, logo_server: LogoServer
 ) -> None:
     before = list(logo_server.hits)
     for target in (
@@ -110,7 +106,7 @@ async def test_default_gateway_never_reaches_private_addresses(
         "https://10.0.0.1/logo.png",
         "http://example.com/logo.png",
     ):
-        status, body = await _generate(http, stack.gateway_url, account, target)
-        assert status == 400, (target, body)
-        assert body["error"]["code"] == "LOGO_FETCH_FAILED"
+        resp = await api.generate(_with_logo(target))
+        assert resp.status == 400, (target, resp.text)
+        assert resp.error_code == "LOGO_FETCH_FAILED"
     assert logo_server.hits == before  # refused before any connection

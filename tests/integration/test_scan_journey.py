@@ -4,26 +4,17 @@ delete it."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
-
 import aiohttp
 
+from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
-from tests.support.stack import ApiAccount, Stack
+from tests.support.polling import eventually
+from tests.support.stack import Stack
 
 PHONE = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Mobile Safari/537.36"
 )
-
-
-async def _stats(http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, qr_id: str) -> Any:
-    async with http.get(
-        f"{stack.gateway_url}/v1/qrcodes/{qr_id}/stats", headers=account.headers
-    ) as resp:
-        return (await resp.json())["data"]
 
 
 async def _scan(http: aiohttp.ClientSession, short_url: str, ip: str) -> aiohttp.ClientResponse:
@@ -34,18 +25,16 @@ async def _scan(http: aiohttp.ClientSession, short_url: str, ip: str) -> aiohttp
 
 
 async def test_print_scan_repoint_protect_count_delete(
-    stack: Stack, http: aiohttp.ClientSession
+    stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:
-    account = stack.create_account("journey")
-    async with http.post(
-        f"{stack.gateway_url}/v1/qrcodes/dynamic",
-        json={"name": "Campaign", "destination_url": "https://example.com/launch"},
-        headers=account.headers,
-    ) as resp:
-        assert resp.status == 201
-        code = (await resp.json())["data"]
-    async with http.get(code["image_url"]) as resp:
-        short_url = decode_single_qr(await resp.read())  # what a phone reads off the flyer
+    owner = api.as_account(stack.create_account("journey"))
+    code = (
+        await owner.create_dynamic(
+            {"name": "Campaign", "destination_url": "https://example.com/launch"}
+        )
+    ).data(201)
+    # What a phone reads off the flyer.
+    short_url = decode_single_qr((await owner.fetch(code["image_url"])).body)
     assert short_url == code["short_url"]
 
     served = 0  # every 302 of a GET or a right password is exactly one scan
@@ -58,60 +47,59 @@ async def test_print_scan_repoint_protect_count_delete(
     async with http.head(short_url, allow_redirects=False) as resp:
         assert resp.status == 302  # not counted
 
-    async with http.put(
-        f"{stack.gateway_url}/v1/qrcodes/{code['qr_id']}/destination",
-        json={"destination_url": "https://example.com/sale"},
-        headers=account.headers,
-    ) as resp:
-        assert resp.status == 200
-    changed_at = time.monotonic()
-    while True:
+    assert (await owner.set_destination(code["qr_id"], "https://example.com/sale")).status == 200
+
+    async def repointed() -> bool:
+        nonlocal served
         resp = await _scan(http, short_url, "81.2.69.170")
         served += 1
-        if resp.headers["Location"] == "https://example.com/sale":
-            break
-        assert time.monotonic() - changed_at < 1.0, "destination change not live within 1 s"
-        await asyncio.sleep(0.05)
+        return resp.headers["Location"] == "https://example.com/sale"
 
-    async with http.patch(
-        f"{stack.gateway_url}/v1/qrcodes/{code['qr_id']}",
-        json={"protection": {"password": "opensesame"}},
-        headers=account.headers,
-    ) as resp:
-        assert resp.status == 200
-    await asyncio.sleep(0.3)
-    async with http.get(short_url, allow_redirects=False) as resp:
-        assert resp.status == 200 and "password" in (await resp.text()).lower()
+    await eventually(repointed, 1.0, "the destination change live at the redirect within 1 s")
+
+    protected = await owner.patch_code(code["qr_id"], {"protection": {"password": "opensesame"}})
+    assert protected.status == 200
+
+    async def password_page() -> str | None:
+        nonlocal served
+        headers = {"User-Agent": PHONE, "X-Forwarded-For": "81.2.69.172"}
+        async with http.get(short_url, headers=headers, allow_redirects=False) as resp:
+            if resp.status == 302:  # the protection is not live yet: a scan like any other
+                served += 1
+                return None
+            assert resp.status == 200, resp.status
+            return await resp.text()
+
+    page = await eventually(password_page, 5.0, "the password page at the redirect")
+    assert "password" in page.lower()
     async with http.post(short_url, data={"password": "wrong"}, allow_redirects=False) as resp:
         assert resp.status == 401
+    # The last scan, and the only one from the US: the marker the stats are awaited for.
     async with http.post(
         short_url,
         data={"password": "opensesame"},
-        headers={"User-Agent": PHONE, "X-Forwarded-For": "81.2.69.171"},
+        headers={"User-Agent": PHONE, "X-Forwarded-For": "8.8.8.8"},
         allow_redirects=False,
     ) as resp:
         assert resp.status == 302 and resp.headers["Location"] == "https://example.com/sale"
         served += 1
 
-    for _ in range(100):
-        stats = await _stats(http, stack, account, code["qr_id"])
-        if stats["total_scans"] >= served:
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)  # anything extra (a HEAD, a 200 form, a 401) would show up by now
-    stats = await _stats(http, stack, account, code["qr_id"])
+    async def last_scan_counted() -> bool:
+        countries = await owner.request("GET", f"/v1/qrcodes/{code['qr_id']}/stats/countries")
+        return any(row["country"] == "US" for row in countries.data())
+
+    # Events are published and inserted in the order of the scans: anything counted wrongly
+    # before the marker (the HEAD, the 200 form, the 401) is in the stats once the marker is.
+    await eventually(last_scan_counted, 10.0, "the last scan in the stats")
+    stats = (await owner.stats(code["qr_id"])).data()
     assert stats["total_scans"] == served
     assert stats["devices"]["mobile"] == 100.0 and stats["os"]["android"] == 100.0
     assert stats["top_country"] == "GB"
 
-    async with http.delete(
-        f"{stack.gateway_url}/v1/qrcodes/{code['qr_id']}", headers=account.headers
-    ) as resp:
-        assert resp.status == 200
-    deleted_at = time.monotonic()
-    while True:
+    assert (await owner.delete_code(code["qr_id"])).status == 200
+
+    async def gone() -> bool:
         async with http.get(short_url, allow_redirects=False) as resp:
-            if resp.status == 404:
-                break
-        assert time.monotonic() - deleted_at < 1.0, "deleted code still redirects after 1 s"
-        await asyncio.sleep(0.05)
+            return resp.status == 404
+
+    await eventually(gone, 1.0, "the deleted code gone from the redirect within 1 s")
