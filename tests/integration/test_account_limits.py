@@ -28,6 +28,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.polling import eventually
 from tests.support.stack import ApiAccount, Stack
 
 REDIS_URL: Final = "redis://127.0.0.1:6379/0"
@@ -208,8 +209,15 @@ async def test_a_key_never_outlives_the_key_that_created_it(
     async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=account.headers) as resp:
         listed = {key["key_id"]: key for key in (await _json(resp))["data"]}
     assert listed[inherited["key_id"]]["expires_at"] == parent["expires_at"]
-    await asyncio.sleep(max(0.0, (parent_expiry - datetime.now(UTC)).total_seconds()) + 1)
-    status, _, body = await _usage(http, stack.gateway_url, _bearer(inherited["api_key"]))
+
+    async def refused() -> tuple[int, dict[str, str], dict[str, Any]] | None:
+        answer = await _usage(http, stack.gateway_url, _bearer(inherited["api_key"]))
+        return None if answer[0] == 200 else answer
+
+    # Polled slowly until the inherited expiry passes: only the last answer is a failed
+    # authentication of this address.
+    wait_s = max(0.0, (parent_expiry - datetime.now(UTC)).total_seconds()) + 10
+    status, _, body = await eventually(refused, wait_s, "the key refused once expired", 0.5)
     assert status == 401, body
     assert body["error"]["code"] == "INVALID_API_KEY"
 
@@ -358,11 +366,11 @@ async def test_revoking_a_key_revokes_every_key_made_from_it(
         status, _, body = await _usage(http, stack.gateway_url, _bearer(key["api_key"]))
         return status == 401 and body["error"]["code"] == "INVALID_API_KEY"
 
+    async def successors_refused() -> bool:
+        return await refused(child) and await refused(grandchild)
+
     # Revocation reaches every gateway within a second (events evict cached keys).
-    deadline = asyncio.get_running_loop().time() + 10
-    while not (await refused(child) and await refused(grandchild)):
-        assert asyncio.get_running_loop().time() < deadline, "successors still accepted"
-        await asyncio.sleep(0.1)
+    await eventually(successors_refused, 10, "the successors refused", 0.1)
     assert (await _usage(http, stack.gateway_url, _bearer(bystander["api_key"])))[0] == 200
     async with http.get(f"{stack.gateway_url}/v1/api-keys", headers=account.headers) as resp:
         live = {key["key_id"] for key in (await _json(resp))["data"]}
