@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.api_client import ApiClient
 from tests.support.stack import gateway_system
 
 ITEMS = 100
@@ -30,41 +31,39 @@ def _items(run: str) -> list[dict[str, Any]]:
     return [{"type": "url", "content": f"https://example.com/{run}/{i}"} for i in range(ITEMS)]
 
 
-async def _timed_batch(session: aiohttp.ClientSession, url: str, run: str) -> float:
+async def _timed_batch(api: ApiClient, run: str) -> float:
     started = time.perf_counter()
-    async with session.post(f"{url}/v1/qrcodes/batch", json={"items": _items(run)}) as resp:
-        payload = await resp.json()
+    resp = await api.batch(_items(run))
     elapsed = time.perf_counter() - started
-    if resp.status != 200 or payload["data"]["succeeded"] != ITEMS:
-        raise RuntimeError(f"batch failed: {resp.status} {str(payload)[:300]}")
+    if resp.status != 200 or resp.envelope["data"]["succeeded"] != ITEMS:
+        raise RuntimeError(f"batch failed: {resp.status} {resp.body[:300]!r}")
     return elapsed
 
 
-async def _timed_sequential(session: aiohttp.ClientSession, url: str, run: str) -> float:
+async def _timed_sequential(api: ApiClient, run: str) -> float:
     started = time.perf_counter()
     for body in _items(run):
-        async with session.post(f"{url}/v1/qrcodes/generate", json=body) as resp:
-            await resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"single call failed: {resp.status}")
+        resp = await api.generate(body)
+        if resp.status != 200:
+            raise RuntimeError(f"single call failed: {resp.status}")
     return time.perf_counter() - started
 
 
 async def _measure(url: str, key: str) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {key}"}
     connector = aiohttp.TCPConnector(limit=1)  # one keep-alive connection, like a simple client
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+    async with aiohttp.ClientSession(connector=connector) as session:
+        api = ApiClient(session, url, key)
         for i in range(WARMUP_RUNS):
-            await _timed_batch(session, url, f"warm-b{i}")
-            await _timed_sequential(session, url, f"warm-s{i}")
+            await _timed_batch(api, f"warm-b{i}")
+            await _timed_sequential(api, f"warm-s{i}")
         batches: list[float] = []
         sequential: list[float] = []
         # Interleaved so both see the same machine load (other work shares the 2 cores).
         for i in range(max(BATCH_RUNS, SEQUENTIAL_RUNS)):
             if i < BATCH_RUNS:
-                batches.append(await _timed_batch(session, url, f"b{i}"))
+                batches.append(await _timed_batch(api, f"b{i}"))
             if i < SEQUENTIAL_RUNS:
-                sequential.append(await _timed_sequential(session, url, f"s{i}"))
+                sequential.append(await _timed_sequential(api, f"s{i}"))
     batch_ms = statistics.median(batches) * 1000
     sequential_ms = statistics.median(sequential) * 1000
     return {

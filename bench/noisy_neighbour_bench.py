@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.api_client import ApiClient
 from tests.support.stack import gateway_stack, unlimited_account
 
 ROUNDS = 4  # of one idle and one loaded phase
@@ -40,14 +41,13 @@ def _p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-async def _plain_generates(session: aiohttp.ClientSession, url: str, phase: str) -> list[float]:
+async def _plain_generates(api: ApiClient, phase: str) -> list[float]:
     """B's calls, one after another; the seconds each took."""
     timings: list[float] = []
     for i in range(B_CALLS_PER_PHASE):
         body = {"type": "url", "content": f"https://example.com/{phase}/{i}"}
         started = time.perf_counter()
-        async with session.post(f"{url}/v1/qrcodes/generate", json=body) as resp:
-            await resp.read()
+        resp = await api.generate(body)
         timings.append(time.perf_counter() - started)
         if resp.status != 200:
             raise RuntimeError(f"B's generate failed: {resp.status}")
@@ -57,9 +57,8 @@ async def _plain_generates(session: aiohttp.ClientSession, url: str, phase: str)
 class HeavyLoad:
     """A's batches of heavy codes, ``HEAVY_BATCHES_IN_FLIGHT`` at all times until stopped."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self._session = session
-        self._url = url
+    def __init__(self, api: ApiClient) -> None:
+        self._api = api
         self._stopping = False
         self.items_succeeded = 0
         self.items_failed: dict[str, int] = {}
@@ -88,13 +87,10 @@ class HeavyLoad:
                 }
                 for i in range(HEAVY_ITEMS_PER_BATCH)
             ]
-            async with self._session.post(
-                f"{self._url}/v1/qrcodes/batch", json={"items": items}
-            ) as resp:
-                payload = await resp.json()
+            resp = await self._api.batch(items)
             if resp.status != 200:
-                raise RuntimeError(f"A's batch failed: {resp.status} {str(payload)[:300]}")
-            for result in payload["data"]["results"]:
+                raise RuntimeError(f"A's batch failed: {resp.status} {resp.body[:300]!r}")
+            for result in resp.envelope["data"]["results"]:
                 if result["success"]:
                     self.items_succeeded += 1
                 else:
@@ -103,21 +99,20 @@ class HeavyLoad:
 
 
 async def _measure(url: str, heavy_key: str, neighbour_key: str) -> dict[str, Any]:
-    neighbour = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=1),  # one keep-alive connection, a simple client
-        headers={"Authorization": f"Bearer {neighbour_key}"},
-    )
-    heavy = aiohttp.ClientSession(headers={"Authorization": f"Bearer {heavy_key}"})
-    async with neighbour, heavy:
-        await _plain_generates(neighbour, url, "warm-up")
-        load = HeavyLoad(heavy, url)
+    # B: one keep-alive connection, a simple client.
+    neighbour_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    heavy_session = aiohttp.ClientSession()
+    async with neighbour_session, heavy_session:
+        neighbour = ApiClient(neighbour_session, url, neighbour_key)
+        await _plain_generates(neighbour, "warm-up")
+        load = HeavyLoad(ApiClient(heavy_session, url, heavy_key))
         idle: list[float] = []
         loaded: list[float] = []
         for round_number in range(ROUNDS):
-            idle += await _plain_generates(neighbour, url, f"idle-{round_number}")
+            idle += await _plain_generates(neighbour, f"idle-{round_number}")
             load.start()
-            await asyncio.sleep(RAMP_S)
-            loaded += await _plain_generates(neighbour, url, f"loaded-{round_number}")
+            await asyncio.sleep(RAMP_S)  # the load ramps up: part of what is measured
+            loaded += await _plain_generates(neighbour, f"loaded-{round_number}")
             await load.stop()
     idle_p99, loaded_p99 = _p99(idle) * 1000, _p99(loaded) * 1000
     return {
