@@ -1,5 +1,5 @@
 """Integration fixtures: one running system per test session (all services as processes on
-real Postgres and RabbitMQ), plus an HTTP client."""
+real Postgres and RabbitMQ), plus an HTTP client and the API client over it (``api``: the session's ``account``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from services.runtime.migrations import apply_migrations
+from tests.support.api_client import ApiClient
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
 from tests.support.processes import free_port
 from tests.support.stack import ApiAccount, Stack
@@ -86,3 +87,9 @@ def account(stack: Stack) -> ApiAccount:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def api(http: aiohttp.ClientSession, stack: Stack, account: ApiAccount) -> ApiClient:
+    """The stack's gateway as ``account`` calls it; ``api.as_account(other)`` for another."""
+    return ApiClient(http, stack.gateway_url, account)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 import pytest
 import zxingcpp
 
+from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_png
-from tests.support.stack import ApiAccount, Stack
+from tests.support.stack import Stack
 
 FORMATS = {
     "EAN13": zxingcpp.BarcodeFormat.EAN13,
@@ -20,15 +19,6 @@ FORMATS = {
     "ITF": zxingcpp.BarcodeFormat.ITF,
     "QR": zxingcpp.BarcodeFormat.QRCode,
 }
-
-
-async def _post(
-    http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, body: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
-    url = f"{stack.gateway_url}/v1/barcodes/generate"
-    async with http.post(url, json=body, headers=account.headers) as resp:
-        payload: dict[str, Any] = await resp.json()
-        return resp.status, payload
 
 
 @pytest.mark.parametrize(
@@ -44,32 +34,22 @@ async def _post(
     ],
 )
 async def test_each_format_decodes_to_its_value(
-    stack: Stack,
-    account: ApiAccount,
-    http: aiohttp.ClientSession,
-    fmt: str,
-    value: str,
-    expected: str,
+    api: ApiClient, fmt: str, value: str, expected: str
 ) -> None:
-    status, body = await _post(
-        http,
-        stack,
-        account,
-        {"format": fmt, "value": value, "metadata": {"sku": "A1", "price": 9.5}},
+    resp = await api.generate_barcode(
+        {"format": fmt, "value": value, "metadata": {"sku": "A1", "price": 9.5}}
     )
-    assert status == 200, body
-    data = body["data"]
+    data = resp.data()
     assert data["value"] == expected and data["format"] == fmt
     assert data["metadata"] == {"sku": "A1", "price": 9.5}
-    async with http.get(data["image_url"]) as resp:
-        assert resp.status == 200
-        png = await resp.read()
-    texts = decode_png(png, FORMATS[fmt])
+    image = await api.fetch(data["image_url"])
+    assert image.status == 200
+    texts = decode_png(image.body, FORMATS[fmt])
     # zxing reports UPC-A as its 13-digit EAN-13 form unless restricted; normalise either way.
     assert [t[1:] if fmt == "UPCA" and len(t) == 13 else t for t in texts] == [expected]
 
 
-async def test_errors(stack: Stack, account: ApiAccount, http: aiohttp.ClientSession) -> None:
+async def test_errors(api: ApiClient) -> None:
     cases = [
         ({"format": "EAN13", "value": "5901234123458"}, "INVALID_EAN"),
         ({"format": "EAN13", "value": "59012341234a"}, "INVALID_EAN"),
@@ -78,11 +58,11 @@ async def test_errors(stack: Stack, account: ApiAccount, http: aiohttp.ClientSes
         ({"format": "NOPE", "value": "1"}, "INVALID_PARAMETER"),
     ]
     for request_body, code in cases:
-        status, body = await _post(http, stack, account, request_body)
-        assert status == 400, (request_body, body)
-        assert body["error"]["code"] == code
-    status, body = await _post(http, stack, account, {"format": "EAN13", "value": "5901234123458"})
-    assert "7" in str(body["error"]["details"])  # the expected check digit is named
+        resp = await api.generate_barcode(request_body)
+        assert resp.status == 400, (request_body, resp.text)
+        assert resp.error_code == code
+    resp = await api.generate_barcode({"format": "EAN13", "value": "5901234123458"})
+    assert "7" in str(resp.envelope["error"]["details"])  # the expected check digit is named
 
 
 async def test_svg_accept_catalog_and_scoping(stack: Stack, http: aiohttp.ClientSession) -> None:
@@ -95,10 +75,10 @@ async def test_svg_accept_catalog_and_scoping(stack: Stack, http: aiohttp.Client
         assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
         assert decode_png(await resp.read(), FORMATS["EAN8"]) == ["96385074"]
         barcode_id = resp.headers["X-Barcode-Id"]
-    _status, body = await _post(
-        http, stack, owner, {"format": "CODE128", "value": "SVG-1", "output": "svg"}
+    created = await ApiClient(http, stack.gateway_url, owner).generate_barcode(
+        {"format": "CODE128", "value": "SVG-1", "output": "svg"}
     )
-    svg_id = body["data"]["barcode_id"]
+    svg_id = created.envelope["data"]["barcode_id"]
     async with http.get(f"{url}/{svg_id}/download", headers=owner.headers) as resp:
         assert resp.headers["Content-Type"] == "image/svg+xml"
         assert "<svg" in await resp.text()

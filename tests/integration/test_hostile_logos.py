@@ -22,6 +22,7 @@ from PIL import Image
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.runtime.grpc_errors import CODE_KEY
+from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
 from tests.support.hostile_logos import (
     BILLION_LAUGHS_SVG,
@@ -74,8 +75,8 @@ async def generate_with_logo(
     http: aiohttp.ClientSession, url: str, account: ApiAccount, design: dict[str, Any]
 ) -> tuple[int, dict[str, Any]]:
     body = {"type": "url", "content": "https://example.com/brand", "design": design}
-    async with http.post(f"{url}/v1/qrcodes/generate", json=body, headers=account.headers) as resp:
-        return resp.status, await resp.json(content_type=None)
+    resp = await ApiClient(http, url, account).generate(body)
+    return resp.status, resp.envelope
 
 
 def logo_data(logo: bytes) -> dict[str, Any]:
@@ -133,13 +134,12 @@ async def test_hostile_logos_do_not_hurt_another_account(
 ) -> None:
     restarts = render_pool_restarts(stack)
 
+    as_bystander = ApiClient(http, stack.gateway_url, bystander)
+
     async def plain_code(i: int) -> tuple[int, bytes]:
         body = {"type": "text", "content": f"bystander {i}", "size": 300}
-        headers = {**bystander.headers, "Accept": "image/png"}
-        async with http.post(
-            f"{stack.gateway_url}/v1/qrcodes/generate", json=body, headers=headers
-        ) as resp:
-            return resp.status, await resp.read()
+        resp = await as_bystander.generate(body, accept="image/png")
+        return resp.status, resp.body
 
     attacks = [
         generate_with_logo(http, stack.gateway_url, attacker, logo_data(logo))

@@ -5,68 +5,38 @@ processes."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-import aiohttp
-from multidict import CIMultiDictProxy
-
-from tests.support.stack import ApiAccount, Stack
-
-
-async def _post(
-    http: aiohttp.ClientSession,
-    url: str,
-    account: ApiAccount,
-    body: Any,
-    *,
-    idempotency_key: str | None = None,
-) -> tuple[int, dict[str, Any], CIMultiDictProxy[str], bytes]:
-    headers = dict(account.headers)
-    if idempotency_key is not None:
-        headers["Idempotency-Key"] = idempotency_key
-    async with http.post(url, json=body, headers=headers) as resp:
-        raw = await resp.read()
-        payload: dict[str, Any] = await resp.json()
-        return resp.status, payload, resp.headers, raw
+from tests.support.api_client import ApiClient
+from tests.support.stack import Stack
 
 
 async def test_a_weaker_key_cannot_replay_another_keys_api_key_creation(
-    stack: Stack, http: aiohttp.ClientSession
+    stack: Stack, api: ApiClient
 ) -> None:
-    owner = stack.create_account("idem-key-scope")  # its first key reads and writes
-    keys_url = f"{stack.gateway_url}/v1/api-keys"
-    status, payload, _, _ = await _post(
-        http, keys_url, owner, {"name": "writer", "permissions": ["write"]}
-    )
-    assert status == 201, payload
-    writer = ApiAccount(owner.account_id, payload["data"]["api_key"])
+    owner = api.as_account(stack.create_account("idem-key-scope"))  # reads and writes
+    made = await owner.create_api_key({"name": "writer", "permissions": ["write"]})
+    writer = owner.as_key(made.data(201)["api_key"])
 
     idempotency_key = str(uuid.uuid4())
     body = {"name": "deploy bot", "permissions": ["read", "write"]}
-    status, created, _, first_raw = await _post(
-        http, keys_url, owner, body, idempotency_key=idempotency_key
-    )
-    assert status == 201 and created["data"]["api_key"].startswith("sk_")
+    first = await owner.create_api_key(body, idempotency_key=idempotency_key)
+    created = first.data(201)
+    assert created["api_key"].startswith("sk_")
 
     # The write-only key sends the very same request with the same Idempotency-Key: it gets
     # what it would get on its own (it cannot grant 'read'), not the stored secret.
-    status, answer, headers, raw = await _post(
-        http, keys_url, writer, body, idempotency_key=idempotency_key
-    )
-    assert created["data"]["api_key"].encode() not in raw
-    assert "Idempotent-Replayed" not in headers
-    assert status == 403 and answer["error"]["code"] == "INSUFFICIENT_PERMISSION"
+    answer = await writer.create_api_key(body, idempotency_key=idempotency_key)
+    assert created["api_key"].encode() not in answer.body
+    assert "Idempotent-Replayed" not in answer.headers
+    assert answer.status == 403 and answer.error_code == "INSUFFICIENT_PERMISSION"
     # Its own answer is what it gets on retry.
-    status, _, headers, again = await _post(
-        http, keys_url, writer, body, idempotency_key=idempotency_key
-    )
-    assert status == 403 and again == raw and headers["Idempotent-Replayed"] == "true"
+    again = await writer.create_api_key(body, idempotency_key=idempotency_key)
+    assert again.status == 403 and again.body == answer.body
+    assert again.headers["Idempotent-Replayed"] == "true"
 
     # The key that made the request still gets its response replayed, and one key exists.
-    status, _, headers, replayed = await _post(
-        http, keys_url, owner, body, idempotency_key=idempotency_key
-    )
-    assert status == 201 and replayed == first_raw and headers["Idempotent-Replayed"] == "true"
-    async with http.get(keys_url, headers=owner.headers) as resp:
-        listed = await resp.json()
-    assert [key["name"] for key in listed["data"]].count("deploy bot") == 1
+    replayed = await owner.create_api_key(body, idempotency_key=idempotency_key)
+    assert replayed.status == 201 and replayed.body == first.body
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    listed = (await owner.list_api_keys()).envelope["data"]
+    assert [key["name"] for key in listed].count("deploy bot") == 1

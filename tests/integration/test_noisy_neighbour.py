@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -19,8 +18,10 @@ import pypdfium2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
-from tests.support.stack import ApiAccount, Stack
+from tests.support.polling import eventually
+from tests.support.stack import Stack
 
 # ~0.3 s of one core to draw and verify (version 24 at level H), against ~2 ms for a plain code.
 HEAVY_TEXT = "the quick brown fox jumps over the lazy dog " * 11
@@ -56,50 +57,15 @@ async def renders_finished(http: aiohttp.ClientSession, stack: Stack) -> float:
     )
 
 
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
-        await asyncio.sleep(0.05)
-
-
-async def generate(
-    http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, body: dict[str, Any]
-) -> dict[str, Any]:
-    async with http.post(
-        f"{stack.gateway_url}/v1/qrcodes/generate", json=body, headers=account.headers
-    ) as resp:
-        payload: dict[str, Any] = await resp.json()
-    assert resp.status == 200, payload
-    data: dict[str, Any] = payload["data"]
-    return data
-
-
-async def post_batch(
-    http: aiohttp.ClientSession, stack: Stack, account: ApiAccount, items: list[dict[str, Any]]
-) -> dict[str, Any]:
-    async with http.post(
-        f"{stack.gateway_url}/v1/qrcodes/batch", json={"items": items}, headers=account.headers
-    ) as resp:
-        payload: dict[str, Any] = await resp.json()
-    assert resp.status == 200, payload
-    data: dict[str, Any] = payload["data"]
-    return data
-
-
 async def test_heavy_batches_of_one_account_do_not_hold_up_another_accounts_generates(
-    stack: Stack, http: aiohttp.ClientSession
+    stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:
-    heavy = stack.create_account("heavy batches", rate_limit=100_000)
-    neighbour = stack.create_account("neighbour", rate_limit=100_000)
-    await generate(http, stack, neighbour, {"type": "text", "content": "warm-up"})
+    heavy = api.as_account(stack.create_account("heavy batches", rate_limit=100_000))
+    neighbour = api.as_account(stack.create_account("neighbour", rate_limit=100_000))
+    (await neighbour.generate({"type": "text", "content": "warm-up"})).data()
 
     batches = [
-        asyncio.create_task(
-            post_batch(http, stack, heavy, [heavy_item(f"{b}.{i}") for i in range(5)])
-        )
+        asyncio.create_task(heavy.batch([heavy_item(f"{b}.{i}") for i in range(5)]))
         for b in range(2)
     ]
 
@@ -108,27 +74,30 @@ async def test_heavy_batches_of_one_account_do_not_hold_up_another_accounts_gene
         return waiting >= 5
 
     try:
-        await wait_for(heavy_backlog, "the heavy account's renders queued at the render service")
+        await eventually(
+            heavy_backlog, 60, "the heavy account's renders queued at the render service"
+        )
         for i in range(3):
             before = await renders_finished(http, stack)
-            data = await generate(http, stack, neighbour, {"type": "text", "content": f"light {i}"})
+            data = (await neighbour.generate({"type": "text", "content": f"light {i}"})).data()
             # Its own render, plus at most the heavy render running beside it (and the next one
             # if this call was very slow). Queued behind the backlog, it would see the 5 or more
             # renders that were waiting before it finish first.
             assert await renders_finished(http, stack) - before <= 3
-            async with http.get(data["image_url"]) as resp:
-                assert decode_single_qr(await resp.read()) == f"light {i}"
+            image = await neighbour.fetch(data["image_url"])
+            assert decode_single_qr(image.body) == f"light {i}"
     finally:
         results = await asyncio.gather(*batches, return_exceptions=True)
     for result in results:  # slowed, not starved
-        assert not isinstance(result, BaseException) and result["succeeded"] == 5, result
+        assert not isinstance(result, BaseException), result
+        assert result.data()["succeeded"] == 5
 
 
 async def test_a_public_image_fetched_again_is_not_drawn_again(
-    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+    stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:
     body = {"type": "url", "content": "https://example.com/cached", "format": "pdf"}
-    image_url = (await generate(http, stack, account, body))["image_url"]
+    image_url = (await api.generate(body)).data()["image_url"]
     async with http.get(image_url) as first:
         assert first.status == 200
         first_bytes = await first.read()
@@ -151,10 +120,10 @@ async def test_a_public_image_fetched_again_is_not_drawn_again(
 
 
 async def test_concurrent_first_fetches_of_a_public_image_draw_it_once(
-    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+    stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:
     body = {"type": "url", "content": "https://example.com/mailing", "size": 2048}
-    image_url = (await generate(http, stack, account, body))["image_url"]
+    image_url = (await api.generate(body)).data()["image_url"]
     renders = await renders_finished(http, stack)
 
     async def fetch() -> bytes:
@@ -190,12 +159,9 @@ def from_client(address: str) -> dict[str, str]:
 
 
 async def test_public_images_are_limited_per_client_address(
-    stack: Stack,
-    account: ApiAccount,
-    http: aiohttp.ClientSession,
-    limited_gateway: str,
+    api: ApiClient, http: aiohttp.ClientSession, limited_gateway: str
 ) -> None:
-    qr_id = (await generate(http, stack, account, {"type": "text", "content": "limited"}))["qr_id"]
+    qr_id = (await api.generate({"type": "text", "content": "limited"})).data()["qr_id"]
     image_url = f"{limited_gateway}/i/{qr_id}.png"
     scraper = from_client("198.51.100.6")
 
@@ -218,25 +184,25 @@ async def test_public_images_are_limited_per_client_address(
 
 
 async def test_a_batch_holds_no_quota_lock_while_its_items_render(
-    stack: Stack, http: aiohttp.ClientSession
+    stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:
     """An account under a quota counts its codes on one locked row from a batch's first insert
     to its commit. If that lock were taken while later items still render, every other create
     of the account would wait out the whole batch, each holding a database connection that
     other tenants need. A create sent while the batch renders finishes before the batch."""
-    owner = stack.create_account("quota batch", max_codes=1000, rate_limit=100_000)
+    owner = api.as_account(stack.create_account("quota batch", max_codes=1000, rate_limit=100_000))
     finished_before = await renders_finished(http, stack)
     items = [{"type": "text", "content": "light first"}]
     items += [heavy_item(f"batch {i}") for i in range(12)]
-    batch = asyncio.create_task(post_batch(http, stack, owner, items))
+    batch = asyncio.create_task(owner.batch(items))
 
     async def first_items_rendered() -> bool:
         return await renders_finished(http, stack) >= finished_before + 2
 
-    await wait_for(first_items_rendered, "the batch's first items rendered")
+    await eventually(first_items_rendered, 60, "the batch's first items rendered")
     assert not batch.done(), "the batch finished before the test could race it"
-    single = await generate(http, stack, owner, {"type": "text", "content": "meanwhile"})
+    single = (await owner.generate({"type": "text", "content": "meanwhile"})).data()
     assert not batch.done(), "the single create waited for the batch to commit"
-    results = (await batch)["results"]
+    results = (await batch).data()["results"]
     assert all(result["success"] for result in results), results
     assert single["content"] == "meanwhile"

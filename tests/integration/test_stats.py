@@ -3,7 +3,6 @@ service's wire format) → analytics → ClickHouse → every stats route, scope
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,11 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aio_pika
-import aiohttp
 
 from services.runtime.scan_events import ScanEvent
 from services.runtime.topics import SCAN_RECORDED, SCANS_EXCHANGE
-from tests.support.stack import ApiAccount, Stack
+from tests.support.api_client import ApiClient
+from tests.support.polling import eventually
+from tests.support.stack import Stack
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -58,72 +58,70 @@ async def _publish(stack: Stack, events: list[ScanEvent]) -> None:
             )
 
 
-async def _get(http: aiohttp.ClientSession, url: str, account: ApiAccount, **params: str) -> Any:
-    async with http.get(url, params=params, headers=account.headers) as resp:
-        body = await resp.json()
-        assert resp.status == 200, body
-        return body["data"]
-
-
-async def test_stats_routes_match_what_was_scanned(
-    stack: Stack, http: aiohttp.ClientSession
-) -> None:
-    owner = stack.create_account("stats-owner")
-    stranger = stack.create_account("stats-stranger")
-    async with http.post(
-        f"{stack.gateway_url}/v1/qrcodes/dynamic",
-        json={"name": "Poster", "destination_url": "https://example.com/poster"},
-        headers=owner.headers,
-    ) as resp:
-        qr_id = (await resp.json())["data"]["qr_id"]
+async def test_stats_routes_match_what_was_scanned(stack: Stack, api: ApiClient) -> None:
+    owner_account = stack.create_account("stats-owner")
+    owner = api.as_account(owner_account)
+    stranger = api.as_account(stack.create_account("stats-stranger"))
+    created = await owner.create_dynamic(
+        {"name": "Poster", "destination_url": "https://example.com/poster"}
+    )
+    qr_id = created.data(201)["qr_id"]
 
     now = datetime.now(UTC).replace(microsecond=0)
     late_evening = (now - timedelta(days=1)).replace(hour=23, minute=30, second=0)
     events = (
         [
-            _event(qr_id, owner.account_id, "8.8.8.8", IPHONE, now - timedelta(minutes=i))
+            _event(qr_id, owner_account.account_id, "8.8.8.8", IPHONE, now - timedelta(minutes=i))
             for i in range(3)
         ]
         + [
             _event(
-                qr_id, owner.account_id, "81.2.69.160", WINDOWS, now, "https://news.example.org/a"
+                qr_id,
+                owner_account.account_id,
+                "81.2.69.160",
+                WINDOWS,
+                now,
+                "https://news.example.org/a",
             )
         ]
-        + [_event(qr_id, owner.account_id, "81.2.69.161", WINDOWS, late_evening)]
-        + [_event(qr_id, owner.account_id, "66.249.66.1", GOOGLEBOT, now)]
+        + [_event(qr_id, owner_account.account_id, "81.2.69.161", WINDOWS, late_evening)]
+        + [_event(qr_id, owner_account.account_id, "66.249.66.1", GOOGLEBOT, now)]
     )
     await _publish(stack, events)
 
-    base = f"{stack.gateway_url}/v1/qrcodes/{qr_id}/stats"
-    for _ in range(100):
-        stats = await _get(http, base, owner)
-        if stats["total_scans"] == 5:
-            break
-        await asyncio.sleep(0.1)
+    base = f"/v1/qrcodes/{qr_id}/stats"
+
+    async def all_counted() -> Any:
+        stats = (await owner.stats(qr_id)).data()
+        return stats if stats["total_scans"] >= 5 else None
+
+    stats = await eventually(all_counted, 10, "5 scans in the stats")
     assert stats["total_scans"] == 5  # the Googlebot scan is not a person
     assert stats["unique_scans"] == 3  # one iPhone visitor, two Windows visitors
     assert stats["bot_scans"] == 1
     assert stats["devices"]["mobile"] == 60.0 and stats["devices"]["desktop"] == 40.0
     assert stats["os"]["ios"] == 60.0 and stats["os"]["windows"] == 40.0
     assert stats["top_country"] == "US"
-    with_bots = await _get(http, base, owner, include_bots="true")
+    with_bots = (await owner.stats(qr_id, include_bots="true")).data()
     assert with_bots["total_scans"] == 6
 
-    countries = await _get(http, f"{base}/countries", owner)
+    countries = (await owner.request("GET", f"{base}/countries")).data()
     assert {row["country"]: row["scans"] for row in countries} == {"US": 3, "GB": 2}
-    referrers = await _get(http, f"{base}/referrers", owner)
+    referrers = (await owner.request("GET", f"{base}/referrers")).data()
     assert {row["referrer"]: row["scans"] for row in referrers} == {
         "news.example.org": 1,
         "direct": 4,
     }
-    devices = await _get(http, f"{base}/devices", owner)
+    devices = (await owner.request("GET", f"{base}/devices")).data()
     device_scans = {row["device"]: row["scans"] for row in devices["devices"]}
     assert device_scans["mobile"] == 3 and device_scans["desktop"] == 2
 
-    day = await _get(
-        http, f"{base}/daily", owner, granularity="day", tz="Europe/Paris",
-        **{"from": (now - timedelta(days=3)).date().isoformat(), "to": (now + timedelta(days=1)).date().isoformat()},
-    )  # fmt: skip
+    day = (
+        await owner.daily_stats(
+            qr_id, granularity="day", tz="Europe/Paris",
+            **{"from": (now - timedelta(days=3)).date().isoformat(), "to": (now + timedelta(days=1)).date().isoformat()},
+        )
+    ).data()  # fmt: skip
     assert len(day["series"]) == 5 and day["tz"] == "Europe/Paris"
     by_day = {point["period"][:10]: point["scans"] for point in day["series"]}
     # Each person's scan lands on its Paris calendar day: 23:30 UTC is already the next day.
@@ -136,16 +134,12 @@ async def test_stats_routes_match_what_was_scanned(
     assert {d: n for d, n in by_day.items() if n} == expected
     assert sum(by_day.values()) == 5
 
-    overview = await _get(http, f"{stack.gateway_url}/v1/stats/overview", owner)
+    overview = (await owner.overview()).data()
     assert overview["total_scans"] == 5 and overview["dynamic_codes"] == 1
     assert overview["top_codes"][0] == {"qr_id": qr_id, "name": "Poster", "scans": 5}
 
-    async with http.get(f"{base}", headers=stranger.headers) as resp:
-        assert resp.status == 404 and (await resp.json())["error"]["code"] == "QR_NOT_FOUND"
-    async with http.get(
-        f"{base}/daily", params={"tz": "Mars/Olympus"}, headers=owner.headers
-    ) as resp:
-        body = await resp.json()
-        assert resp.status == 400 and body["error"]["details"]["field"] == "tz"
-    async with http.get(f"{stack.gateway_url}/v1/qrcodes/{qr_id}", headers=owner.headers) as resp:
-        assert (await resp.json())["data"]["total_scans"] == 5
+    resp = await stranger.stats(qr_id)
+    assert resp.status == 404 and resp.error_code == "QR_NOT_FOUND"
+    resp = await owner.daily_stats(qr_id, tz="Mars/Olympus")
+    assert resp.status == 400 and resp.envelope["error"]["details"]["field"] == "tz"
+    assert (await owner.get_code(qr_id)).envelope["data"]["total_scans"] == 5
