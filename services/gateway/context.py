@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
@@ -19,6 +18,7 @@ from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.qrcodes.prepared import DrawingTools
 from services.gateway.settings import GatewaySettings
+from services.runtime.amqp import BrokerConnection
 
 
 @dataclass(slots=True)
@@ -30,7 +30,7 @@ class GatewayContext:
     analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub
     authenticator: Authenticator
     limiter: SlidingWindow
-    amqp: AbstractRobustConnection
+    amqp: BrokerConnection  # connected in the background; check() says whether it is up
     logo_policy: LogoFetchPolicy
     catalog_events: CatalogEvents
     image_cache: ImageCache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from services.runtime.client_ip import IPNetwork, parse_networks
@@ -40,44 +41,49 @@ class GatewaySettings:
     grpc_tls: GrpcTls | None = None
 
     @classmethod
-    def from_env(cls) -> GatewaySettings:
-        port = env_int("GATEWAY_PORT", 8080)
-        redis_url = env_str("REDIS_URL", "")
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
+        """Every value from ``env`` (the process environment by default)."""
+        port = env_int("GATEWAY_PORT", 8080, env)
+        redis_url = env_str("REDIS_URL", "", env)
         return cls(
             port=port,
-            admin_port=env_int("GATEWAY_ADMIN_PORT", 9080),
-            database_url=env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge"),
-            amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            admin_port=env_int("GATEWAY_ADMIN_PORT", 9080, env),
+            database_url=env_str(
+                "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qrforge", env
+            ),
+            amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", env),
             redis_url=redis_url or None,
-            render_addr=env_str("RENDER_ADDR", "127.0.0.1:7051"),
-            keys_addr=env_str("KEYS_ADDR", "127.0.0.1:7052"),
-            analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:7053"),
-            public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
-            redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081").rstrip("/"),
+            render_addr=env_str("RENDER_ADDR", "127.0.0.1:7051", env),
+            keys_addr=env_str("KEYS_ADDR", "127.0.0.1:7052", env),
+            analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:7053", env),
+            public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}", env).rstrip("/"),
+            redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081", env).rstrip(
+                "/"
+            ),
             # Revocations evict at once through the broker; the TTL bounds staleness if an
             # event is ever missed.
-            auth_cache_ttl_s=env_float("AUTH_CACHE_TTL_S", 10.0),
-            rpc_timeout_s=env_float("RPC_TIMEOUT_S", 2.0),
-            render_timeout_s=env_float("RENDER_TIMEOUT_S", 10.0),
-            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0),
+            auth_cache_ttl_s=env_float("AUTH_CACHE_TTL_S", 10.0, env),
+            rpc_timeout_s=env_float("RPC_TIMEOUT_S", 2.0, env),
+            render_timeout_s=env_float("RENDER_TIMEOUT_S", 10.0, env),
+            shutdown_grace_s=env_float("SHUTDOWN_GRACE_S", 10.0, env),
             # Test-only: hosts/CIDRs that logo_url may reach although they are private.
-            logo_fetch_allowlist=env_list("LOGO_FETCH_ALLOWLIST"),
+            logo_fetch_allowlist=env_list("LOGO_FETCH_ALLOWLIST", env=env),
             # Test-only: a CA bundle to trust instead of the system store for logo fetches.
-            logo_fetch_ca_file=env_str("LOGO_FETCH_CA_FILE", "") or None,
+            logo_fetch_ca_file=env_str("LOGO_FETCH_CA_FILE", "", env) or None,
             # Images served on /i/ kept in memory by ETag, so a hot public image is drawn once.
-            public_image_cache_bytes=env_int("PUBLIC_IMAGE_CACHE_BYTES", 64 * 1024 * 1024),
+            public_image_cache_bytes=env_int("PUBLIC_IMAGE_CACHE_BYTES", 64 * 1024 * 1024, env),
             # Per client address (see public_images/limit.py): the /i/ routes take no key.
-            public_image_requests_per_min=env_int("PUBLIC_IMAGE_REQUESTS_PER_MIN", 120),
+            public_image_requests_per_min=env_int("PUBLIC_IMAGE_REQUESTS_PER_MIN", 120, env),
             # Proxies (the ingress) allowed to name the client in X-Forwarded-For; any other peer is
             # taken as the client itself, whatever the header says.
-            trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES")),
+            trusted_proxies=parse_networks(env_list("TRUSTED_PROXIES", env=env)),
             # Failed authentications per client address per minute before it gets 429s: bounds
             # key guessing without slowing a client that mistyped its key a few times.
-            auth_failures_per_min=env_int("AUTH_FAILURES_PER_MIN", 30),
-            log_level=env_str("LOG_LEVEL", "INFO"),
-            http_limits=HttpLimits.from_env(),
-            admin_host=env_str("ADMIN_HOST", "127.0.0.1"),
+            auth_failures_per_min=env_int("AUTH_FAILURES_PER_MIN", 30, env),
+            log_level=env_str("LOG_LEVEL", "INFO", env),
+            http_limits=HttpLimits.from_env(env),
+            admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
             # Presented on every call to render, keys and analytics.
-            grpc_auth_token=grpc_auth_token_from_env(),
-            grpc_tls=grpc_tls_from_env(),
+            grpc_auth_token=grpc_auth_token_from_env(env),
+            grpc_tls=grpc_tls_from_env(env),
         )

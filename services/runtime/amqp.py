@@ -30,6 +30,7 @@ from services.runtime.topics import (
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S: Final = 5.0
+CLOSE_TIMEOUT_S: Final = 2.0
 CONNECT_FIRST_DELAY_S: Final = 0.5
 CONNECT_MAX_DELAY_S: Final = 10.0
 
@@ -131,8 +132,10 @@ class BrokerConnection:
 
 
 async def _close_quietly(connection: AbstractRobustConnection) -> None:
-    with contextlib.suppress(Exception):  # it may never have finished opening
-        await connection.close()
+    # It may never have finished opening, and a broker that stopped answering must not hold a
+    # shutdown until the process is killed.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT_S)
 
 
 async def declare_topic_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:

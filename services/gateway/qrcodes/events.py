@@ -1,20 +1,29 @@
 """Tells every redirect replica that a dynamic code changed or went away (``catalog`` exchange).
 
-Published after the database commit, with publisher confirms. If the broker is away the change
-still stands: the redirect caches' TTL bounds how long a replica can serve the old state, and
-the failure is counted so an operator sees it.
+Published after the database commit, with publisher confirms, on the gateway's broker
+connection (:class:`~services.runtime.amqp.BrokerConnection`, made in the background).
+
+When the broker is away (not connected yet, or reconnecting) the event is not published, and
+that is safe: the change already stands in Postgres, so the publish fails at once rather than
+holding the request (no queueing, no waiting for a broker that is not there), is logged and
+counted as ``qrforge_gateway_catalog_events_total{outcome="failed"}``, and the request
+succeeds. A redirect replica that had the code cached serves its old state for at most its
+cache TTL (``REDIRECT_CACHE_TTL_S``, 60 s); a replica that itself lost the broker marks its
+whole cache stale when it reconnects. Meanwhile this gateway reports not ready, so a load
+balancer sends the writes to replicas that can announce them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Final
 
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from services.gateway.metrics import catalog_events_total
-from services.runtime.amqp import declare_topic_exchange, event_message
+from services.runtime.amqp import NotConnectedError, declare_topic_exchange, event_message
 from services.runtime.topics import CATALOG_EXCHANGE
 
 log = logging.getLogger(__name__)
@@ -23,16 +32,25 @@ PUBLISH_TIMEOUT_S: Final = 2.0
 
 
 class CatalogEvents:
-    def __init__(self, connection: AbstractRobustConnection) -> None:
-        self._connection = connection
+    def __init__(self) -> None:
+        self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
 
+    async def open(self, connection: AbstractRobustConnection) -> None:
+        """Declare the exchange on ``connection`` (a broker connection's set-up step)."""
+        self._connection = connection
+        self._exchange = None
+        await self._ready_exchange()
+
     async def _ready_exchange(self) -> AbstractExchange:
+        connection = self._connection
+        if connection is None or connection.is_closed or not connection.connected.is_set():
+            raise NotConnectedError("no broker connection")
         async with self._lock:
             if self._exchange is None or self._channel is None or self._channel.is_closed:
-                self._channel = await self._connection.channel(publisher_confirms=True)
+                self._channel = await connection.channel(publisher_confirms=True)
                 self._exchange = await declare_topic_exchange(self._channel, CATALOG_EXCHANGE)
             return self._exchange
 
@@ -41,13 +59,20 @@ class CatalogEvents:
             exchange = await asyncio.wait_for(self._ready_exchange(), PUBLISH_TIMEOUT_S)
             message = event_message({"qr_id": qr_id, "short_code": short_code})
             await asyncio.wait_for(exchange.publish(message, routing_key=event), PUBLISH_TIMEOUT_S)
-        except Exception:  # any broker failure: the change stands, the caches' TTL catches up
+        except (
+            Exception
+        ) as exc:  # any broker failure: the change stands, the caches' TTL catches up
             catalog_events_total.labels(event, "failed").inc()
-            log.warning("catalog event not published", extra={"event": event, "qr_id": qr_id})
-            self._exchange = None
-            return
+            log.warning(
+                "catalog event not published",
+                extra={"event": event, "qr_id": qr_id, "error": type(exc).__name__},
+            )
+            return  # a channel the failure closed is opened again by the next publish
         catalog_events_total.labels(event, "published").inc()
 
     async def close(self) -> None:
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        channel, self._channel, self._exchange = self._channel, None, None
+        if channel is not None and not channel.is_closed:
+            # A broker that stopped answering must not hold the shutdown.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(channel.close(), PUBLISH_TIMEOUT_S)
