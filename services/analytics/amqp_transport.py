@@ -2,10 +2,11 @@
 :class:`~services.analytics.ingest_pipeline.IngestPipeline` and acks or rejects what the
 pipeline says. It decides nothing about a message itself.
 
-- Connection: a broker that is away at start does not stop the service: the transport keeps
-  trying with exponential backoff (readiness reports it not connected meanwhile). Once
-  connected, aio-pika's robust connection owns recovery, the QoS and the topology; after a
-  reconnection the subscription is made again on the new channel.
+- Connection: a :class:`~services.runtime.amqp.BrokerConnection`, so a broker that is away at
+  start does not stop the service: it keeps trying with exponential backoff (readiness reports
+  it not connected meanwhile). Once connected, aio-pika's robust connection owns recovery, the
+  QoS and the topology; after a reconnection the subscription is made again on the new
+  channel.
 - Deliveries are taken from the aiormq channel under aio-pika's robust channel: at thousands
   of messages a second, aio-pika's per-message wrapper (a message object and a second task)
   cost a fifth of the throughput.
@@ -30,17 +31,10 @@ from aiormq.abc import DeliveredMessage
 
 from services.analytics import metrics
 from services.analytics.ingest_pipeline import IngestPipeline
-from services.runtime.amqp import declare_scans_topology, open_connection
+from services.runtime.amqp import BrokerConnection, NotConnectedError, declare_scans_topology
 from services.runtime.topics import SCANS_QUEUE
 
 log = logging.getLogger(__name__)
-
-CONNECT_FIRST_DELAY_S: Final = 0.5
-CONNECT_MAX_DELAY_S: Final = 10.0
-
-
-class NotConnectedError(RuntimeError):
-    """The broker connection or the consuming channel is not open."""
 
 
 # What the pipeline reads of a delivery: a C-level getter, called once per message.
@@ -71,15 +65,13 @@ class ScanQueueTransport:
         prefetch_count: int,
         lag_poll_s: float = 5.0,
     ) -> None:
-        self._url = amqp_url
         self._pipeline = pipeline
         self._prefetch = prefetch_count
         self._lag_poll_s = lag_poll_s
-        self._connection: AbstractRobustConnection | None = None
+        self._broker = BrokerConnection(amqp_url, self._set_up, name="scans")
         self._channel: AbstractRobustChannel | None = None
         self._consumer_tag: str | None = None
         self._stopping = False
-        self._connecting: asyncio.Task[None] | None = None
         self._lag: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -87,33 +79,17 @@ class ScanQueueTransport:
     def start(self) -> None:
         """Connect, declare the topology and subscribe, in the background, retrying with
         backoff until the broker answers."""
-        self._connecting = asyncio.create_task(self._connect_with_backoff(), name="scans-connect")
+        self._broker.start()
 
-    async def _connect_with_backoff(self) -> None:
-        delay = CONNECT_FIRST_DELAY_S
-        while True:
-            try:
-                await self._connect()
-                return
-            except Exception as exc:
-                log.warning(
-                    "broker unreachable; retrying",
-                    extra={"error": f"{type(exc).__name__}: {str(exc)[:300]}", "retry_in_s": delay},
-                )
-                await self._close_connection()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, CONNECT_MAX_DELAY_S)
-
-    async def _connect(self) -> None:
-        self._connection = await open_connection(self._url)
-        channel = await self._connection.channel()
+    async def _set_up(self, connection: AbstractRobustConnection) -> None:
+        channel = await connection.channel()
         assert isinstance(channel, AbstractRobustChannel)
         await channel.set_qos(prefetch_count=self._prefetch)
         await declare_scans_topology(channel)  # every start declares it again
         self._channel = channel
         channel.reopen_callbacks.add(self._subscribe)
         await self._subscribe(channel)
-        self._lag = asyncio.create_task(self._poll_lag(self._connection), name="scans-lag")
+        self._lag = asyncio.create_task(self._poll_lag(connection), name="scans-lag")
 
     async def _subscribe(self, channel: AbstractRobustChannel | None, /) -> None:
         """Consume the queue on ``channel``'s current aiormq channel (again after a reopen)."""
@@ -127,8 +103,7 @@ class ScanQueueTransport:
 
     async def check(self) -> None:
         """Readiness: the connection and the consuming channel are open."""
-        if self._connection is None or self._connection.is_closed:
-            raise NotConnectedError("no broker connection")
+        await self._broker.check()
         if self._channel is None or self._channel.is_closed:
             raise NotConnectedError("the consuming channel is closed")
 
@@ -136,10 +111,7 @@ class ScanQueueTransport:
         """Give up connecting and cancel the subscription: no new deliveries reach the
         pipeline (those in flight are still settled until :meth:`close`)."""
         self._stopping = True
-        if self._connecting is not None:
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
+        await self._broker.stop_connecting()
         if self._channel is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):  # a closed channel has no consumer to cancel
                 underlay = await self._channel.get_underlay_channel()
@@ -153,16 +125,11 @@ class ScanQueueTransport:
             self._lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag
-        if self._channel is not None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
             with contextlib.suppress(Exception):
-                await self._channel.close()
-        await self._close_connection()
-
-    async def _close_connection(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
-        if connection is not None:
-            with contextlib.suppress(Exception):  # it may never have finished opening
-                await connection.close()
+                await channel.close()
+        await self._broker.close()
 
     # -- lag ----------------------------------------------------------------------------------
 

@@ -35,11 +35,6 @@ CONNECT_FIRST_DELAY_S: Final = 0.5
 CONNECT_MAX_DELAY_S: Final = 10.0
 
 
-async def open_connection(url: str) -> AbstractRobustConnection:
-    """A connection that reconnects by itself and restores its channels, queues and bindings."""
-    return await aio_pika.connect_robust(url, timeout=CONNECT_TIMEOUT_S)
-
-
 class NotConnectedError(ConnectionError):
     """The broker connection is not open (not yet, or not at the moment)."""
 
