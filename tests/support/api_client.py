@@ -176,9 +176,7 @@ class ApiClient:
         self, body: Mapping[str, Any], *, accept: str | None = None
     ) -> ApiResponse:
         headers = {"Accept": accept} if accept else None
-        return await self.request(
-            "POST", "/v1/barcodes/generate", json_body=body, headers=headers
-        )
+        return await self.request("POST", "/v1/barcodes/generate", json_body=body, headers=headers)
 
     # --- stats -------------------------------------------------------------------------------
 
