@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.render_jobs import render_barcode, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
+from services.runtime.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+# Bounds one batch call's work and size; a gateway coalesces far fewer.
+MAX_BATCH_ITEMS: Final = 64
 
 
 def warm_up_worker() -> None:
@@ -50,6 +59,11 @@ def barcode_spec_from(request: render_pb2.RenderBarcodeRequest) -> BarcodeSpec:
     )
 
 
+def error_message(error: ApiError) -> render_pb2.RenderError:
+    details = json.dumps(error.details, separators=(",", ":")) if error.details else ""
+    return render_pb2.RenderError(code=error.code, message=error.message, details_json=details)
+
+
 def to_message(image: RenderedImage) -> render_pb2.RenderedImage:
     return render_pb2.RenderedImage(
         data=image.data,
@@ -81,3 +95,25 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     ) -> render_pb2.RenderedImage:
         image = await self._pool.run(render_barcode, barcode_spec_from(request), request.account_id)
         return to_message(image)
+
+    async def RenderQRBatch(  # noqa: N802 - gRPC method name
+        self, request: render_pb2.RenderQRBatchRequest, context: object
+    ) -> render_pb2.RenderQRBatchResponse:
+        if len(request.items) > MAX_BATCH_ITEMS:
+            raise ApiError(
+                "INVALID_PARAMETER", f"A render batch holds at most {MAX_BATCH_ITEMS} items"
+            )
+        outcomes = await asyncio.gather(*(self._outcome(item) for item in request.items))
+        return render_pb2.RenderQRBatchResponse(outcomes=outcomes)
+
+    async def _outcome(self, request: render_pb2.RenderQRRequest) -> render_pb2.RenderOutcome:
+        """What RenderQR would have answered for ``request``, as one item of a batch."""
+        try:
+            image = await self._pool.run(render_qr, qr_spec_from(request), request.account_id)
+        except ApiError as error:
+            return render_pb2.RenderOutcome(error=error_message(error))
+        except Exception:
+            log.exception("a batched render failed")
+            failed = ApiError("INTERNAL_ERROR", "The image could not be rendered")
+            return render_pb2.RenderOutcome(error=error_message(failed))
+        return render_pb2.RenderOutcome(image=to_message(image))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import aiohttp
 from PIL import Image
 
+from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
 from tests.support.stack import ApiAccount, Stack
 
@@ -212,3 +214,37 @@ async def test_plan_code_limit_is_quota_exceeded(stack: Stack, http: aiohttp.Cli
     ) as resp:
         assert resp.status == 403
         assert (await resp.json())["error"]["code"] == "QUOTA_EXCEEDED"
+
+
+async def test_concurrent_requests_each_get_their_own_code(api: ApiClient) -> None:
+    """The gateway sends the renders of concurrent requests to the render service together (in
+    batches) and the stores to Postgres likewise: no answer may carry another request's code,
+    and an item that fails fails alone."""
+    contents = [f"https://example.com/concurrent/{n}" for n in range(48)]
+    too_long = "x" * 3000  # past version 40's capacity at level M
+    embeds, creates = await asyncio.gather(
+        asyncio.gather(
+            *(
+                api.request("GET", "/v1/qrcodes/generate", params={"type": "text", "content": c})
+                for c in [*contents[:24], too_long]
+            )
+        ),
+        asyncio.gather(
+            *(
+                api.generate({"type": "text", "content": c, "include_image": True})
+                for c in [*contents[24:], too_long]
+            )
+        ),
+    )
+    assert [response.status for response in embeds] == [200] * 24 + [422]
+    assert embeds[-1].error_code == "DATA_TOO_LONG"
+    assert [decode_single_qr(response.body) for response in embeds[:24]] == contents[:24]
+    assert [response.status for response in creates] == [200] * 24 + [422]
+    assert creates[-1].error_code == "DATA_TOO_LONG"
+    records = [response.data() for response in creates[:24]]
+    assert [record["content"] for record in records] == contents[24:]
+    images = [base64.b64decode(record["image_base64"]) for record in records]
+    assert [decode_single_qr(image) for image in images] == contents[24:]
+    for record in records:  # each stored as its own code
+        stored = (await api.get_code(record["qr_id"])).data()
+        assert stored["content"] == record["content"]

@@ -7,13 +7,16 @@ Images are a pure function of the render request, so the strong ETag is a hash o
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.gateway.qrcodes.options import DEFAULT_DESIGN, QROptions
 from services.gateway.qrcodes.records import StoredQR
-from services.runtime.errors import ApiError
+from services.runtime.coalescing import Coalescer
+from services.runtime.errors import HTTP_STATUS, ApiError
 from services.runtime.grpc_client import call_unary
 
 # Bump when the renderer's output changes for the same request, to invalidate cached images.
@@ -23,12 +26,62 @@ CONTENT_TYPES: Final = {"png": "image/png", "svg": "image/svg+xml", "pdf": "appl
 FORMAT_BY_CONTENT_TYPE: Final = {mime: fmt for fmt, mime in CONTENT_TYPES.items()}
 
 
+# Requests this small (no logo, in practice) are coalesced into RenderQRBatch calls; a
+# larger one goes alone, so a batch stays small on the wire and is never slowed by a big logo.
+COALESCED_REQUEST_BYTES: Final = 4096
+BATCH_MAX_ITEMS: Final = 32
+BATCHES_IN_FLIGHT: Final = 4
+
+
 @dataclass(frozen=True, slots=True)
 class RenderBackend:
-    """The render service as the gateway calls it: its stub and the deadline of every call."""
+    """The render service as the gateway calls it: its stub and the deadline of every call.
+    Small QR renders of concurrent requests travel together (see ``coalescing``)."""
 
     stub: render_pb2_grpc.RenderServiceAsyncStub
     timeout_s: float
+    batches: Coalescer[render_pb2.RenderQRRequest, render_pb2.RenderedImage] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        batches = Coalescer(
+            "render_qr",
+            self._render_batch,
+            max_batch=BATCH_MAX_ITEMS,
+            max_in_flight=BATCHES_IN_FLIGHT,
+        )
+        object.__setattr__(self, "batches", batches)
+
+    async def _render_batch(
+        self, items: Sequence[render_pb2.RenderQRRequest]
+    ) -> list[render_pb2.RenderedImage | ApiError]:
+        response = await call_unary(
+            self.stub.RenderQRBatch,
+            render_pb2.RenderQRBatchRequest(items=items),
+            timeout=self.timeout_s,
+            name="render.RenderQRBatch",
+        )
+        return [_outcome(outcome) for outcome in response.outcomes]
+
+    async def render_qr(self, request: render_pb2.RenderQRRequest) -> render_pb2.RenderedImage:
+        if request.ByteSize() <= COALESCED_REQUEST_BYTES:
+            return await self.batches.submit(request)
+        return await call_unary(
+            self.stub.RenderQR, request, timeout=self.timeout_s, name="render.RenderQR"
+        )
+
+
+def _outcome(outcome: render_pb2.RenderOutcome) -> render_pb2.RenderedImage | ApiError:
+    if outcome.HasField("image"):
+        return outcome.image
+    error = outcome.error
+    if error.code not in HTTP_STATUS:
+        return ApiError("INTERNAL_ERROR", "Internal error")
+    details = json.loads(error.details_json) if error.details_json else None
+    return ApiError(
+        error.code, error.message, details=details if isinstance(details, dict) else None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +170,7 @@ async def render(
     billed = render_pb2.RenderQRRequest()
     billed.CopyFrom(request)
     billed.account_id = account_id
-    image = await call_unary(
-        backend.stub.RenderQR, billed, timeout=backend.timeout_s, name="render.RenderQR"
-    )
+    image = await backend.render_qr(billed)
     return Rendered(image.data, image.content_type, image.version, image.error_correction)
 
 

@@ -30,6 +30,7 @@ from qrforge.v1 import (
     render_pb2,
     render_pb2_grpc,
 )
+from services.render.servicer import error_message
 from services.runtime.errors import ApiError
 from services.runtime.grpc_server import GrpcServer
 
@@ -113,6 +114,21 @@ class FakeRender(render_pb2_grpc.RenderServiceServicer):
             version=int(code.version),
             error_correction=level,
         )
+
+    async def RenderQRBatch(
+        self, request: render_pb2.RenderQRBatchRequest, context: Context
+    ) -> render_pb2.RenderQRBatchResponse:
+        """Each item as RenderQR answers it (and as scripted for RenderQR): an ApiError is that
+        item's outcome; an abort or any other failure fails the whole call, as a real one would."""
+        outcomes = []
+        for item in request.items:
+            try:
+                image = await self.RenderQR(item, context)
+            except ApiError as error:
+                outcomes.append(render_pb2.RenderOutcome(error=error_message(error)))
+            else:
+                outcomes.append(render_pb2.RenderOutcome(image=image))
+        return render_pb2.RenderQRBatchResponse(outcomes=outcomes)
 
     async def RenderBarcode(
         self, request: render_pb2.RenderBarcodeRequest, context: Context

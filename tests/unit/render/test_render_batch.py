@@ -1,0 +1,61 @@
+"""RenderQRBatch: each item answered as RenderQR would answer it, in order, by real workers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from qrforge.v1 import render_pb2
+from services.render.servicer import MAX_BATCH_ITEMS, RenderServicer
+from services.render.worker_pool import WorkerPool
+from services.runtime.errors import ApiError
+from tests.unit.render.conftest import decode
+
+
+async def test_each_item_gets_its_own_image_or_error_in_request_order() -> None:
+    pool = WorkerPool(2, per_account=1)
+    try:
+        servicer = RenderServicer(pool)
+        items = [
+            render_pb2.RenderQRRequest(payload=f"https://example.com/{n}", account_id=account)
+            for n, account in enumerate(["acc_a", "acc_b", "acc_a"])
+        ]
+        items.insert(1, render_pb2.RenderQRRequest(payload="x" * 8000, account_id="acc_a"))
+        items.append(
+            render_pb2.RenderQRRequest(
+                payload="dim", format="svg", design=render_pb2.QRDesign(fg_color="#eeeeee")
+            )
+        )
+        context: Any = None
+        response = await servicer.RenderQRBatch(
+            render_pb2.RenderQRBatchRequest(items=items), context
+        )
+        outcomes = list(response.outcomes)
+        assert len(outcomes) == 5
+        images = [outcomes[i].image for i in (0, 2, 3)]
+        assert [decode(image.data, image.content_type) for image in images] == [
+            ["https://example.com/0"],
+            ["https://example.com/1"],
+            ["https://example.com/2"],
+        ]
+        assert outcomes[1].error.code == "DATA_TOO_LONG"
+        assert outcomes[4].error.code == "UNSCANNABLE_DESIGN"
+        assert json.loads(outcomes[4].error.details_json or "{}").get("field") is not None
+    finally:
+        pool.shutdown()
+
+
+async def test_a_batch_past_the_limit_is_refused_whole() -> None:
+    pool = WorkerPool(1)
+    try:
+        request = render_pb2.RenderQRBatchRequest(
+            items=[render_pb2.RenderQRRequest(payload="a")] * (MAX_BATCH_ITEMS + 1)
+        )
+        context: Any = None
+        with pytest.raises(ApiError) as refused:
+            await RenderServicer(pool).RenderQRBatch(request, context)
+        assert refused.value.code == "INVALID_PARAMETER"
+    finally:
+        pool.shutdown()
