@@ -16,7 +16,7 @@ from tests.support.backing import AMQP_HOST
 from tests.support.decoding import decode_single_qr
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.stack import ApiAccount, Stack
+from tests.support.stack import Stack, unlimited_account
 from tests.support.tcp_proxy import TcpProxy
 
 JSON = {"Content-Type": "application/json"}
@@ -43,14 +43,16 @@ async def generate_png(
         headers={**headers, **JSON, "Accept": "image/png"},
     ) as resp:
         body = await resp.read()
-        assert resp.status == 200, body[:300]
+        assert resp.status == 200, (resp.status, body[:300])
         assert resp.headers["Content-Type"] == "image/png"
         return body
 
 
 async def test_gateway_starts_without_the_broker_and_connects_when_it_is_back(
-    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+    stack: Stack, http: aiohttp.ClientSession
 ) -> None:
+    # An account of its own: the shared one's rate limit and code quota belong to other tests.
+    account = unlimited_account(stack, "lifecycle-no-broker")
     host, _, port = AMQP_HOST.partition(":")
     proxy = TcpProxy(host, int(port))
     proxy.refusing = True  # the broker is unreachable until restore()
@@ -152,8 +154,9 @@ async def test_gateway_starts_without_the_broker_and_connects_when_it_is_back(
 
 
 async def test_sigterm_stops_render_keys_and_gateway_cleanly(
-    stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
+    stack: Stack, http: aiohttp.ClientSession
 ) -> None:
+    account = unlimited_account(stack, "lifecycle-sigterm")
     render_port, render_admin = free_port(), free_port()
     render = stack.start(
         "render-sigterm",
