@@ -8,8 +8,31 @@ Both functions are pure (no I/O), take and return picklable frozen dataclasses, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.render.barcode_images import render_barcode
 from services.render.qr_images import render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
+from services.runtime.errors import ApiError
 
-__all__ = ["BarcodeSpec", "QRDesign", "QRSpec", "RenderedImage", "render_barcode", "render_qr"]
+__all__ = [
+    "BarcodeSpec",
+    "QRDesign",
+    "QRSpec",
+    "RenderedImage",
+    "render_barcode",
+    "render_qr",
+    "render_qr_group",
+]
+
+
+def render_qr_group(specs: Sequence[QRSpec]) -> list[RenderedImage | ApiError]:
+    """Several codes in one job, one trip to a worker and back: each code's image, or the
+    ApiError :func:`render_qr` raised for it."""
+    outcomes: list[RenderedImage | ApiError] = []
+    for spec in specs:
+        try:
+            outcomes.append(render_qr(spec))
+        except ApiError as error:
+            outcomes.append(error)
+    return outcomes

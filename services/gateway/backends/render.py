@@ -30,7 +30,7 @@ FORMAT_BY_CONTENT_TYPE: Final = {mime: fmt for fmt, mime in CONTENT_TYPES.items(
 # larger one goes alone, so a batch stays small on the wire and is never slowed by a big logo.
 COALESCED_REQUEST_BYTES: Final = 4096
 BATCH_MAX_ITEMS: Final = 32
-BATCHES_IN_FLIGHT: Final = 4
+BATCHES_IN_FLIGHT: Final = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,3 +59,21 @@ async def test_a_batch_past_the_limit_is_refused_whole() -> None:
         assert refused.value.code == "INVALID_PARAMETER"
     finally:
         pool.shutdown()
+
+
+async def test_a_large_batch_of_two_accounts_comes_back_whole_and_in_order() -> None:
+    pool = WorkerPool(2, per_account=1)
+    try:
+        payloads = [f"item {n}" for n in range(30)]
+        items = [
+            render_pb2.RenderQRRequest(payload=p, account_id="acc_big" if n % 5 else "acc_small")
+            for n, p in enumerate(payloads)
+        ]
+        context: Any = None
+        response = await RenderServicer(pool).RenderQRBatch(
+            render_pb2.RenderQRBatchRequest(items=items), context
+        )
+        decoded = [decode(o.image.data, o.image.content_type) for o in response.outcomes]
+        assert decoded == [[p] for p in payloads]
+    finally:
+        pool.shutdown()
