@@ -16,6 +16,7 @@ from services.gateway.backends.render import RenderBackend
 from services.gateway.http.image_cache import ImageCache
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
+from services.gateway.qrcodes.grouped_inserts import GroupedInserts
 from services.gateway.qrcodes.prepared import DrawingTools
 from services.gateway.settings import GatewaySettings
 from services.runtime.amqp import BrokerConnection
@@ -38,6 +39,7 @@ class GatewayContext:
     render_backend: RenderBackend = field(init=False)
     keys_backend: KeysBackend = field(init=False)
     drawing: DrawingTools = field(init=False)
+    qr_inserts: GroupedInserts = field(init=False)
 
     def __post_init__(self) -> None:
         self.render_backend = RenderBackend(self.render, self.settings.render_timeout_s)
@@ -45,6 +47,7 @@ class GatewayContext:
         self.drawing = DrawingTools(
             self.render_backend, self.logo_policy, self.settings.redirect_base_url
         )
+        self.qr_inserts = GroupedInserts(self.pool)
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)

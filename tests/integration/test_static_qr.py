@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
-from tests.support.stack import ApiAccount, Stack
+from tests.support.stack import ApiAccount, Stack, unlimited_account
 
 
 async def _generate(
@@ -216,10 +216,11 @@ async def test_plan_code_limit_is_quota_exceeded(stack: Stack, http: aiohttp.Cli
         assert (await resp.json())["error"]["code"] == "QUOTA_EXCEEDED"
 
 
-async def test_concurrent_requests_each_get_their_own_code(api: ApiClient) -> None:
+async def test_concurrent_requests_each_get_their_own_code(api: ApiClient, stack: Stack) -> None:
     """The gateway sends the renders of concurrent requests to the render service together (in
-    batches) and the stores to Postgres likewise: no answer may carry another request's code,
-    and an item that fails fails alone."""
+    batches), and stores the static codes of an account under no limit in groups: no answer may
+    carry another request's code, an item that fails fails alone, and every code is counted."""
+    api = api.as_account(unlimited_account(stack, "concurrent creates"))
     contents = [f"https://example.com/concurrent/{n}" for n in range(48)]
     too_long = "x" * 3000  # past version 40's capacity at level M
     embeds, creates = await asyncio.gather(
@@ -248,3 +249,5 @@ async def test_concurrent_requests_each_get_their_own_code(api: ApiClient) -> No
     for record in records:  # each stored as its own code
         stored = (await api.get_code(record["qr_id"])).data()
         assert stored["content"] == record["content"]
+    usage = (await api.usage()).data()
+    assert usage["qr_codes"] == {"used": 24, "limit": None}

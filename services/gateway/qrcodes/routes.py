@@ -39,7 +39,7 @@ async def generate(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     image_format = requested_image_format(request)
     record, rendered = await create_static_code(
-        ctx.drawing, ctx.pool, principal, body, fmt=image_format
+        ctx.drawing, ctx.qr_inserts, principal, body, fmt=image_format
     )
     return created_qr_response(ctx.settings, record, rendered, body, image_format, status=200)
 

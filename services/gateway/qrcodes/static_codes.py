@@ -9,9 +9,10 @@ from typing import Any
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options, stored_design
 from services.gateway.logos.fetch import LogoFetchPolicy, fetch_logo
+from services.gateway.qrcodes.grouped_inserts import GroupedInserts
 from services.gateway.qrcodes.options import QROptions, parse_qr_options, with_logo_bytes
 from services.gateway.qrcodes.payloads import build_payload
-from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode, store_prepared_on_pool
+from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
@@ -90,12 +91,12 @@ async def prepare_static_code(
 
 async def create_static_code(
     tools: DrawingTools,
-    pool: Any,
+    inserts: GroupedInserts,
     principal: Principal,
     body: dict[str, Any],
     *,
     fmt: str | None = None,
 ) -> tuple[StoredQR, Rendered]:
-    """Prepare one static code and store it on a connection of ``pool``."""
+    """Prepare one static code and store it (with the concurrent creates of others)."""
     prepared = await prepare_static_code(tools, principal, body, fmt=fmt)
-    return await store_prepared_on_pool(pool, prepared, max_codes=principal.max_codes)
+    return await inserts.store(prepared, max_codes=principal.max_codes)

@@ -4,6 +4,7 @@ changes a code is scoped by account id: another account's code simply is not fou
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from services.gateway.qrcodes.records import StoredQR
@@ -163,6 +164,48 @@ async def insert_qr(conn: Any, record: StoredQR, *, max_codes: int, logo: bytes 
             raise await _quota_exceeded(conn, record.account_id, max_codes)
         logo_sha256 = await store_logo(conn, logo) if logo else None
         return _stored_qr(await conn.fetchrow(_INSERT_QR, *_row_values(record, logo_sha256)))
+
+
+# Static codes of accounts under no limit, many in one statement: the rows arrive as one JSON
+# array (one parameter however many rows), the accounts' counters each move by their number of
+# rows on one random shard, and the rows come back in no particular order (matched by qr_id).
+_INSERT_UNLIMITED_STATIC = f"""WITH new AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS n(
+            qr_id text, account_id text, kind text, qr_type text, name text, content jsonb,
+            payload text, format text, size integer, error_correction text, quiet_zone integer,
+            design jsonb, logo_sha256 text, version integer, short_code text,
+            destination_url text, password_hash text, expires_at timestamptz,
+            max_scans integer, active boolean)
+    ), counted AS (
+        INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
+        SELECT account_id, 1 + floor(random() * 15)::smallint, count(*) FROM new
+        GROUP BY account_id
+        ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + excluded.qr_codes
+    )
+    INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) SELECT {_INSERT_QR_COLUMNS} FROM new
+    RETURNING {_QR_COLUMNS}"""
+
+
+def _json_row(record: StoredQR) -> dict[str, Any]:
+    if record.kind != "static" or record.expires_at is not None:
+        raise ValueError("only static codes are stored in groups")
+    return {
+        "qr_id": record.qr_id, "account_id": record.account_id, "kind": record.kind,
+        "qr_type": record.qr_type, "name": record.name, "content": record.content,
+        "payload": record.payload, "format": record.format, "size": record.size,
+        "error_correction": record.error_correction, "quiet_zone": record.quiet_zone,
+        "design": record.design, "logo_sha256": None, "version": record.version,
+        "short_code": None, "destination_url": None, "password_hash": None,
+        "expires_at": None, "max_scans": record.max_scans, "active": record.active,
+    }  # fmt: skip
+
+
+async def insert_unlimited_static_qrs(conn: Any, records: Sequence[StoredQR]) -> list[StoredQR]:
+    """Store static codes without logos of accounts under no code limit, and count them, in one
+    statement; all or none (a clash fails the statement). In the order given."""
+    rows = await conn.fetch(_INSERT_UNLIMITED_STATIC, [_json_row(record) for record in records])
+    stored = {row["qr_id"]: _stored_qr(row) for row in rows}
+    return [stored[record.qr_id] for record in records]
 
 
 async def get_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
