@@ -81,7 +81,7 @@ end
 
 
 def _png(content: str) -> tuple[bytes, int]:
-    code = segno.make(content, error="m")
+    code = segno.make_qr(content, error="m")
     width = code.symbol_size(border=4)[0]
     out = io.BytesIO()
     code.save(out, kind="png", scale=max(1, SIZE // width), border=4)
