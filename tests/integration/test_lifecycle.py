@@ -100,12 +100,29 @@ async def test_gateway_starts_without_the_broker_and_connects_when_it_is_back(
             in metrics
         )
 
+        # A key this gateway caches, then revoked while it cannot hear the event.
+        async with http.post(
+            f"{stack.gateway_url}/v1/api-keys", json={"name": "missed"}, headers=account.headers
+        ) as resp:
+            assert resp.status == 201
+            missed = (await resp.json())["data"]
+        missed_headers = {"Authorization": f"Bearer {missed['api_key']}"}
+        async with http.get(f"{url}/v1/account/usage", headers=missed_headers) as resp:
+            assert resp.status == 200  # now cached by this gateway, for 300 s
+        async with http.delete(
+            f"{stack.gateway_url}/v1/api-keys/{missed['key_id']}", headers=account.headers
+        ) as resp:
+            assert resp.status == 200
+
         proxy.restore()
 
         async def ready() -> bool:
             return (await readyz(http, gateway))[0] == 200
 
         await eventually(ready, 30, "the gateway ready once the broker is reachable")
+        # Connected, it forgot what it cached meanwhile: the revocation it missed holds.
+        async with http.get(f"{url}/v1/account/usage", headers=missed_headers) as resp:
+            assert resp.status == 401
 
         # Catalog events publish now.
         connection = await aio_pika.connect_robust(stack.amqp_url)

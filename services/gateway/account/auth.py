@@ -77,6 +77,11 @@ class Authenticator:
         self._cache[digest] = (now + self._ttl_s, principal)
         self._digests_by_key_id.setdefault(principal.key_id, set()).add(digest)
 
+    def forget_all(self) -> None:
+        """Drop every cached key: revocations may have been missed (the broker link was down)."""
+        self._cache.clear()
+        self._digests_by_key_id.clear()
+
     def evict_key(self, key_id: str) -> None:
         for digest in self._digests_by_key_id.pop(key_id, ()):
             self._cache.pop(digest, None)

@@ -4,8 +4,8 @@ It subscribes as a set-up step of the gateway's broker connection
 (:class:`~services.runtime.amqp.BrokerConnection`, made in the background with backoff), and
 aio-pika's robust connection restores the queue, its binding and the consumer after a broker
 restart. While the broker is away (at start or later) revocations are not heard and the
-gateway reports not ready; a key revoked meanwhile stays in the auth cache for at most
-``AUTH_CACHE_TTL_S``, the same bound as for any missed event.
+gateway reports not ready; a key revoked meanwhile stays in the auth cache until the link is
+back, when every cached key is dropped and checked again (and never past ``AUTH_CACHE_TTL_S``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ class RevocationListener:
         self._queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await self._queue.bind(exchange, routing_key=KEY_REVOKED)
         self._tag = await self._queue.consume(self._on_message)
+        # Revocations published while this gateway was not listening (before the first
+        # connection, or between a drop and a reconnect: the queue is deleted with its
+        # connection) are lost, so keys cached meanwhile are checked again.
+        self._authenticator.forget_all()
+        connection.reconnect_callbacks.add(self._forget_cached_keys)
+
+    def _forget_cached_keys(self, *_: object) -> None:
+        self._authenticator.forget_all()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         async with message.process(ignore_processed=True):
