@@ -173,10 +173,23 @@ class ApiClient:
     # --- barcodes ----------------------------------------------------------------------------
 
     async def generate_barcode(
-        self, body: Mapping[str, Any], *, accept: str | None = None
+        self,
+        body: Mapping[str, Any],
+        *,
+        accept: str | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse:
         headers = {"Accept": accept} if accept else None
-        return await self.request("POST", "/v1/barcodes/generate", json_body=body, headers=headers)
+        return await self.request(
+            "POST",
+            "/v1/barcodes/generate",
+            json_body=body,
+            headers=headers,
+            idempotency_key=idempotency_key,
+        )
+
+    async def list_barcodes(self, **params: str) -> ApiResponse:
+        return await self.request("GET", "/v1/barcodes", params=params)
 
     # --- stats -------------------------------------------------------------------------------
 
