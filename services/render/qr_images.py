@@ -1,7 +1,9 @@
 """render_qr: a QRSpec -> a verified PNG, SVG or PDF.
 
 Steps: validate -> colour pre-checks -> encode -> lay out (logo pre-check) -> draw -> decode
-the drawn raster back -> return. Nothing leaves this module undecoded: a plain PNG is
+the drawn raster back -> return. Under ``fit: auto`` a design that fails the logo pre-check or
+the decode is fitted instead of refused (see :func:`render_qr`). Nothing leaves this module
+undecoded: a plain PNG is
 verified on the module grid read back from its own 1-bit rows, a styled PNG on its own
 canvas decimated to 3-5 px per module, an SVG or PDF on a raster of the same layout drawn
 by the same sprite code at 4 px per module.
@@ -29,18 +31,20 @@ from services.render.qr_raster import (
     plain_rows,
 )
 from services.render.qr_vector import render_pdf, render_svg
-from services.render.scan_check import check_colors, check_logo, verify_qr
+from services.render.scan_check import check_colors, check_logo, inverted_refused, verify_qr
 from services.render.specs import (
     CONTENT_TYPES,
     CORNER_STYLES,
     DOT_STYLES,
     EC_LEVELS,
+    FIT_MODES,
     MAX_LOGO_SIZE,
     MAX_QR_SIZE,
     MAX_QUIET_ZONE,
     MIN_LOGO_SIZE,
     MIN_QR_SIZE,
     QR_FORMATS,
+    FitWarning,
     QRSpec,
     RenderedImage,
 )
@@ -58,37 +62,118 @@ _DECIMATED_MODULE_PX: Final = 3
 _VERIFY_MAX_QUIET: Final = 4
 # Palette room left for the logo after the coverage levels.
 _LOGO_COLORS: Final = 256 - LEVELS
+_UNSCANNABLE: Final = "UNSCANNABLE_DESIGN"
+# Fitting shrinks a logo by this much per try: fine enough that the logo kept is the largest
+# that scans to the hundredth (what logo_size is given in), at most 30 cheap tries.
+_LOGO_STEP: Final = 0.01
+_INVERTED_WARNING: Final = FitWarning(
+    "INVERTED_COLORS",
+    "light modules on a dark background: phone camera apps read it, some older readers do not",
+)
 
 
 def render_qr(spec: QRSpec) -> RenderedImage:
     """Draw ``spec`` and return it only once it decodes back to ``spec.payload`` exactly.
 
+    Under ``fit: auto`` a design that would not scan is fitted: the level is raised (up to H)
+    unless the client chose it, then the logo is shrunk to the largest size that scans at the
+    last level tried (the modules under it, plus a margin, are always cleared), and
+    light-on-dark colours are accepted; each change comes back as a warning. Under
+    ``fit: strict`` the same designs are refused, as is anything fitting could not save.
+
     Raises ApiError: INVALID_PARAMETER (a field out of range, or a PNG ``size`` too small
     for one pixel per module), INVALID_CONTENT (empty payload), DATA_TOO_LONG,
-    UNSCANNABLE_DESIGN (contrast, inverted colours, logo too big, or failed decode).
+    UNSCANNABLE_DESIGN (low contrast in any mode; inverted colours, logo too big or failed
+    decode under strict, or when no fitting scans).
     """
     _validate(spec)
     design = spec.design
     fg, bg = parse_hex(design.fg_color), parse_hex(design.bg_color)
-    check_colors(fg, bg)
-    matrix = encode_qr(spec.payload, spec.error_correction)
+    inverted = check_colors(fg, bg)
+    if inverted and spec.fit == "strict":
+        raise inverted_refused()
+    logo_size = design.logo_size if design.logo is not None else None
+    data, matrix, applied_logo = _fitted(spec, fg, bg, inverted, logo_size)
 
-    if spec.format == "png" and design.is_plain:
-        data = _plain_png(spec, matrix, fg, bg)
-    else:
-        layout, digest = _layout(spec, matrix)
-        if spec.format == "png":
-            data = _styled_png(spec, layout, fg, bg, digest)
-        else:
-            _verify_vector(spec, layout, fg, bg, digest)
-            render = render_svg if spec.format == "svg" else render_pdf
-            data = render(layout, spec.quiet_zone, spec.size, fg, bg, design.logo)
+    warnings: list[FitWarning] = [_INVERTED_WARNING] if inverted else []
+    if matrix.error_correction != spec.error_correction:
+        warnings.append(
+            FitWarning(
+                "LEVEL_RAISED",
+                f"error correction raised from {spec.error_correction} to "
+                f"{matrix.error_correction} so that the code scans with this design",
+            )
+        )
+    if logo_size is not None and applied_logo != logo_size:
+        warnings.append(
+            FitWarning(
+                "LOGO_REDUCED",
+                f"logo_size reduced from {logo_size:g} to {applied_logo:g}, the largest that "
+                f"scans at error correction level {matrix.error_correction}",
+            )
+        )
     return RenderedImage(
         data=data,
         content_type=CONTENT_TYPES[spec.format],
         version=matrix.version,
         error_correction=matrix.error_correction,
+        logo_size=applied_logo or 0.0,
+        warnings=tuple(warnings),
     )
+
+
+def _fitted(
+    spec: QRSpec, fg: RGB, bg: RGB, inverted: bool, logo_size: float | None
+) -> tuple[bytes, QRMatrix, float | None]:
+    """The drawn and verified image, its matrix and the logo size drawn (see render_qr)."""
+    first = encode_qr(spec.payload, spec.error_correction)
+    if spec.fit == "strict":
+        return _draw(spec, first, fg, bg, inverted, logo_size), first, logo_size
+    try:
+        return _draw(spec, first, fg, bg, inverted, logo_size), first, logo_size
+    except ApiError as error:
+        if error.code != _UNSCANNABLE:
+            raise
+        refusal, matrix = error, first
+
+    if not spec.error_correction_requested:
+        for level in EC_LEVELS[EC_LEVELS.index(spec.error_correction) + 1 :]:
+            try:
+                raised = encode_qr(spec.payload, level)
+                return _draw(spec, raised, fg, bg, inverted, logo_size), raised, logo_size
+            except ApiError as error:
+                if error.code != _UNSCANNABLE:
+                    # The payload no longer fits this level, or the larger version no longer
+                    # fits the size: stay at the last level that did.
+                    break
+                refusal, matrix = error, raised
+
+    if logo_size is None:
+        raise refusal
+    steps = round((logo_size - MIN_LOGO_SIZE) / _LOGO_STEP)
+    for step in range(1, steps + 1):
+        smaller = round(logo_size - step * _LOGO_STEP, 2)
+        try:
+            return _draw(spec, matrix, fg, bg, inverted, smaller), matrix, smaller
+        except ApiError as error:
+            if error.code != _UNSCANNABLE:
+                raise
+            refusal = error
+    raise refusal
+
+
+def _draw(
+    spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB, inverted: bool, logo_size: float | None
+) -> bytes:
+    """``matrix`` drawn in ``spec``'s design with a logo of ``logo_size``, verified."""
+    if spec.format == "png" and spec.design.is_plain:
+        return _plain_png(spec, matrix, fg, bg, inverted)
+    layout, digest = _layout(spec, matrix, logo_size)
+    if spec.format == "png":
+        return _styled_png(spec, layout, fg, bg, digest, inverted)
+    _verify_vector(spec, layout, fg, bg, digest, inverted)
+    render = render_svg if spec.format == "svg" else render_pdf
+    return render(layout, spec.quiet_zone, spec.size, fg, bg, spec.design.logo)
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -103,6 +188,8 @@ def _validate(spec: QRSpec) -> None:
         raise _invalid("size", f"size must be {MIN_QR_SIZE}..{MAX_QR_SIZE}")
     if spec.error_correction not in EC_LEVELS:
         raise _invalid("error_correction", "error_correction must be L, M, Q or H")
+    if spec.fit not in FIT_MODES:
+        raise _invalid("design.fit", f"fit must be one of {', '.join(FIT_MODES)}")
     if not 0 <= spec.quiet_zone <= MAX_QUIET_ZONE:
         raise _invalid("quiet_zone", f"quiet_zone must be 0..{MAX_QUIET_ZONE}")
     if design.dot_style not in DOT_STYLES:
@@ -131,15 +218,15 @@ def _placement(spec: QRSpec, n: int) -> Placement:
     return placement
 
 
-def _layout(spec: QRSpec, matrix: QRMatrix) -> tuple[QRLayout, bytes | None]:
+def _layout(
+    spec: QRSpec, matrix: QRMatrix, logo_size: float | None
+) -> tuple[QRLayout, bytes | None]:
     design = spec.design
     digest = None
-    logo_size = None
     aspect = 1.0
     if design.logo is not None:
         digest = logo_digest(design.logo)
         aspect = logo_aspect(design.logo, digest)
-        logo_size = design.logo_size
     layout = build_layout(matrix, design.dot_style, design.corner_style, logo_size, aspect)
     check_logo(layout)
     return layout, digest
@@ -153,7 +240,7 @@ def _gray_lut(palette: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return lut
 
 
-def _plain_png(spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB) -> bytes:
+def _plain_png(spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB, inverted: bool) -> bytes:
     placement = _placement(spec, matrix.size)
     rows = plain_rows(matrix, placement)
     data = png_from_row_runs(spec.size, rows.runs, bit_depth=1, palette=[bg, fg])
@@ -164,7 +251,10 @@ def _plain_png(spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB) -> bytes:
     n = matrix.size
     gray = np.full((n + 2 * quiet, n + 2 * quiet), decoder_gray(bg), dtype=np.uint8)
     gray[quiet : quiet + n, quiet : quiet + n][rows.modules] = decoder_gray(fg)
-    verify_qr(gray, spec.payload, spec.error_correction, pure=True)
+    # zxing's pure mode does not take its invert pass (it reads an empty text), so a
+    # light-on-dark grid goes through the full detector, which reads it at 1 px per module.
+    level = matrix.error_correction
+    verify_qr(gray, spec.payload, level, pure=not inverted, inverted=inverted)
     return data
 
 
@@ -182,7 +272,9 @@ def _compose(
     return canvas, np.concatenate((levels, indexed.palette))
 
 
-def _styled_png(spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None) -> bytes:
+def _styled_png(
+    spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None, inverted: bool
+) -> bytes:
     placement = _placement(spec, layout.n)
     canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
     data = png_from_indexed(canvas, palette)
@@ -190,13 +282,17 @@ def _styled_png(spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes 
     # Nearest-pixel decimation of the very canvas written to the PNG, to 3-5 px per module.
     step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
     sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
-    verify_qr(_gray_lut(palette)[sample], spec.payload, spec.error_correction)
+    level = layout.matrix.error_correction
+    verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
     return data
 
 
-def _verify_vector(spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None) -> None:
+def _verify_vector(
+    spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None, inverted: bool
+) -> None:
     px = _VERIFY_MODULE_PX
     quiet = min(spec.quiet_zone, _VERIFY_MAX_QUIET)
     placement = Placement(canvas=(layout.n + 2 * quiet) * px, module_px=px, origin=quiet * px)
     canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
-    verify_qr(_gray_lut(palette)[canvas], spec.payload, spec.error_correction)
+    level = layout.matrix.error_correction
+    verify_qr(_gray_lut(palette)[canvas], spec.payload, level, inverted=inverted)

@@ -7,9 +7,10 @@ synthetic image would still decode (zxing reads perfect pixels at almost any con
   WCAG minimum for graphical objects that must be perceived (SC 1.4.11). Camera
   binarisation under uneven light degrades in the same way human perception does, and
   below 3:1 glare or a cheap print wipes out the difference.
-* polarity: the foreground must be darker than the background. Light-on-dark ("inverted")
-  codes are an optional reader feature in ISO/IEC 18004 and many readers (older Android
-  libraries, zxing without its invert option) miss them, so they are refused, not drawn.
+* polarity: light-on-dark ("inverted") codes are an optional reader feature in ISO/IEC 18004.
+  Phone camera apps read them, some older readers (zxing without its invert option) do not:
+  under ``fit: auto`` they are drawn with a warning (and verified with zxing's invert pass),
+  under ``fit: strict`` refused.
 * logo: the modules cleared under the logo may use at most ``LOGO_BUDGET_SHARE`` of the
   level's recovery capacity (L 7 %, M 15 %, Q 25 %, H 30 % of codewords); the rest is kept
   for real-world damage (print defects, glare, a dirty lens).
@@ -43,8 +44,9 @@ _BINARIZER: Final = zxingcpp.Binarizer.LocalAverage
 
 
 @lru_cache(maxsize=1024)
-def check_colors(fg: RGB, bg: RGB) -> None:
-    """Refuse foreground/background pairs a reader cannot rely on (see module docstring).
+def check_colors(fg: RGB, bg: RGB) -> bool:
+    """Refuse foreground/background pairs too close to be read (see module docstring); True
+    when the pair is light-on-dark (see :func:`inverted_refused`).
 
     Cached: a pair that passed once passes again (refusals raise, so are never cached).
     """
@@ -57,14 +59,18 @@ def check_colors(fg: RGB, bg: RGB) -> None:
             field="design.fg_color",
             details={"reason": "low_contrast", "contrast_ratio": round(ratio, 2)},
         )
-    if relative_luminance(fg) >= relative_luminance(bg):
-        raise ApiError(
-            _UNSCANNABLE,
-            "fg_color is lighter than bg_color: inverted (light-on-dark) codes are not "
-            "read by many scanners; use a dark foreground on a light background",
-            field="design.fg_color",
-            details={"reason": "inverted_colors"},
-        )
+    return relative_luminance(fg) >= relative_luminance(bg)
+
+
+def inverted_refused() -> ApiError:
+    """The refusal of a light-on-dark design under ``fit: strict``."""
+    return ApiError(
+        _UNSCANNABLE,
+        "fg_color is lighter than bg_color: inverted (light-on-dark) codes are not "
+        "read by some scanners; use a dark foreground on a light background",
+        field="design.fg_color",
+        details={"reason": "inverted_colors"},
+    )
 
 
 def logo_damage_fraction(layout: QRLayout) -> float:
@@ -77,40 +83,54 @@ def logo_damage_fraction(layout: QRLayout) -> float:
     return cleared / data_modules
 
 
+def logo_within_budget(layout: QRLayout) -> bool:
+    """True without a logo, or when the logo clears no more than the level can safely recover."""
+    if layout.logo is None:
+        return True
+    allowed = RECOVERY_CAPACITY[layout.matrix.error_correction] * LOGO_BUDGET_SHARE
+    return logo_damage_fraction(layout) <= allowed
+
+
 def check_logo(layout: QRLayout) -> None:
     """Refuse a logo that clears more than the level can safely recover."""
-    if layout.logo is None:
+    if logo_within_budget(layout):
         return
     level = layout.matrix.error_correction
     damage = logo_damage_fraction(layout)
     allowed = RECOVERY_CAPACITY[level] * LOGO_BUDGET_SHARE
-    if damage > allowed:
-        raise ApiError(
-            _UNSCANNABLE,
-            f"logo too big for error correction level {level}: it hides {damage:.0%} of the "
-            f"data modules, at most {allowed:.0%} is safe; use a smaller logo_size or a "
-            "higher level",
-            field="design.logo_size",
-            details={"reason": "logo_too_big", "hidden_fraction": round(damage, 3)},
-        )
+    raise ApiError(
+        _UNSCANNABLE,
+        f"logo too big for error correction level {level}: it hides {damage:.0%} of the "
+        f"data modules, at most {allowed:.0%} is safe; use a smaller logo_size or a "
+        "higher level",
+        field="design.logo_size",
+        details={"reason": "logo_too_big", "hidden_fraction": round(damage, 3)},
+    )
 
 
 def verify_qr(
-    gray: npt.NDArray[np.uint8], payload: str, error_correction: str, *, pure: bool = False
+    gray: npt.NDArray[np.uint8],
+    payload: str,
+    error_correction: str,
+    *,
+    pure: bool = False,
+    inverted: bool = False,
 ) -> None:
     """Decode ``gray`` (0 black .. 255 white) and require ``payload`` at the given level.
 
-    Rotation, inversion and downscaling are off: the raster is upright, dark-on-light and
-    already at a few pixels per module, so those passes would only cost time. ``pure`` (for
-    square modules and finders only) skips finder detection, which halves the cost; styled
-    codes always go through the full detector, since finding their finders is the question.
+    Rotation and downscaling are off: the raster is upright and already at a few pixels per
+    module, so those passes would only cost time. Inversion is tried only for a light-on-dark
+    design (``inverted``), which a reader must read as a phone app does, by its invert pass.
+    ``pure`` (for square modules and finders only) skips finder detection, which halves the
+    cost; styled codes always go through the full detector, since finding their finders is
+    the question.
     """
     results = zxingcpp.read_barcodes(
         gray,
         _QR,
         False,  # try_rotate
         False,  # try_downscale
-        False,  # try_invert
+        inverted,  # try_invert
         _PLAIN_TEXT,
         _BINARIZER,
         pure,  # is_pure

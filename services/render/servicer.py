@@ -49,6 +49,8 @@ def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
             logo=design.logo or None,
             logo_size=design.logo_size or defaults.logo_size,
         ),
+        fit=request.fit or _DEFAULT_QR.fit,
+        error_correction_requested=request.error_correction_requested,
     )
 
 
@@ -74,6 +76,11 @@ def to_message(image: RenderedImage) -> render_pb2.RenderedImage:
         content_type=image.content_type,
         version=image.version,
         error_correction=image.error_correction,
+        logo_size_applied=image.logo_size,
+        warnings=[
+            render_pb2.FitWarning(code=warning.code, message=warning.message)
+            for warning in image.warnings
+        ],
     )
 
 

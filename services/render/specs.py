@@ -17,6 +17,7 @@ DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
 BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
 BARCODE_OUTPUTS: Final = ("png", "svg")
+FIT_MODES: Final = ("auto", "strict")
 
 MIN_QR_SIZE: Final = 100
 MAX_QR_SIZE: Final = 4096
@@ -58,6 +59,10 @@ class QRSpec:
     error_correction: str = "M"
     quiet_zone: int = 4
     design: QRDesign = field(default_factory=QRDesign)
+    # "auto": a design that would not scan is fitted (see qr_images.render_qr); "strict": refused.
+    fit: str = "auto"
+    # The client chose the level: fitting may shrink the logo but never raises the level.
+    error_correction_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +78,24 @@ class BarcodeSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class FitWarning:
+    """What fitting changed or accepted (API.md "Designs v1.1" warnings)."""
+
+    code: str  # LEVEL_RAISED | LOGO_REDUCED | INVERTED_COLORS
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class RenderedImage:
-    """A verified image: ``data`` decoded back to the requested content before it was returned."""
+    """A verified image: ``data`` decoded back to the requested content before it was returned.
+
+    ``error_correction`` and ``logo_size`` are what was drawn (0.0 without a logo), which
+    fitting may have changed from what was asked; ``warnings`` say so.
+    """
 
     data: bytes
     content_type: str
     version: int
     error_correction: str
+    logo_size: float = 0.0
+    warnings: tuple[FitWarning, ...] = ()

@@ -213,7 +213,9 @@ def test_low_contrast_is_unscannable(fg: str, bg: str) -> None:
 
 def test_inverted_colours_are_unscannable() -> None:
     with pytest.raises(ApiError) as info:
-        render_qr(QRSpec(URL, design=QRDesign(fg_color="#ffffff", bg_color="#000000")))
+        render_qr(
+            QRSpec(URL, design=QRDesign(fg_color="#ffffff", bg_color="#000000"), fit="strict")
+        )
     assert info.value.code == "UNSCANNABLE_DESIGN"
     assert "inverted" in info.value.message
 
@@ -222,7 +224,7 @@ def test_inverted_colours_are_unscannable() -> None:
 def test_big_logo_at_low_level_is_unscannable(fmt: str, png_logo: bytes) -> None:
     design = QRDesign(logo=png_logo, logo_size=0.4)
     with pytest.raises(ApiError) as info:
-        render_qr(QRSpec(URL, format=fmt, error_correction="L", design=design))
+        render_qr(QRSpec(URL, format=fmt, error_correction="L", design=design, fit="strict"))
     assert info.value.code == "UNSCANNABLE_DESIGN"
     assert "logo" in info.value.message
 
