@@ -32,6 +32,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from services.gateway.qrcodes.fit_warnings import CodeWarning
 from services.runtime.errors import ApiError
 
 QR_TYPES: Final[tuple[str, ...]] = (
@@ -281,14 +282,8 @@ def _build_wifi(content: object) -> str:
         raise _invalid("an open network (nopass) takes no password", "content.password")
     if encryption != "nopass" and password is None:
         raise _invalid(f"a {encryption} network needs a password", "content.password")
-    # WPA-PSK: an 8 to 63 character passphrase or a 64-hex-digit raw key; anything else
-    # makes a code no phone can join.
-    if (
-        encryption == "WPA"
-        and password is not None
-        and not (8 <= len(password) <= 63 or (len(password) == 64 and _HEX.fullmatch(password)))
-    ):
-        raise _invalid("a WPA password must be 8 to 63 characters", "content.password")
+    # A WPA password of another length is encoded as given, with a warning (see
+    # payload_warnings): the client knows its network, and refusing it helped no one.
     hidden = fields.boolean("hidden", default=False)
 
     parts = [f"WIFI:T:{encryption};S:{ssid.translate(_WIFI_ESCAPE)};"]
@@ -298,6 +293,31 @@ def _build_wifi(content: object) -> str:
         parts.append("H:true;")
     parts.append(";")
     return "".join(parts)
+
+
+def _is_wpa_passphrase(password: str) -> bool:
+    """WPA-PSK takes an 8 to 63 character passphrase or a 64-hex-digit raw key."""
+    return 8 <= len(password) <= 63 or (len(password) == 64 and bool(_HEX.fullmatch(password)))
+
+
+def payload_warnings(qr_type: str, content: object) -> tuple[CodeWarning, ...]:
+    """What the client should know about the payload :func:`build_payload` made of
+    ``content`` (call it only once that succeeded): a WPA password outside 8-63 characters
+    is encoded as given, and most devices will not join with it (WIFI_PASSWORD_LENGTH)."""
+    if qr_type != "wifi" or not isinstance(content, Mapping):
+        return ()
+    encryption, password = content.get("encryption"), content.get("password")
+    if not (isinstance(encryption, str) and encryption.lower() == "wpa"):
+        return ()
+    if not isinstance(password, str) or _is_wpa_passphrase(password):
+        return ()
+    return (
+        CodeWarning(
+            "WIFI_PASSWORD_LENGTH",
+            f"the WPA password has {len(password)} characters, not 8 to 63: encoded as "
+            "given, but most devices refuse to join with it",
+        ),
+    )
 
 
 _ADDRESS_KEYS: Final = ("street", "city", "region", "postal_code", "country")

@@ -9,7 +9,12 @@ import segno
 import zxingcpp
 from PIL import Image
 
-from services.gateway.qrcodes.payloads import QR_TYPES, build_payload, validate_http_url
+from services.gateway.qrcodes.payloads import (
+    QR_TYPES,
+    build_payload,
+    payload_warnings,
+    validate_http_url,
+)
 from services.runtime.errors import ApiError
 
 IBAN = "DE89370400440532013000"
@@ -261,7 +266,6 @@ INVALID: list[tuple[str, object, str]] = [
     ("wifi", {"ssid": "x", "password": "password1", "encryption": "WPA3X"}, "content.encryption"),
     ("wifi", {"ssid": "x", "password": "password1"}, "content.encryption"),
     ("wifi", {"ssid": "x", "encryption": "WPA"}, "content.password"),
-    ("wifi", {"ssid": "x", "password": "short", "encryption": "WPA"}, "content.password"),
     ("wifi", {"ssid": "x", "password": "secret123", "encryption": "nopass"}, "content.password"),
     ("wifi", {"ssid": "x", "encryption": "nopass", "hidden": "yes"}, "content.hidden"),
     ("wifi", {"ssid": "x" * 33, "encryption": "nopass"}, "content.ssid"),
@@ -347,3 +351,29 @@ def test_validate_http_url_for_destination_urls() -> None:
 def test_overlong_url_is_refused() -> None:
     err = error_of("url", "https://example.com/" + "a" * 2100)
     assert err.code == "INVALID_CONTENT"
+
+
+@pytest.mark.parametrize("password", ["pass", "x" * 64])
+def test_a_wpa_password_of_another_length_is_encoded_as_given_with_a_warning(
+    password: str,
+) -> None:
+    content = {"ssid": "MonWifi", "password": password, "encryption": "WPA"}
+    assert build_payload("wifi", content) == f"WIFI:T:WPA;S:MonWifi;P:{password};;"
+    warnings = payload_warnings("wifi", content)
+    assert [warning.code for warning in warnings] == ["WIFI_PASSWORD_LENGTH"]
+    assert f"{len(password)} characters" in warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("qr_type", "content"),
+    [
+        ("wifi", {"ssid": "x", "password": "password1", "encryption": "WPA"}),
+        ("wifi", {"ssid": "x", "password": "a1" * 32, "encryption": "wpa"}),
+        ("wifi", {"ssid": "x", "password": "abc", "encryption": "WEP"}),
+        ("wifi", {"ssid": "x", "encryption": "nopass"}),
+        ("text", "pass"),
+    ],
+)
+def test_payloads_without_warnings(qr_type: str, content: object) -> None:
+    build_payload(qr_type, content)
+    assert payload_warnings(qr_type, content) == ()
