@@ -18,6 +18,7 @@ def test_allowed_qr_values_agree() -> None:
     assert gateway_qr.ERROR_CORRECTION_LEVELS == render_specs.EC_LEVELS
     assert gateway_qr.DOT_STYLES == render_specs.DOT_STYLES
     assert gateway_qr.CORNER_STYLES == render_specs.CORNER_STYLES
+    assert gateway_qr.FIT_MODES == render_specs.FIT_MODES
     assert gateway_qr.SIZE_RANGE == (render_specs.MIN_QR_SIZE, render_specs.MAX_QR_SIZE)
     assert gateway_qr.QUIET_ZONE_RANGE[1] == render_specs.MAX_QUIET_ZONE
     assert gateway_qr.LOGO_SIZE_RANGE == (render_specs.MIN_LOGO_SIZE, render_specs.MAX_LOGO_SIZE)
@@ -39,6 +40,7 @@ def test_qr_defaults_agree() -> None:
         drawn.corner_style,
     )
     assert design.logo_size == drawn.logo_size
+    assert design.fit == render.fit
 
 
 def test_a_request_that_leaves_fields_unset_gets_the_same_defaults() -> None:

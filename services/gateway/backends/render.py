@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
+from services.gateway.qrcodes.fit_warnings import CodeWarning
 from services.gateway.qrcodes.options import DEFAULT_DESIGN, QROptions
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.coalescing import Coalescer
@@ -86,10 +87,15 @@ def _outcome(outcome: render_pb2.RenderOutcome) -> render_pb2.RenderedImage | Ap
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """A verified image; for QR codes the level and logo size drawn (0.0 without a logo) and
+    the warnings of fitting (and of the payload, once the caller adds them)."""
+
     data: bytes
     content_type: str
     version: int
     error_correction: str
+    logo_size: float = 0.0
+    warnings: tuple[CodeWarning, ...] = ()
 
 
 def stored_design(options: QROptions) -> dict[str, Any]:
@@ -101,11 +107,19 @@ def stored_design(options: QROptions) -> dict[str, Any]:
         "dot_style": design.dot_style,
         "corner_style": design.corner_style,
     }
+    if design.fit != DEFAULT_DESIGN.fit:
+        kept["fit"] = design.fit
     if design.has_logo:
         kept["logo_size"] = design.logo_size
         if design.logo_url:
             kept["logo_url"] = design.logo_url
     return kept
+
+
+def _fit_field(fit: str) -> str:
+    """``fit`` as the render request carries it: the default is left unset, so the requests
+    (and ETags) of designs that do not name it stay what they were before ``fit`` existed."""
+    return "" if fit == DEFAULT_DESIGN.fit else fit
 
 
 def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQRRequest:
@@ -124,6 +138,8 @@ def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQ
             logo=design.logo_data or b"",
             logo_size=design.logo_size,
         ),
+        fit=_fit_field(design.fit),
+        error_correction_requested=options.error_correction_requested,
     )
 
 
@@ -145,6 +161,10 @@ def request_from_record(
             logo=logo or b"",
             logo_size=float(design.get("logo_size", DEFAULT_DESIGN.logo_size)),
         ),
+        fit=_fit_field(design.get("fit", DEFAULT_DESIGN.fit)),
+        # The level stored is the one drawn (a raised one included): drawn again as it is,
+        # the same fitting gives the same logo size.
+        error_correction_requested=True,
     )
 
 
@@ -171,7 +191,14 @@ async def render(
     billed.CopyFrom(request)
     billed.account_id = account_id
     image = await backend.render_qr(billed)
-    return Rendered(image.data, image.content_type, image.version, image.error_correction)
+    return Rendered(
+        image.data,
+        image.content_type,
+        image.version,
+        image.error_correction,
+        logo_size=image.logo_size_applied,
+        warnings=tuple(CodeWarning(warning.code, warning.message) for warning in image.warnings),
+    )
 
 
 async def render_barcode(

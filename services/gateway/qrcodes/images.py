@@ -10,6 +10,7 @@ from services.gateway.context import context_of
 from services.gateway.http.image_cache import ImageCache
 from services.gateway.http.image_responses import conditional_image
 from services.gateway.qrcodes import storage
+from services.gateway.qrcodes.fit_warnings import warnings_header
 from services.gateway.qrcodes.records import StoredQR
 
 
@@ -24,6 +25,8 @@ async def qr_image(
     ctx = context_of(request)
     logo = await storage.load_logo(ctx.pool, record.logo_sha256) if record.logo_sha256 else None
     render_request = request_from_record(record, logo, fmt=fmt, size=size)
+    # The warnings stored with the code: a redraw at the stored level does not raise it again.
+    headers = {**headers, **warnings_header(warning["code"] for warning in record.warnings)}
     return await conditional_image(
         request,
         etag_for(render_request),

@@ -37,10 +37,20 @@ FORMATS: Final = ("png", "svg", "pdf")
 ERROR_CORRECTION_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
+FIT_MODES: Final = ("auto", "strict")
 _DOT_ALIASES: Final = {"rounded": "round"}
 _CORNER_ALIASES: Final = {"dot": "round"}
 _DESIGN_KEYS: Final = frozenset(
-    {"fg_color", "bg_color", "logo_url", "logo_data", "logo_size", "dot_style", "corner_style"}
+    {
+        "fg_color",
+        "bg_color",
+        "logo_url",
+        "logo_data",
+        "logo_size",
+        "dot_style",
+        "corner_style",
+        "fit",
+    }
 )
 SIZE_RANGE: Final = (100, 4096)
 QUIET_ZONE_RANGE: Final = (0, 20)
@@ -66,6 +76,9 @@ class Design:
     logo_url: str | None = None
     logo_data: bytes | None = field(default=None, repr=False)
     logo_size: float = 0.2
+    # "auto": render fits a design that would not scan (API.md "Designs v1.1"); "strict":
+    # refused instead.
+    fit: str = "auto"
 
     @property
     def has_logo(self) -> bool:
@@ -83,6 +96,8 @@ class QROptions:
     name: str | None = None
     include_image: bool = False
     design: Design = field(default_factory=Design)
+    # The client set error_correction: fitting may shrink the logo but never raises the level.
+    error_correction_requested: bool = False
 
 
 # The one place the gateway's defaults are read from (the dataclasses above hold them):
@@ -202,6 +217,11 @@ def _design(value: object) -> Design:
         ),
         logo_size=defaults.logo_size if logo_size is None else _logo_size(logo_size),
         logo_url=None if logo_url is None else _logo_url(logo_url, "design.logo_url"),
+        fit=(
+            defaults.fit
+            if value.get("fit") is None
+            else _choice(value.get("fit"), "design.fit", FIT_MODES)
+        ),
     )
     # Decoded last: it is the only costly check, and a request with another error is
     # refused without paying for it.
@@ -249,6 +269,7 @@ def parse_qr_options(body: Mapping[str, object]) -> QROptions:
         name=name or None,
         include_image=bool(include_image),
         design=design,
+        error_correction_requested=level is not None,
     )
 
 
@@ -314,6 +335,7 @@ def parse_qr_query(query: Mapping[str, str]) -> tuple[str, str | dict[str, objec
         "bg_color": _query_color(query, "bg_color"),
         "dot_style": query.get("dot_style", "").strip() or None,
         "corner_style": query.get("corner_style", "").strip() or None,
+        "fit": query.get("fit", "").strip() or None,
     }
     body["design"] = {key: value for key, value in design.items() if value is not None}
     return qr_type, content, parse_qr_options(body)

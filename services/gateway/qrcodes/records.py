@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,10 @@ class StoredQR:
     max_scans: int = 0
     scan_count: int = 0
     active: bool = True
+    # What fitting drew (API.md "Designs v1.1"): the logo size (None: no logo, or a code
+    # stored before fitting existed, drawn at its design's size) and [{code, message}].
+    applied_logo_size: float | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
 
 def image_url(public_base_url: str, qr_id: str, fmt: str) -> str:
@@ -53,6 +57,14 @@ def qr_json(
     return static_qr_json(record, settings.public_base_url)
 
 
+def applied_json(record: StoredQR) -> dict[str, Any]:
+    """What was actually drawn: ``error_correction`` is stored as drawn already."""
+    logo_size = record.applied_logo_size
+    if logo_size is None:
+        logo_size = record.design.get("logo_size")  # no logo, or stored before fitting
+    return {"error_correction": record.error_correction, "logo_size": logo_size}
+
+
 def _drawing_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
     """The part both kinds show alike: how the code is drawn and where its image is."""
     return {
@@ -61,6 +73,8 @@ def _drawing_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
         "error_correction": record.error_correction,
         "quiet_zone": record.quiet_zone,
         "design": record.design,
+        "applied": applied_json(record),
+        "warnings": record.warnings,
         "version": record.version,
         "image_url": image_url(public_base_url, record.qr_id, record.format),
         "download_url": f"{public_base_url}/v1/qrcodes/{record.qr_id}/download",

@@ -14,6 +14,7 @@ from services.gateway.backends.analytics import total_scans
 from services.gateway.backends.render import Rendered
 from services.gateway.http.envelope import ok
 from services.gateway.http.image_responses import image_response, with_inline_image
+from services.gateway.qrcodes.fit_warnings import warnings_header
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.settings import GatewaySettings
 
@@ -43,6 +44,7 @@ def created_qr_response(
     """The answer to a create: the verified image itself when ``Accept`` asked for one (the id
     in ``X-QR-Id``), else the record (never scanned yet), with ``image_base64`` if asked."""
     if image_format is not None:
-        return image_response(rendered, {"X-QR-Id": record.qr_id})
+        codes = (warning["code"] for warning in record.warnings)
+        return image_response(rendered, {"X-QR-Id": record.qr_id, **warnings_header(codes)})
     data = qr_json(record, settings, total_scans=0)
     return ok(with_inline_image(data, body, rendered), status=status)

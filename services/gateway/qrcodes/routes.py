@@ -23,9 +23,10 @@ from services.gateway.http.pagination import page_params, pagination_json
 from services.gateway.http.path_params import bounded_int, is_well_formed_id, path_id
 from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.dynamic_codes import announce_deleted
+from services.gateway.qrcodes.fit_warnings import warnings_header
 from services.gateway.qrcodes.images import qr_image
 from services.gateway.qrcodes.options import FORMATS, SIZE_RANGE, parse_qr_query
-from services.gateway.qrcodes.payloads import QR_TYPES, build_payload
+from services.gateway.qrcodes.payloads import QR_TYPES, build_payload, payload_warnings
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
 from services.gateway.qrcodes.static_codes import create_static_code
@@ -52,7 +53,12 @@ async def generate_embed(request: web.Request) -> web.Response:
     rendered = await render(
         ctx.render_backend, request_from_options(payload, options), principal.account_id
     )
-    return image_response(rendered, {"Cache-Control": "private, max-age=300"})
+    warnings = (*payload_warnings(qr_type, content), *rendered.warnings)
+    headers = {
+        "Cache-Control": "private, max-age=300",
+        **warnings_header(warning.code for warning in warnings),
+    }
+    return image_response(rendered, headers)
 
 
 def encode_cursor(record: StoredQR) -> str:

@@ -9,9 +9,10 @@ from typing import Any
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options, stored_design
 from services.gateway.logos.fetch import LogoFetchPolicy, fetch_logo
+from services.gateway.qrcodes.fit_warnings import warnings_json
 from services.gateway.qrcodes.grouped_inserts import GroupedInserts
 from services.gateway.qrcodes.options import QROptions, parse_qr_options, with_logo_bytes
-from services.gateway.qrcodes.payloads import build_payload
+from services.gateway.qrcodes.payloads import build_payload, payload_warnings
 from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.errors import ApiError
@@ -55,6 +56,8 @@ def new_record(
         design=stored_design(options),
         logo_sha256=None,  # set by the insert, which stores the logo bytes
         version=rendered.version,
+        applied_logo_size=rendered.logo_size if options.design.has_logo else None,
+        warnings=warnings_json(rendered.warnings),
         created_at=now,
         updated_at=now,
         **dynamic,
@@ -82,6 +85,7 @@ async def prepare_static_code(
         options = replace(options, format=fmt)
     options = await with_fetched_logo(tools.logo_policy, options)
     rendered = await render_options(tools.render, payload, options, principal.account_id)
+    rendered = replace(rendered, warnings=(*payload_warnings(qr_type, content), *rendered.warnings))
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
         content=content, payload=payload,

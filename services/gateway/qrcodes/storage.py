@@ -12,7 +12,8 @@ from services.runtime.errors import ApiError
 
 _QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
     error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at,
-    short_code, destination_url, password_hash, expires_at, max_scans, scan_count, active"""
+    short_code, destination_url, password_hash, expires_at, max_scans, scan_count, active,
+    applied_logo_size, warnings"""
 
 
 def _stored_qr(row: Any) -> StoredQR:
@@ -48,9 +49,9 @@ async def load_logo(pool: Any, digest: str) -> bytes | None:
 
 _INSERT_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
     error_correction, quiet_zone, design, logo_sha256, version, short_code, destination_url,
-    password_hash, expires_at, max_scans, active"""
+    password_hash, expires_at, max_scans, active, applied_logo_size, warnings"""
 _INSERT_QR_VALUES = """$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-    $17, $18, $19, $20"""
+    $17, $18, $19, $20, $21, $22"""
 
 _INSERT_QR = f"""INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) VALUES ({_INSERT_QR_VALUES})
     RETURNING {_QR_COLUMNS}"""
@@ -87,14 +88,14 @@ _COUNT_ONE_MORE_TEMPLATES = {
     False: _COUNT_ONE_MORE_UNLIMITED_TEMPLATE,
 }
 # By "is the account under a limit": the statement that counts one more code ($1 the account,
-# $2 the limit), and the one that counts and inserts together ($21 the limit), so the counter
+# $2 the limit), and the one that counts and inserts together ($23 the limit), so the counter
 # row is locked for no longer than the statement and its commit.
 _COUNT_ONE_MORE = {
     limited: _count_one_more(template, "$1", "$2")
     for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
 }
 _COUNT_AND_INSERT_QR = {
-    limited: f"""WITH counted AS ({_count_one_more(template, "$2", "$21")})
+    limited: f"""WITH counted AS ({_count_one_more(template, "$2", "$23")})
     INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) SELECT {_INSERT_QR_VALUES} FROM counted
     RETURNING {_QR_COLUMNS}"""
     for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
@@ -124,6 +125,8 @@ def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
         record.expires_at,
         record.max_scans,
         record.active,
+        record.applied_logo_size,
+        record.warnings,
     )
 
 
@@ -175,7 +178,8 @@ _INSERT_UNLIMITED_STATIC = f"""WITH new AS (
             payload text, format text, size integer, error_correction text, quiet_zone integer,
             design jsonb, logo_sha256 text, version integer, short_code text,
             destination_url text, password_hash text, expires_at timestamptz,
-            max_scans integer, active boolean)
+            max_scans integer, active boolean, applied_logo_size double precision,
+            warnings jsonb)
     ), counted AS (
         INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
         SELECT account_id, 1 + floor(random() * 15)::smallint, count(*) FROM new
@@ -197,6 +201,7 @@ def _json_row(record: StoredQR) -> dict[str, Any]:
         "design": record.design, "logo_sha256": None, "version": record.version,
         "short_code": None, "destination_url": None, "password_hash": None,
         "expires_at": None, "max_scans": record.max_scans, "active": record.active,
+        "applied_logo_size": record.applied_logo_size, "warnings": record.warnings,
     }  # fmt: skip
 
 

@@ -100,6 +100,7 @@ def test_full_body() -> None:
             corner_style="extra-rounded",
             logo_size=0.25,
         ),
+        error_correction_requested=True,
     )
 
 
@@ -275,6 +276,7 @@ def test_query_all_options() -> None:
         design=Design(
             fg_color="#ff0000", bg_color="#00ff00", dot_style="round", corner_style="round"
         ),
+        error_correction_requested=True,
     )
 
 
@@ -315,3 +317,25 @@ def test_query_empty_values_mean_defaults() -> None:
 def test_query_rejections(query: dict[str, str], code: str, field: str) -> None:
     err = query_error_of(query)
     assert (err.code, err.field) == (code, field)
+
+
+def test_fit_defaults_to_auto_and_takes_strict() -> None:
+    assert parse_qr_options({}).design.fit == "auto"
+    assert parse_qr_options({"design": {"fit": "Strict"}}).design.fit == "strict"
+    assert parse_qr_options({"design": {"fit": None}}).design.fit == "auto"
+    with pytest.raises(ApiError) as refused:
+        parse_qr_options({"design": {"fit": "loose"}})
+    assert (refused.value.code, refused.value.field) == ("INVALID_PARAMETER", "design.fit")
+
+
+def test_whether_the_level_was_chosen_is_kept() -> None:
+    assert parse_qr_options({}).error_correction_requested is False
+    chosen = parse_qr_options({"error_correction": "M"})
+    assert (chosen.error_correction, chosen.error_correction_requested) == ("M", True)
+    with_logo = parse_qr_options({"design": {"logo_url": "https://example.com/logo.png"}})
+    assert (with_logo.error_correction, with_logo.error_correction_requested) == ("H", False)
+
+
+def test_the_embed_query_takes_fit() -> None:
+    _, _, options = parse_qr_query({"type": "text", "content": "x", "fit": "strict"})
+    assert options.design.fit == "strict"
