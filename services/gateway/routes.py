@@ -7,6 +7,7 @@ from aiohttp import web
 from services.gateway.account import key_routes, usage_routes
 from services.gateway.barcodes import routes as barcode_routes
 from services.gateway.batch import routes as batch_routes
+from services.gateway.designs import routes as design_routes
 from services.gateway.docs import routes as docs_routes
 from services.gateway.public_images import routes as public_image_routes
 from services.gateway.qrcodes import dynamic_routes
@@ -41,6 +42,11 @@ def add_routes(app: web.Application) -> None:
             f"/v1/qrcodes/{{qr_id}}/stats/{path}", stats_routes.breakdown_handler(dimension)
         )
     app.router.add_get("/v1/stats/overview", stats_routes.overview)
+    app.router.add_post("/v1/designs", design_routes.create)
+    app.router.add_get("/v1/designs", design_routes.list_designs)
+    app.router.add_get("/v1/designs/{design_id}", design_routes.get_design)
+    app.router.add_patch("/v1/designs/{design_id}", design_routes.patch_design)
+    app.router.add_delete("/v1/designs/{design_id}", design_routes.delete_design)
     app.router.add_post("/v1/barcodes/generate", barcode_routes.generate)
     app.router.add_get("/v1/barcodes", barcode_routes.list_barcodes)
     app.router.add_get("/v1/barcodes/{barcode_id}", barcode_routes.get_barcode)

@@ -269,6 +269,21 @@ async def test_barcode_key_and_account_responses_match_the_spec(client: Client) 
     await client("GET", "/v1/account/usage")
 
 
+async def test_design_responses_match_the_spec(client: Client) -> None:
+    body = {"name": "Brand", "design": {"fg_color": "#1a237e", "dot_style": "round"}}
+    design = await client("POST", "/v1/designs", json=body, expect=201)
+    path = f"/v1/designs/{design['design_id']}"
+    await client("GET", "/v1/designs/{design_id}", path)
+    await client("GET", "/v1/designs", params={"limit": "5"})
+    patch = {"name": "Brand 2", "design": {"bg_color": "#fafafa"}}
+    await client("PATCH", "/v1/designs/{design_id}", path, json=patch)
+    generate = {"type": "text", "content": "saved", "design_id": design["design_id"]}
+    await client("POST", "/v1/qrcodes/generate", json=generate)
+    await client("DELETE", "/v1/designs/{design_id}", path)
+    await client("GET", "/v1/designs/{design_id}", path, expect=404)
+    await client("POST", "/v1/qrcodes/generate", json=generate, expect=404)
+
+
 async def test_error_responses_match_the_spec(client: Client) -> None:
     body = {"type": "url", "content": "https://example.com", "design": {"fg_color": "red"}}
     bad = await client("POST", "/v1/qrcodes/generate", json=body, expect=400)

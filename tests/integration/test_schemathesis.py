@@ -94,12 +94,14 @@ def target(stack: Stack) -> Iterator[FuzzTarget]:
     barcode = _post(
         base, "/v1/barcodes/generate", headers, {"format": "CODE128", "value": "FUZZ-1"}
     )
+    design = _post(base, "/v1/designs", headers, {"name": "fuzz", "design": {"fg_color": "#123"}})
     yield FuzzTarget(
         base_url=base,
         headers=headers,
         path_ids={
             "qr_id": [static["qr_id"], dynamic["qr_id"]],
             "barcode_id": [barcode["barcode_id"]],
+            "design_id": [design["design_id"]],
         },
     )
 

@@ -170,6 +170,23 @@ class ApiClient:
             "GET", f"/v1/qrcodes/{qr_id}/download", params=params, headers=headers
         )
 
+    # --- saved designs ------------------------------------------------------------------------
+
+    async def create_design(self, body: Mapping[str, Any]) -> ApiResponse:
+        return await self.request("POST", "/v1/designs", json_body=body)
+
+    async def list_designs(self, **params: str) -> ApiResponse:
+        return await self.request("GET", "/v1/designs", params=params)
+
+    async def get_design(self, design_id: str) -> ApiResponse:
+        return await self.request("GET", f"/v1/designs/{design_id}")
+
+    async def patch_design(self, design_id: str, body: Mapping[str, Any]) -> ApiResponse:
+        return await self.request("PATCH", f"/v1/designs/{design_id}", json_body=body)
+
+    async def delete_design(self, design_id: str) -> ApiResponse:
+        return await self.request("DELETE", f"/v1/designs/{design_id}")
+
     # --- barcodes ----------------------------------------------------------------------------
 
     async def generate_barcode(

@@ -17,7 +17,12 @@ from services.runtime.errors import ApiError
 _ID_BODY: Final = re.compile(r"[0-9A-Za-z]{1,64}")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]{1,9}")
 
-NOT_FOUND_CODES: Final = {"qr": "QR_NOT_FOUND", "bc": "BARCODE_NOT_FOUND", "key": "KEY_NOT_FOUND"}
+NOT_FOUND_CODES: Final = {
+    "qr": "QR_NOT_FOUND",
+    "bc": "BARCODE_NOT_FOUND",
+    "key": "KEY_NOT_FOUND",
+    "dsg": "DESIGN_NOT_FOUND",
+}
 
 
 def is_well_formed_id(value: str, prefix: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options
+from services.gateway.designs.saved_designs import with_saved_design
 from services.gateway.http.timestamps import parse_datetime
 from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.events import CatalogEvents
@@ -100,6 +101,7 @@ async def prepare_dynamic_code(
         raise ApiError(
             "INVALID_PARAMETER", "name must be a string of 1 to 200 characters", field="name"
         )
+    body = await with_saved_design(tools.pool, principal.account_id, body)
     options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
     protection = await protection_changes(body.get("protection") or {})
     options = await with_fetched_logo(tools.logo_policy, options)

@@ -292,7 +292,18 @@ def _query_color(query: Mapping[str, str], key: str) -> str | None:
 
 
 def parse_qr_query(query: Mapping[str, str]) -> tuple[str, str | dict[str, object], QROptions]:
-    """Parse ``GET /v1/qrcodes/generate`` parameters into ``(type, content, options)``.
+    """Parse ``GET /v1/qrcodes/generate`` parameters into ``(type, content, options)``; see
+    :func:`qr_query_body`."""
+    qr_type, content, body = qr_query_body(query)
+    return qr_type, content, parse_qr_options(body)
+
+
+def qr_query_body(
+    query: Mapping[str, str],
+) -> tuple[str, str | dict[str, object], dict[str, object]]:
+    """``GET /v1/qrcodes/generate`` parameters as ``(type, content, body)``: ``body`` is the
+    JSON-body form of the options (for :func:`parse_qr_options`, after a saved design is merged
+    into its ``design``).
 
     ``type`` and ``content`` are required (``INVALID_PARAMETER``); an unknown type is
     ``INVALID_TYPE``. For object-shaped types (wifi, vcard, ...) ``content`` is JSON text and
@@ -338,4 +349,4 @@ def parse_qr_query(query: Mapping[str, str]) -> tuple[str, str | dict[str, objec
         "fit": query.get("fit", "").strip() or None,
     }
     body["design"] = {key: value for key, value in design.items() if value is not None}
-    return qr_type, content, parse_qr_options(body)
+    return qr_type, content, body

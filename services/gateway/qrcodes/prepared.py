@@ -23,11 +23,13 @@ from services.gateway.qrcodes.records import StoredQR
 @dataclass(frozen=True, slots=True)
 class DrawingTools:
     """What preparing a code draws with: the render service, the policy ``logo_url`` is
-    fetched under, and the base of the short URLs dynamic codes encode."""
+    fetched under, the base of the short URLs dynamic codes encode, and the catalog pool the
+    saved designs a request names (``design_id``) are read from."""
 
     render: RenderBackend
     logo_policy: LogoFetchPolicy
     redirect_base_url: str
+    pool: Any  # asyncpg.Pool (untyped library)
 
 
 @dataclass(frozen=True, slots=True)

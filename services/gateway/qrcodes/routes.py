@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.gateway.backends.render import render, request_from_options
 from services.gateway.context import context_of, principal_of
+from services.gateway.designs.saved_designs import with_saved_design
 from services.gateway.http.client_json import loads_client_json
 from services.gateway.http.envelope import ok
 from services.gateway.http.image_responses import (
@@ -25,7 +26,12 @@ from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.dynamic_codes import announce_deleted
 from services.gateway.qrcodes.fit_warnings import warnings_header
 from services.gateway.qrcodes.images import qr_image
-from services.gateway.qrcodes.options import FORMATS, SIZE_RANGE, parse_qr_query
+from services.gateway.qrcodes.options import (
+    FORMATS,
+    SIZE_RANGE,
+    parse_qr_options,
+    qr_query_body,
+)
 from services.gateway.qrcodes.payloads import QR_TYPES, build_payload, payload_warnings
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
@@ -48,7 +54,10 @@ async def generate(request: web.Request) -> web.Response:
 async def generate_embed(request: web.Request) -> web.Response:
     """``GET /v1/qrcodes/generate?…``: image bytes for ``<img src>`` and ``curl -o``; stores nothing."""
     ctx, principal = context_of(request), principal_of(request)
-    qr_type, content, options = parse_qr_query(request.query)
+    qr_type, content, body = qr_query_body(request.query)
+    body["design_id"] = request.query.get("design_id") or None
+    body = await with_saved_design(ctx.pool, principal.account_id, body)
+    options = parse_qr_options(body)
     payload = build_payload(qr_type, content)
     rendered = await render(
         ctx.render_backend, request_from_options(payload, options), principal.account_id

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.gateway.account.principal import Principal
 from services.gateway.backends.render import Rendered, render_options, stored_design
+from services.gateway.designs.saved_designs import with_saved_design
 from services.gateway.logos.fetch import LogoFetchPolicy, fetch_logo
 from services.gateway.qrcodes.fit_warnings import warnings_json
 from services.gateway.qrcodes.grouped_inserts import GroupedInserts
@@ -80,7 +81,7 @@ async def prepare_static_code(
         raise ApiError("INVALID_PARAMETER", "type must be a string", field="type")
     content = required(body, "content")
     payload = build_payload(qr_type, content)
-    options = parse_qr_options(body)
+    options = parse_qr_options(await with_saved_design(tools.pool, principal.account_id, body))
     if fmt is not None:
         options = replace(options, format=fmt)
     options = await with_fetched_logo(tools.logo_policy, options)
