@@ -311,7 +311,8 @@ def qr_query_body(
     otherwise validated here: pass it to ``build_payload``. Options come from ``format``,
     ``size``, ``error_correction``, ``quiet_zone``, ``fg_color``, ``bg_color``, ``dot_style``
     and ``corner_style``; empty values count as not given, other parameters are ignored.
-    Logos are not available on this path (no body to carry them, no fetch on a GET).
+    Logos are not available on this path (no body to carry them, no fetch on a GET), except
+    the logo of a saved design (``design_id``), whose bytes were stored when it was saved.
     """
     qr_type = query.get("type", "").strip()
     if not qr_type:

@@ -5,6 +5,7 @@ draw is read from the fake's recorded requests; every image is decoded)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -155,6 +156,17 @@ async def test_the_number_of_designs_is_bounded(
     await make_design(api, "two")
     answer = await api.create_design({"name": "three", "design": BRAND})
     assert (answer.status, answer.error_code) == (403, "QUOTA_EXCEEDED")
+
+
+async def test_concurrent_creates_never_pass_the_limit(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(saved_designs, "MAX_DESIGNS_PER_ACCOUNT", 3)
+    answers = await asyncio.gather(
+        *(api.create_design({"name": f"d{i}", "design": BRAND}) for i in range(10))
+    )
+    assert sorted(answer.status for answer in answers) == [201] * 3 + [403] * 7
+    assert (await api.list_designs()).envelope["pagination"]["total"] == 3
 
 
 async def test_every_qr_route_draws_with_a_saved_design(
