@@ -82,6 +82,32 @@ def _contour(shape: RoundedRect) -> list[tuple[Point, Point, Point, float]]:
     return [(end, corner, start, r) for start, corner, end, r in reversed(clockwise)]
 
 
+# Per corner of an outline: the end of the straight side leading to it, then its quarter arc
+# as one cubic Bezier (two control points and the end), or None for a sharp corner.
+OutlineSegment = tuple[Point, tuple[Point, Point, Point] | None]
+
+
+def outline(shape: RoundedRect) -> tuple[Point, list[OutlineSegment]]:
+    """``shape`` as a start point and closed segments of lines and cubic Beziers (module
+    coordinates, wound as :func:`_contour` says): the PDF and EPS writers' common path."""
+    corners = _contour(shape)
+    segments: list[OutlineSegment] = []
+    for arc_start, corner, arc_end, r in corners[1:] + corners[:1]:
+        curve = None
+        if r > 0:
+            c1 = (
+                arc_start[0] + _KAPPA * (corner[0] - arc_start[0]),
+                arc_start[1] + _KAPPA * (corner[1] - arc_start[1]),
+            )
+            c2 = (
+                arc_end[0] + _KAPPA * (corner[0] - arc_end[0]),
+                arc_end[1] + _KAPPA * (corner[1] - arc_end[1]),
+            )
+            curve = (c1, c2, arc_end)
+        segments.append((arc_start, curve))
+    return corners[0][2], segments
+
+
 def _num(value: float) -> str:
     text = f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
@@ -163,20 +189,13 @@ def _pdf_path(path: PaintedPath, shape: RoundedRect, scale: float, offset: float
     def pt(p: Point) -> Point:
         return p[0] * scale + offset, p[1] * scale + offset
 
-    corners = _contour(shape)
-    path.move_to(*pt(corners[0][2]))
-    for arc_start, corner, arc_end, r in corners[1:] + corners[:1]:
-        path.line_to(*pt(arc_start))
-        if r > 0:
-            c1 = (
-                arc_start[0] + _KAPPA * (corner[0] - arc_start[0]),
-                arc_start[1] + _KAPPA * (corner[1] - arc_start[1]),
-            )
-            c2 = (
-                arc_end[0] + _KAPPA * (corner[0] - arc_end[0]),
-                arc_end[1] + _KAPPA * (corner[1] - arc_end[1]),
-            )
-            path.curve_to(*pt(c1), *pt(c2), *pt(arc_end))
+    start, segments = outline(shape)
+    path.move_to(*pt(start))
+    for line_end, curve in segments:
+        path.line_to(*pt(line_end))
+        if curve is not None:
+            c1, c2, end = curve
+            path.curve_to(*pt(c1), *pt(c2), *pt(end))
     path.close()
 
 
