@@ -1,12 +1,13 @@
-"""render_qr: a QRSpec -> a verified PNG, SVG or PDF.
+"""render_qr: a QRSpec -> a verified PNG, JPEG, WebP, SVG, PDF or EPS.
 
 Steps: validate -> colour pre-checks -> encode -> lay out (logo pre-check) -> draw -> decode
 the drawn raster back -> return. Under ``fit: auto`` a design that fails the logo pre-check or
 the decode is fitted instead of refused (see :func:`render_qr`). Nothing leaves this module
 undecoded: a plain PNG is
 verified on the module grid read back from its own 1-bit rows, a styled PNG on its own
-canvas decimated to 3-5 px per module, an SVG or PDF on a raster of the same layout drawn
-by the same sprite code at 4 px per module.
+canvas decimated to 3-5 px per module, a JPEG or WebP (the styled PNG's canvas, encoded) on
+its own file decoded back and reduced to 3-5 px per module, an SVG, PDF or EPS on a raster of
+the same layout drawn by the same sprite code at 4 px per module.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from services.render.colors import RGB, decoder_gray, parse_hex
 from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
 from services.render.png_writer import png_from_indexed, png_from_row_runs
+from services.render.qr_eps import render_eps
 from services.render.qr_geometry import QRLayout, build_layout
 from services.render.qr_matrix import QRMatrix, encode_qr
 from services.render.qr_raster import (
@@ -31,12 +33,14 @@ from services.render.qr_raster import (
     plain_rows,
 )
 from services.render.qr_vector import render_pdf, render_svg
+from services.render.raster_encoding import decoded_gray, encode_raster
 from services.render.scan_check import check_colors, check_logo, inverted_refused, verify_qr
 from services.render.specs import (
     CONTENT_TYPES,
     CORNER_STYLES,
     DOT_STYLES,
     EC_LEVELS,
+    ENCODED_RASTER_FORMATS,
     FIT_MODES,
     MAX_LOGO_SIZE,
     MAX_QR_SIZE,
@@ -62,6 +66,7 @@ _DECIMATED_MODULE_PX: Final = 3
 _VERIFY_MAX_QUIET: Final = 4
 # Palette room left for the logo after the coverage levels.
 _LOGO_COLORS: Final = 256 - LEVELS
+_VECTOR_WRITERS: Final = {"svg": render_svg, "pdf": render_pdf, "eps": render_eps}
 _UNSCANNABLE: Final = "UNSCANNABLE_DESIGN"
 # Fitting shrinks a logo by this much per try: fine enough that the logo kept is the largest
 # that scans to the hundredth (what logo_size is given in), at most 30 cheap tries.
@@ -171,8 +176,10 @@ def _draw(
     layout, digest = _layout(spec, matrix, logo_size)
     if spec.format == "png":
         return _styled_png(spec, layout, fg, bg, digest, inverted)
+    if spec.format in ENCODED_RASTER_FORMATS:
+        return _encoded_raster(spec, layout, fg, bg, digest, inverted)
     _verify_vector(spec, layout, fg, bg, digest, inverted)
-    render = render_svg if spec.format == "svg" else render_pdf
+    render = _VECTOR_WRITERS[spec.format]
     return render(layout, spec.quiet_zone, spec.size, fg, bg, spec.design.logo)
 
 
@@ -284,6 +291,20 @@ def _styled_png(
     sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
     level = layout.matrix.error_correction
     verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
+    return data
+
+
+def _encoded_raster(
+    spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None, inverted: bool
+) -> bytes:
+    """JPEG or WebP of the styled PNG's canvas (plain designs too: at a few ms of encoding
+    the fast 1-bit path would save nothing), verified on the file's own decoded pixels."""
+    placement = _placement(spec, layout.n)
+    canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
+    data = encode_raster(canvas, palette, spec.format)
+    gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
+    level = layout.matrix.error_correction
+    verify_qr(gray, spec.payload, level, inverted=inverted)
     return data
 
 

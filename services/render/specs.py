@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-QR_FORMATS: Final = ("png", "svg", "pdf")
+QR_FORMATS: Final = ("png", "svg", "pdf", "jpeg", "webp", "eps")
+# Drawn as the PNG raster is, then encoded by Pillow (see raster_encoding).
+ENCODED_RASTER_FORMATS: Final = ("jpeg", "webp")
 EC_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
@@ -29,6 +31,9 @@ CONTENT_TYPES: Final[dict[str, str]] = {
     "png": "image/png",
     "svg": "image/svg+xml",
     "pdf": "application/pdf",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "eps": "application/postscript",
 }
 
 

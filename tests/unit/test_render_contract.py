@@ -5,6 +5,7 @@ the render request it sends, render fills what the request leaves unset)."""
 from __future__ import annotations
 
 from qrforge.v1 import render_pb2
+from services.gateway.backends import render as gateway_render
 from services.gateway.barcodes import values as gateway_barcodes
 from services.gateway.logos import images as gateway_logos
 from services.gateway.qrcodes import options as gateway_qr
@@ -15,6 +16,8 @@ from services.render.servicer import barcode_spec_from, qr_spec_from
 
 def test_allowed_qr_values_agree() -> None:
     assert gateway_qr.FORMATS == render_specs.QR_FORMATS
+    # The gateway answers 304s and cached images with its own content types.
+    assert gateway_render.CONTENT_TYPES == render_specs.CONTENT_TYPES
     assert gateway_qr.ERROR_CORRECTION_LEVELS == render_specs.EC_LEVELS
     assert gateway_qr.DOT_STYLES == render_specs.DOT_STYLES
     assert gateway_qr.CORNER_STYLES == render_specs.CORNER_STYLES

@@ -23,8 +23,22 @@ from services.runtime.grpc_client import call_unary
 # Bump when the renderer's output changes for the same request, to invalidate cached images.
 RENDERER_GENERATION: Final = b"1"
 
-CONTENT_TYPES: Final = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
-FORMAT_BY_CONTENT_TYPE: Final = {mime: fmt for fmt, mime in CONTENT_TYPES.items()}
+CONTENT_TYPES: Final = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "eps": "application/postscript",
+}
+# What an Accept header may name: our types, plus the unregistered names clients use for them.
+FORMAT_BY_CONTENT_TYPE: Final = {
+    **{mime: fmt for fmt, mime in CONTENT_TYPES.items()},
+    "image/jpg": "jpeg",
+    "image/eps": "eps",
+    "image/x-eps": "eps",
+    "application/eps": "eps",
+}
 
 
 # Requests this small (no logo, in practice) are coalesced into RenderQRBatch calls; a

@@ -28,7 +28,7 @@ async def generate(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     options = parse_barcode_request(body)
-    image_format = requested_image_format(request)
+    image_format = requested_image_format(request, OUTPUTS)
     if image_format is not None and image_format not in OUTPUTS:
         raise ApiError("INVALID_PARAMETER", "barcodes are available as png or svg", field="output")
     record = StoredBarcode(

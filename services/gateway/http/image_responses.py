@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -13,13 +13,25 @@ from services.gateway.backends.render import FORMAT_BY_CONTENT_TYPE, Rendered
 from services.gateway.http.image_cache import ImageCache
 
 
-def requested_image_format(request: web.Request) -> str | None:
-    """The image format an ``Accept`` header asks for, if it asks for one of ours."""
-    for part in request.headers.get("Accept", "").split(","):
-        mime = part.split(";", 1)[0].strip().lower()
-        if mime in FORMAT_BY_CONTENT_TYPE:
-            return FORMAT_BY_CONTENT_TYPE[mime]
-    return None
+def requested_image_format(
+    request: web.Request, offered: Collection[str] | None = None
+) -> str | None:
+    """The image format an ``Accept`` header asks for, if it asks for one of ours.
+
+    The first type listed that the route ``offered`` wins (a browser-style
+    ``image/webp,image/png`` gets png from a route without webp); when none of the types
+    asked for is offered, the first one asked for is returned, for the route to refuse.
+    """
+    asked = [
+        FORMAT_BY_CONTENT_TYPE[mime]
+        for part in request.headers.get("Accept", "").split(",")
+        if (mime := part.split(";", 1)[0].strip().lower()) in FORMAT_BY_CONTENT_TYPE
+    ]
+    if offered is not None:
+        for fmt in asked:
+            if fmt in offered:
+                return fmt
+    return asked[0] if asked else None
 
 
 def with_inline_image(

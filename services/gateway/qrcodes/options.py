@@ -33,7 +33,7 @@ from services.gateway.logos.images import decode_logo_data
 from services.gateway.qrcodes.payloads import OBJECT_CONTENT_TYPES, QR_TYPES
 from services.runtime.errors import ApiError
 
-FORMATS: Final = ("png", "svg", "pdf")
+FORMATS: Final = ("png", "svg", "pdf", "jpeg", "webp", "eps")
 ERROR_CORRECTION_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")

@@ -137,7 +137,9 @@ async def download(request: web.Request) -> web.Response:
     record = await _owned(request)
     fmt = request.query.get("format") or None
     if fmt is not None and fmt not in FORMATS:
-        raise ApiError("INVALID_PARAMETER", "format must be png, svg or pdf", field="format")
+        raise ApiError(
+            "INVALID_PARAMETER", f"format must be one of {', '.join(FORMATS)}", field="format"
+        )
     raw_size = request.query.get("size") or None
     size = None if raw_size is None else bounded_int(raw_size, "size", *SIZE_RANGE)
     ext = fmt or record.format

@@ -12,16 +12,21 @@ import resvg_py
 import zxingcpp
 from PIL import Image, ImageDraw
 
+from tests.support.decoding import rasterize_eps
+
 
 def raster(data: bytes, content_type: str) -> Image.Image:
-    """The image a viewer would show: PNG as is, SVG through resvg, PDF through PDFium."""
-    if content_type == "image/png":
+    """The image a viewer would show: PNG, JPEG and WebP as they are, SVG through resvg, PDF
+    through PDFium, EPS through Ghostscript."""
+    if content_type in ("image/png", "image/jpeg", "image/webp"):
         image = Image.open(io.BytesIO(data))
         image.load()
         return image
     if content_type == "image/svg+xml":
         png = resvg_py.svg_to_bytes(svg_string=data.decode("utf-8"), background="white")
         return Image.open(io.BytesIO(png))
+    if content_type == "application/postscript":
+        return rasterize_eps(data)
     assert content_type == "application/pdf"
     document = pypdfium2.PdfDocument(data)
     try:
