@@ -7,6 +7,7 @@ from aiohttp import web
 from services.gateway.account import key_routes, usage_routes
 from services.gateway.barcodes import routes as barcode_routes
 from services.gateway.batch import routes as batch_routes
+from services.gateway.decode import routes as decode_routes
 from services.gateway.designs import routes as design_routes
 from services.gateway.docs import routes as docs_routes
 from services.gateway.public_images import routes as public_image_routes
@@ -52,6 +53,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/barcodes/{barcode_id}", barcode_routes.get_barcode)
     app.router.add_delete("/v1/barcodes/{barcode_id}", barcode_routes.delete_barcode)
     app.router.add_get("/v1/barcodes/{barcode_id}/download", barcode_routes.download)
+    app.router.add_post("/v1/decode", decode_routes.decode)
     app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", public_image_routes.public_image)
     app.router.add_get("/openapi.json", docs_routes.openapi_spec)
     app.router.add_get("/docs", docs_routes.docs_page)

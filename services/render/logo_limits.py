@@ -89,6 +89,11 @@ def check_aspect(width: int, height: int, rounding_px: int = 0) -> None:
         )
 
 
+def jpeg_scan_count(data: bytes) -> int:
+    """How many scans a JPEG holds (each one a full decoding pass), counted without decoding."""
+    return data.count(_JPEG_START_OF_SCAN)
+
+
 def open_raster(logo: bytes, kind: RasterKind, what: str = "logo") -> Image.Image:
     """The PNG or JPEG opened lazily (header read, no pixels decoded), pixel count checked."""
     try:
@@ -99,7 +104,7 @@ def open_raster(logo: bytes, kind: RasterKind, what: str = "logo") -> Image.Imag
     except Exception:  # Pillow's errors for hostile headers are many types, all meaning this
         raise refused(f"{what} cannot be decoded as {kind.upper()}") from None
     check_pixels(width, height, what)
-    if kind == "jpeg" and logo.count(_JPEG_START_OF_SCAN) > MAX_JPEG_SCANS:
+    if kind == "jpeg" and jpeg_scan_count(logo) > MAX_JPEG_SCANS:
         raise refused(f"{what} has more than {MAX_JPEG_SCANS} JPEG scans")
     return image
 

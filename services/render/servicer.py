@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
+from services.render.image_decoding import DecodedSymbol, decode_image
 from services.render.render_jobs import render_barcode, render_qr, render_qr_group
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
@@ -84,6 +85,14 @@ def to_message(image: RenderedImage) -> render_pb2.RenderedImage:
     )
 
 
+def symbol_message(symbol: DecodedSymbol) -> render_pb2.DecodedSymbol:
+    return render_pb2.DecodedSymbol(
+        format=symbol.format,
+        text=symbol.text,
+        position=[render_pb2.Point(x=x, y=y) for x, y in symbol.position],
+    )
+
+
 class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     """Runs each render in the worker pool so the event loop keeps accepting calls; the
     pool takes turns between the accounts the requests name.
@@ -148,3 +157,11 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
             )
         )
         return render_pb2.RenderQRBatchResponse(outcomes=outcomes)
+
+    async def DecodeImage(  # noqa: N802 - gRPC method name
+        self, request: render_pb2.DecodeImageRequest, context: object
+    ) -> render_pb2.DecodeImageResponse:
+        """Decoding is CPU-bound like a render, so it takes the account's turn in the same
+        pool; the image's limits are checked in the worker, before any pixel is decoded."""
+        symbols = await self._pool.run(decode_image, request.image, request.account_id)
+        return render_pb2.DecodeImageResponse(results=[symbol_message(s) for s in symbols])

@@ -26,6 +26,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     "INVALID_BARCODE_VALUE": 400,
     "NOT_DYNAMIC": 400,
     "BATCH_TOO_LARGE": 400,
+    "INVALID_IMAGE": 400,
     "QR_NOT_FOUND": 404,
     "BARCODE_NOT_FOUND": 404,
     "KEY_NOT_FOUND": 404,

@@ -208,6 +208,13 @@ class ApiClient:
     async def list_barcodes(self, **params: str) -> ApiResponse:
         return await self.request("GET", "/v1/barcodes", params=params)
 
+    # --- decoding ----------------------------------------------------------------------------
+
+    async def decode(self, image: bytes, content_type: str | None = "image/png") -> ApiResponse:
+        """``POST /v1/decode`` with ``image`` as the body (``content_type`` None: no header)."""
+        headers = {"Content-Type": content_type} if content_type else None
+        return await self.request("POST", "/v1/decode", data=image, headers=headers)
+
     # --- stats -------------------------------------------------------------------------------
 
     async def stats(self, qr_id: str, **params: str) -> ApiResponse:

@@ -231,6 +231,20 @@ async def render_barcode(
     return Rendered(image.data, image.content_type, image.version, image.error_correction)
 
 
+async def decode_image(
+    backend: RenderBackend, image: bytes, account_id: str
+) -> list[render_pb2.DecodedSymbol]:
+    """Every code render's decoder finds in ``image``, decoded in its workers in
+    ``account_id``'s turn (render checks the image's limits before decoding a pixel)."""
+    response = await call_unary(
+        backend.stub.DecodeImage,
+        render_pb2.DecodeImageRequest(image=image, account_id=account_id),
+        timeout=backend.timeout_s,
+        name="render.DecodeImage",
+    )
+    return list(response.results)
+
+
 async def render_options(
     backend: RenderBackend, payload: str, options: QROptions, account_id: str
 ) -> Rendered:

@@ -1,0 +1,1 @@
+"""``POST /v1/decode``: the QR codes and barcodes in an uploaded image."""

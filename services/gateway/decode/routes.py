@@ -1,0 +1,30 @@
+"""``POST /v1/decode``: read the image body, have render decode it, shape the results."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from services.gateway.backends.render import decode_image
+from services.gateway.context import context_of, principal_of
+from services.gateway.http.envelope import ok
+from services.gateway.http.image_body import read_image_body
+
+IMAGE_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/webp"})
+MAX_IMAGE_BYTES: Final = 10 * 1024 * 1024  # render refuses more too (decode_limits)
+
+
+async def decode(request: web.Request) -> web.Response:
+    ctx, principal = context_of(request), principal_of(request)
+    image = await read_image_body(request, IMAGE_TYPES, MAX_IMAGE_BYTES)
+    symbols = await decode_image(ctx.render_backend, image, principal.account_id)
+    results = [
+        {
+            "format": symbol.format,
+            "text": symbol.text,
+            "position": [[point.x, point.y] for point in symbol.position],
+        }
+        for symbol in symbols
+    ]
+    return ok({"results": results})
