@@ -6,6 +6,7 @@ image is decoded."""
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -161,3 +162,30 @@ async def test_designs_belong_to_their_account(designer: ApiClient, stack: Stack
     answer = await other.generate({"type": "text", "content": "x", "design_id": design_id})
     assert (answer.status, answer.error_code) == (404, "DESIGN_NOT_FOUND")
     assert (await other.get_design(design_id)).error_code == "DESIGN_NOT_FOUND"
+
+
+def red_square_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_a_saved_logo_is_drawn_on_every_route_embed_included(designer: ApiClient) -> None:
+    logo = base64.b64encode(red_square_png()).decode()
+    created = (
+        await designer.create_design(
+            {"name": "Logo", "design": {"logo_data": logo, "logo_size": 0.2}}
+        )
+    ).data(201)
+    assert created["logo_sha256"] and "logo_data" not in created["design"]
+    embedded = await embed(designer, "logo embed", design_id=created["design_id"])
+    assert colours(embedded).get((200, 0, 0), 0) > 500  # the logo, in the middle
+    code = (
+        await designer.generate(
+            {"type": "text", "content": "logo code", "design_id": created["design_id"]}
+        )
+    ).data()
+    assert code["error_correction"] == "H"  # a logo raises the default level, as inline
+    image = (await designer.download(code["qr_id"])).body
+    assert decode_single_qr(image) == "logo code"
+    assert colours(image).get((200, 0, 0), 0) > 500
