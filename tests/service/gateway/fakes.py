@@ -87,15 +87,24 @@ def qr_png(payload: str, *, size: int = 300, quiet_zone: int = 4, level: str = "
     return out.getvalue()
 
 
+# What a scripted fitting drew: the level, the logo size and the warnings (code, message).
+Fitting = Callable[[render_pb2.RenderQRRequest], tuple[str, float, list[tuple[str, str]]]]
+
+
 class FakeRender(render_pb2_grpc.RenderServiceServicer):
     def __init__(self) -> None:
         self.script = Scripted()
+        # Set by a test to answer as render's design.fit would have (None: drawn as asked).
+        self.fitting: Fitting | None = None
 
     async def RenderQR(
         self, request: render_pb2.RenderQRRequest, context: Context
     ) -> render_pb2.RenderedImage:
         await self.script.enter("RenderQR", request, context)
         level = request.error_correction or "M"
+        logo_size, warnings = 0.0, list[tuple[str, str]]()
+        if self.fitting is not None:
+            level, logo_size, warnings = self.fitting(request)
         code = segno.make_qr(request.payload, error=level)
         content_type = {"svg": "image/svg+xml", "pdf": "application/pdf"}.get(
             request.format, "image/png"
@@ -113,6 +122,8 @@ class FakeRender(render_pb2_grpc.RenderServiceServicer):
             content_type=content_type,
             version=int(code.version),
             error_correction=level,
+            logo_size_applied=logo_size,
+            warnings=[render_pb2.FitWarning(code=name, message=text) for name, text in warnings],
         )
 
     async def RenderQRBatch(
@@ -310,6 +321,7 @@ class FakeBackends:
 
     def reset(self) -> None:
         self.render.script.reset()
+        self.render.fitting = None
         self.keys.reset()
         self.analytics.reset()
 
