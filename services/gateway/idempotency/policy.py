@@ -47,7 +47,7 @@ CLAIM_LEASE_S: Final = 120.0
 WAIT_TIMEOUT_S: Final = 30.0
 # The response headers that are part of "the response"; the rest (request id, rate limit,
 # date) describe the replaying request and are set fresh.
-KEPT_HEADERS: Final = ("Content-Type", "X-QR-Id", "X-Barcode-Id", "Location")
+KEPT_HEADERS: Final = ("Content-Type", "X-QR-Id", "X-QR-Warnings", "X-Barcode-Id", "Location")
 
 _KEY_HASH_CONTEXT: Final = b"qrforge/idempotency/key-hash\x00"
 _SEAL_CONTEXT: Final = b"qrforge/idempotency/seal\x00"

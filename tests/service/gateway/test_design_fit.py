@@ -61,8 +61,15 @@ async def test_a_raised_level_is_shown_stored_and_named_on_images(
     # Redrawn at the level stored, as a chosen one: fitting gives the same image again.
     assert (redraw.error_correction, redraw.error_correction_requested) == ("H", True)
 
-    as_image = await api.generate({"type": "url", "content": URL}, accept="image/png")
+    as_image = await api.generate(
+        {"type": "url", "content": URL}, accept="image/png", idempotency_key="fit-replay"
+    )
     assert as_image.headers["X-QR-Warnings"] == "LEVEL_RAISED"
+    replay = await api.generate(
+        {"type": "url", "content": URL}, accept="image/png", idempotency_key="fit-replay"
+    )
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["X-QR-Warnings"] == "LEVEL_RAISED"
     embed = await api.request("GET", "/v1/qrcodes/generate", params={"type": "url", "content": URL})
     assert embed.status == 200 and embed.headers["X-QR-Warnings"] == "LEVEL_RAISED"
 
