@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -180,3 +181,37 @@ async def test_decoding_needs_a_key_and_counts_against_the_rate_limit(
     assert first.status == second.status == 200
     remaining = [int(r.headers["X-RateLimit-Remaining"]) for r in (first, second)]
     assert remaining[1] < remaining[0]
+
+
+async def test_a_chunked_body_over_10_mib_is_refused_while_read(
+    http: aiohttp.ClientSession, stack: Stack, decoder: ApiAccount
+) -> None:
+    """No Content-Length to refuse up front: the limit holds as the body streams in."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"\x89PNG\r\n\x1a\n"
+        for _ in range(11):
+            yield bytes(1024 * 1024)
+
+    async with http.post(
+        f"{stack.gateway_url}/v1/decode",
+        data=chunks(),
+        headers={**decoder.headers, "Content-Type": "image/png"},
+    ) as response:
+        body = await response.json()
+    assert (response.status, body["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_a_decode_with_an_idempotency_key_is_replayed(client: ApiClient) -> None:
+    """The idempotency middleware reads a small body before the handler does."""
+    png = await qr_png(client, {"type": "text", "content": "once"})
+    key = f"decode-{time.time_ns()}"
+    first = await client.request(
+        "POST", "/v1/decode", data=png, headers={"Content-Type": "image/png"}, idempotency_key=key
+    )
+    again = await client.request(
+        "POST", "/v1/decode", data=png, headers={"Content-Type": "image/png"}, idempotency_key=key
+    )
+    assert first.data()["results"][0]["text"] == "once"
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.data() == first.data()
