@@ -77,3 +77,30 @@ async def test_a_large_batch_of_two_accounts_comes_back_whole_and_in_order() -> 
         assert decoded == [[p] for p in payloads]
     finally:
         pool.shutdown()
+
+
+async def test_fitted_items_carry_what_was_drawn_and_why() -> None:
+    """design.fit travels both ways through a batch: fit and the chosen level in, the level
+    and logo size drawn and the warnings out."""
+    pool = WorkerPool(1)
+    try:
+        light_on_dark = render_pb2.QRDesign(fg_color="#ffffff", bg_color="#000000")
+        items = [
+            render_pb2.RenderQRRequest(payload="plain", quiet_zone=4),
+            render_pb2.RenderQRRequest(payload="light", quiet_zone=4, design=light_on_dark),
+            render_pb2.RenderQRRequest(
+                payload="strict", quiet_zone=4, design=light_on_dark, fit="strict"
+            ),
+        ]
+        context: Any = None
+        response = await RenderServicer(pool).RenderQRBatch(
+            render_pb2.RenderQRBatchRequest(items=items), context
+        )
+        plain, light, strict = response.outcomes
+        assert (plain.image.error_correction, plain.image.logo_size_applied) == ("M", 0.0)
+        assert list(plain.image.warnings) == []
+        assert [warning.code for warning in light.image.warnings] == ["INVERTED_COLORS"]
+        assert decode(light.image.data, light.image.content_type) == ["light"]
+        assert strict.error.code == "UNSCANNABLE_DESIGN"
+    finally:
+        pool.shutdown()
