@@ -185,3 +185,17 @@ def png_from_gray(pixels: npt.NDArray[np.uint8]) -> bytes:
     height, width = pixels.shape
     idat = isal_zlib.compress(_up_filtered(pixels), 1)
     return _assemble(_header(width, height, 8, _COLOR_TYPE_GRAY), b"", idat)
+
+
+_COLOR_TYPE_RGB: Final = 2
+
+
+def png_from_rgb(pixels: npt.NDArray[np.uint8]) -> bytes:
+    """An 8-bit RGB PNG of ``pixels`` (H x W x 3), for designs of more colours than a palette
+    of coverage levels holds (eye colours)."""
+    height, width, channels = pixels.shape
+    if channels != 3:
+        raise ValueError(f"expected H x W x 3 pixels, got {pixels.shape}")
+    # The Up filter subtracts the byte above, so the interleaved rows filter as grey rows do.
+    idat = isal_zlib.compress(_up_filtered(pixels.reshape(height, width * 3)), 1)
+    return _assemble(_header(width, height, 8, _COLOR_TYPE_RGB), b"", idat)

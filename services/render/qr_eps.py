@@ -27,8 +27,9 @@ from PIL import Image
 
 from services.render.colors import RGB
 from services.render.logo_image import logo_rgba
-from services.render.qr_geometry import QRLayout
-from services.render.qr_vector import layout_shapes, outline
+from services.render.qr_geometry import QRLayout, RoundedRect
+from services.render.qr_paint import Paint
+from services.render.qr_vector import ink_groups, outline
 
 # Embedded logo raster resolution, the same as the PDF's.
 _LOGO_PX_PER_PT: Final = 4
@@ -61,10 +62,10 @@ def _rgb(color: RGB) -> str:
     return " ".join(_num(channel / 255) for channel in color)
 
 
-def _path(layout: QRLayout) -> str:
-    """Every shape of the symbol as PostScript path operators in module coordinates."""
+def _path(shapes: list[RoundedRect]) -> str:
+    """``shapes`` as PostScript path operators in module coordinates."""
     parts: list[str] = []
-    for shape in layout_shapes(layout):
+    for shape in shapes:
         if shape.radii == (0.0, 0.0, 0.0, 0.0) and not shape.hole:
             parts.append(f"{_num(shape.x)} {_num(shape.y)} {_num(shape.w)} {_num(shape.h)} re")
             continue
@@ -111,7 +112,7 @@ def _logo_image(layout: QRLayout, scale: float, bg: RGB, logo: bytes) -> str:
 
 
 def render_eps(
-    layout: QRLayout, quiet_zone: int, size: int, fg: RGB, bg: RGB, logo: bytes | None
+    layout: QRLayout, quiet_zone: int, size: int, paint: Paint, logo: bytes | None
 ) -> bytes:
     """An EPSF-3.0 file of ``size`` x ``size`` pt: vector modules, the logo as an RGB raster."""
     total = layout.n + 2 * quiet_zone
@@ -132,15 +133,14 @@ def render_eps(
         _PROLOG,
         "%%Page: 1 1\n",
         "QRForgeDict begin\ngsave\n",
-        f"{_rgb(bg)} setrgbcolor 0 0 {size} {size} rectfill\n",
+        f"{_rgb(paint.bg)} setrgbcolor 0 0 {size} {size} rectfill\n",
         # y down, one unit per module, the origin at the symbol's first module.
         f"0 {size} translate {scale:.6f} {-scale:.6f} scale {quiet_zone} {quiet_zone} translate\n",
-        f"{_rgb(fg)} setrgbcolor newpath\n",
-        _path(layout),
-        "\nfill\n",
     ]
+    for color, shapes in ink_groups(layout, paint):
+        body += [f"{_rgb(color)} setrgbcolor newpath\n", _path(shapes), "\nfill\n"]
     if with_logo:
         assert logo is not None
-        body.append(_logo_image(layout, scale, bg, logo))
+        body.append(_logo_image(layout, scale, paint.bg, logo))
     body.append("grestore\nend\nshowpage\n%%Trailer\n%%EOF\n")
     return "".join(body).encode("ascii")

@@ -84,6 +84,8 @@ class QRLayout:
     cleared: npt.NDArray[np.bool_]
     finder_origins: tuple[tuple[int, int], ...]
     logo: LogoBox | None
+    # The finders' 3x3 eye: "square" or "round", or "" for the corner style's own eye.
+    eye_inner_style: str = ""
 
     @property
     def n(self) -> int:
@@ -144,6 +146,7 @@ def build_layout(
     corner_style: str,
     logo_size: float | None,
     logo_aspect: float = 1.0,
+    eye_inner_style: str = "",
 ) -> QRLayout:
     """Resolve ``matrix`` for a design; ``logo_size`` None means no logo."""
     n = matrix.size
@@ -159,6 +162,7 @@ def build_layout(
         cleared=cleared,
         finder_origins=origins,
         logo=box,
+        eye_inner_style=eye_inner_style,
     )
 
 
@@ -203,11 +207,12 @@ def dot_shape(style: str, code: int) -> RoundedRect:
 
 
 @lru_cache(maxsize=16)
-def finder_shapes(corner_style: str) -> tuple[RoundedRect, ...]:
+def finder_shapes(corner_style: str, eye_inner_style: str = "") -> tuple[RoundedRect, ...]:
     """Outer ring (solid 7x7, then a 5x5 hole) and the 3x3 eye, in the finder's 7x7 cell.
 
     Painted in order: later shapes overwrite earlier ones. Every style keeps the 1:1:3:1:1
-    dark/light run ratio through the centre that readers look for.
+    dark/light run ratio through the centre that readers look for. ``eye_inner_style``
+    ("square" or "round", a 3x3 circle) overrides the corner style's eye; "" keeps it.
     """
     if corner_style == "square":
         outer, inner, eye = 0.0, 0.0, 0.0
@@ -217,6 +222,12 @@ def finder_shapes(corner_style: str) -> tuple[RoundedRect, ...]:
         outer, inner, eye = 2.5, 1.5, 0.75
     else:
         raise ValueError(f"unknown corner style {corner_style!r}")
+    if eye_inner_style == "square":
+        eye = 0.0
+    elif eye_inner_style == "round":
+        eye = 1.5
+    elif eye_inner_style:
+        raise ValueError(f"unknown eye inner style {eye_inner_style!r}")
     return (
         RoundedRect(0.0, 0.0, 7.0, 7.0, (outer,) * 4),
         RoundedRect(1.0, 1.0, 5.0, 5.0, (inner,) * 4, hole=True),

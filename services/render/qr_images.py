@@ -19,28 +19,38 @@ import numpy.typing as npt
 
 from services.render.colors import RGB, decoder_gray, parse_hex
 from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
-from services.render.png_writer import png_from_indexed, png_from_row_runs
+from services.render.png_writer import png_from_indexed, png_from_rgb, png_from_row_runs
 from services.render.qr_eps import render_eps
 from services.render.qr_geometry import QRLayout, build_layout
 from services.render.qr_matrix import QRMatrix, encode_qr
+from services.render.qr_paint import Paint
 from services.render.qr_raster import (
     LEVELS,
     Placement,
+    colorize,
     compose_levels,
+    ink_canvas,
     level_palette,
     logo_pixel_rect,
     place,
     plain_rows,
 )
 from services.render.qr_vector import render_pdf, render_svg
-from services.render.raster_encoding import decoded_gray, encode_raster
-from services.render.scan_check import check_colors, check_logo, inverted_refused, verify_qr
+from services.render.raster_encoding import decoded_gray, encode_raster, encode_rgb
+from services.render.scan_check import (
+    check_colors,
+    check_ink,
+    check_logo,
+    inverted_refused,
+    verify_qr,
+)
 from services.render.specs import (
     CONTENT_TYPES,
     CORNER_STYLES,
     DOT_STYLES,
     EC_LEVELS,
     ENCODED_RASTER_FORMATS,
+    EYE_INNER_STYLES,
     FIT_MODES,
     MAX_LOGO_SIZE,
     MAX_QR_SIZE,
@@ -93,12 +103,12 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     """
     _validate(spec)
     design = spec.design
-    fg, bg = parse_hex(design.fg_color), parse_hex(design.bg_color)
-    inverted = check_colors(fg, bg)
+    paint = _paint(spec)
+    inverted = check_colors(paint.fg, paint.bg)
     if inverted and spec.fit == "strict":
         raise inverted_refused()
     logo_size = design.logo_size if design.logo is not None else None
-    data, matrix, applied_logo = _fitted(spec, fg, bg, inverted, logo_size)
+    data, matrix, applied_logo = _fitted(spec, paint, inverted, logo_size)
 
     warnings: list[FitWarning] = [_INVERTED_WARNING] if inverted else []
     if matrix.error_correction != spec.error_correction:
@@ -127,15 +137,28 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     )
 
 
+def _paint(spec: QRSpec) -> Paint:
+    """The design's inks, each checked against the background like fg_color (see
+    scan_check.check_ink); eye colours default to fg_color."""
+    design = spec.design
+    fg, bg = parse_hex(design.fg_color), parse_hex(design.bg_color)
+    eye = parse_hex(design.eye_color) if design.eye_color else fg
+    eye_inner = parse_hex(design.eye_inner_color) if design.eye_inner_color else fg
+    for color, field in ((eye, "design.eye_color"), (eye_inner, "design.eye_inner_color")):
+        if color != fg:
+            check_ink(color, bg, fg, field)
+    return Paint(fg=fg, bg=bg, eye=eye, eye_inner=eye_inner)
+
+
 def _fitted(
-    spec: QRSpec, fg: RGB, bg: RGB, inverted: bool, logo_size: float | None
+    spec: QRSpec, paint: Paint, inverted: bool, logo_size: float | None
 ) -> tuple[bytes, QRMatrix, float | None]:
     """The drawn and verified image, its matrix and the logo size drawn (see render_qr)."""
     first = encode_qr(spec.payload, spec.error_correction)
     if spec.fit == "strict":
-        return _draw(spec, first, fg, bg, inverted, logo_size), first, logo_size
+        return _draw(spec, first, paint, inverted, logo_size), first, logo_size
     try:
-        return _draw(spec, first, fg, bg, inverted, logo_size), first, logo_size
+        return _draw(spec, first, paint, inverted, logo_size), first, logo_size
     except ApiError as error:
         if error.code != _UNSCANNABLE:
             raise
@@ -145,7 +168,7 @@ def _fitted(
         for level in EC_LEVELS[EC_LEVELS.index(spec.error_correction) + 1 :]:
             try:
                 raised = encode_qr(spec.payload, level)
-                return _draw(spec, raised, fg, bg, inverted, logo_size), raised, logo_size
+                return _draw(spec, raised, paint, inverted, logo_size), raised, logo_size
             except ApiError as error:
                 if error.code != _UNSCANNABLE:
                     # The payload no longer fits this level, or the larger version no longer
@@ -159,7 +182,7 @@ def _fitted(
     for step in range(1, steps + 1):
         smaller = round(logo_size - step * _LOGO_STEP, 2)
         try:
-            return _draw(spec, matrix, fg, bg, inverted, smaller), matrix, smaller
+            return _draw(spec, matrix, paint, inverted, smaller), matrix, smaller
         except ApiError as error:
             if error.code != _UNSCANNABLE:
                 raise
@@ -168,19 +191,19 @@ def _fitted(
 
 
 def _draw(
-    spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB, inverted: bool, logo_size: float | None
+    spec: QRSpec, matrix: QRMatrix, paint: Paint, inverted: bool, logo_size: float | None
 ) -> bytes:
     """``matrix`` drawn in ``spec``'s design with a logo of ``logo_size``, verified."""
     if spec.format == "png" and spec.design.is_plain:
-        return _plain_png(spec, matrix, fg, bg, inverted)
+        return _plain_png(spec, matrix, paint.fg, paint.bg, inverted)
     layout, digest = _layout(spec, matrix, logo_size)
     if spec.format == "png":
-        return _styled_png(spec, layout, fg, bg, digest, inverted)
+        return _styled_png(spec, layout, paint, digest, inverted)
     if spec.format in ENCODED_RASTER_FORMATS:
-        return _encoded_raster(spec, layout, fg, bg, digest, inverted)
-    _verify_vector(spec, layout, fg, bg, digest, inverted)
+        return _encoded_raster(spec, layout, paint, digest, inverted)
+    _verify_vector(spec, layout, paint, digest, inverted)
     render = _VECTOR_WRITERS[spec.format]
-    return render(layout, spec.quiet_zone, spec.size, fg, bg, spec.design.logo)
+    return render(layout, spec.quiet_zone, spec.size, paint, spec.design.logo)
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -204,6 +227,11 @@ def _validate(spec: QRSpec) -> None:
     if design.corner_style not in CORNER_STYLES:
         raise _invalid(
             "design.corner_style", f"corner_style must be one of {', '.join(CORNER_STYLES)}"
+        )
+    if design.eye_inner_style and design.eye_inner_style not in EYE_INNER_STYLES:
+        raise _invalid(
+            "design.eye_inner_style",
+            f"eye_inner_style must be one of {', '.join(EYE_INNER_STYLES)}",
         )
     if design.logo is not None and not MIN_LOGO_SIZE <= design.logo_size <= MAX_LOGO_SIZE:
         raise ApiError(
@@ -234,7 +262,9 @@ def _layout(
     if design.logo is not None:
         digest = logo_digest(design.logo)
         aspect = logo_aspect(design.logo, digest)
-    layout = build_layout(matrix, design.dot_style, design.corner_style, logo_size, aspect)
+    layout = build_layout(
+        matrix, design.dot_style, design.corner_style, logo_size, aspect, design.eye_inner_style
+    )
     check_logo(layout)
     return layout, digest
 
@@ -266,42 +296,77 @@ def _plain_png(spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB, inverted: bool)
 
 
 def _compose(
-    spec: QRSpec, layout: QRLayout, placement: Placement, fg: RGB, bg: RGB, digest: bytes | None
+    spec: QRSpec, layout: QRLayout, placement: Placement, bg: RGB, digest: bytes | None
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """Canvas indices and the (k, 3) palette they index (coverage levels, then the logo's)."""
-    levels = level_palette(fg, bg)
+    """Canvas indices and the (k, 3) palette of their logo part (indices from LEVELS up):
+    the coverage levels' own colours are the paint's (see :func:`_pixels`)."""
     logo = spec.design.logo
     if logo is None:
-        return compose_levels(layout, placement), levels
+        return compose_levels(layout, placement), np.zeros((LEVELS, 3), dtype=np.uint8)
     _, _, w, h = logo_pixel_rect(layout, placement)
     indexed = logo_indexed(logo, w, h, bg, LEVELS, _LOGO_COLORS, digest)
     canvas = compose_levels(layout, placement, indexed.indices)
-    return canvas, np.concatenate((levels, indexed.palette))
+    filler = np.zeros((LEVELS, 3), dtype=np.uint8)
+    return canvas, np.concatenate((filler, indexed.palette))
+
+
+def _indexed(
+    spec: QRSpec, layout: QRLayout, placement: Placement, paint: Paint, digest: bytes | None
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """A single-ink design as canvas indices and their (k, 3) palette (coverage levels, then
+    the logo's colours)."""
+    canvas, palette = _compose(spec, layout, placement, paint.bg, digest)
+    palette[:LEVELS] = level_palette(paint.fg, paint.bg)
+    return canvas, palette
+
+
+def _rgb(
+    spec: QRSpec, layout: QRLayout, placement: Placement, paint: Paint, digest: bytes | None
+) -> npt.NDArray[np.uint8]:
+    """A design of several inks (eye colours) as (H, W, 3) RGB."""
+    canvas, palette = _compose(spec, layout, placement, paint.bg, digest)
+    ink = ink_canvas(layout, placement, paint.fg, paint.eye, paint.eye_inner)
+    return colorize(canvas, palette, ink, paint.bg)
+
+
+def _rgb_gray(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The grey zxing derives from each pixel (see colors.decoder_gray)."""
+    weights = np.array([306, 601, 117], dtype=np.int32)
+    gray: npt.NDArray[np.uint8] = ((rgb.astype(np.int32) @ weights + 0x200) >> 10).astype(np.uint8)
+    return gray
 
 
 def _styled_png(
-    spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None, inverted: bool
+    spec: QRSpec, layout: QRLayout, paint: Paint, digest: bytes | None, inverted: bool
 ) -> bytes:
     placement = _placement(spec, layout.n)
-    canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
-    data = png_from_indexed(canvas, palette)
-
-    # Nearest-pixel decimation of the very canvas written to the PNG, to 3-5 px per module.
+    # Nearest-pixel decimation of the very pixels written to the PNG, to 3-5 px per module.
     step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
-    sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
     level = layout.matrix.error_correction
+    if not paint.single_ink:
+        rgb = _rgb(spec, layout, placement, paint, digest)
+        data = png_from_rgb(rgb)
+        sample_rgb = rgb[step // 2 :: step, step // 2 :: step] if step > 1 else rgb
+        verify_qr(_rgb_gray(sample_rgb), spec.payload, level, inverted=inverted)
+        return data
+    canvas, palette = _indexed(spec, layout, placement, paint, digest)
+    data = png_from_indexed(canvas, palette)
+    sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
     verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
     return data
 
 
 def _encoded_raster(
-    spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None, inverted: bool
+    spec: QRSpec, layout: QRLayout, paint: Paint, digest: bytes | None, inverted: bool
 ) -> bytes:
     """JPEG or WebP of the styled PNG's canvas (plain designs too: at a few ms of encoding
     the fast 1-bit path would save nothing), verified on the file's own decoded pixels."""
     placement = _placement(spec, layout.n)
-    canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
-    data = encode_raster(canvas, palette, spec.format)
+    if paint.single_ink:
+        canvas, palette = _indexed(spec, layout, placement, paint, digest)
+        data = encode_raster(canvas, palette, spec.format)
+    else:
+        data = encode_rgb(_rgb(spec, layout, placement, paint, digest), spec.format)
     gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
     level = layout.matrix.error_correction
     verify_qr(gray, spec.payload, level, inverted=inverted)
@@ -309,11 +374,15 @@ def _encoded_raster(
 
 
 def _verify_vector(
-    spec: QRSpec, layout: QRLayout, fg: RGB, bg: RGB, digest: bytes | None, inverted: bool
+    spec: QRSpec, layout: QRLayout, paint: Paint, digest: bytes | None, inverted: bool
 ) -> None:
     px = _VERIFY_MODULE_PX
     quiet = min(spec.quiet_zone, _VERIFY_MAX_QUIET)
     placement = Placement(canvas=(layout.n + 2 * quiet) * px, module_px=px, origin=quiet * px)
-    canvas, palette = _compose(spec, layout, placement, fg, bg, digest)
     level = layout.matrix.error_correction
-    verify_qr(_gray_lut(palette)[canvas], spec.payload, level, inverted=inverted)
+    if paint.single_ink:
+        canvas, palette = _indexed(spec, layout, placement, paint, digest)
+        gray = _gray_lut(palette)[canvas]
+    else:
+        gray = _rgb_gray(_rgb(spec, layout, placement, paint, digest))
+    verify_qr(gray, spec.payload, level, inverted=inverted)

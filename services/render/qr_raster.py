@@ -127,9 +127,9 @@ def dot_sprites(style: str, px: int) -> npt.NDArray[np.uint8]:
 
 
 @lru_cache(maxsize=32)
-def finder_sprite(corner_style: str, px: int) -> npt.NDArray[np.uint8]:
+def finder_sprite(corner_style: str, px: int, eye_inner_style: str = "") -> npt.NDArray[np.uint8]:
     """(7*px, 7*px) coverage levels of one finder pattern."""
-    sprite = rasterize(finder_shapes(corner_style), FINDER_MODULES, px)
+    sprite = rasterize(finder_shapes(corner_style, eye_inner_style), FINDER_MODULES, px)
     sprite.setflags(write=False)
     return sprite
 
@@ -153,7 +153,7 @@ def compose_levels(
     # mode="clip" keeps numpy from buffering the output (codes are always in range).
     target = symbol.reshape(n, px, n, px).transpose(1, 0, 2, 3)
     np.take(dot_sprites(layout.dot_style, px), layout.codes, axis=1, out=target, mode="clip")
-    finder = finder_sprite(layout.corner_style, px)
+    finder = finder_sprite(layout.corner_style, px, layout.eye_inner_style)
     side = FINDER_MODULES * px
     for row, col in layout.finder_origins:
         symbol[row * px : row * px + side, col * px : col * px + side] = finder
@@ -208,3 +208,48 @@ def plain_rows(matrix: QRMatrix, placement: Placement) -> PlainRows:
         runs=RowRuns(rows=packed[order], counts=counts),
         modules=rows[:n, o + px // 2 : o + n * px : px],
     )
+
+
+# Rows coloured per pass by :func:`colorize`: bounds its temporaries (~25 MB at 4096 px wide).
+_COLORIZE_ROWS: Final = 512
+
+
+def ink_canvas(
+    layout: QRLayout, placement: Placement, fg: RGB, eye: RGB, eye_inner: RGB
+) -> npt.NDArray[np.uint8]:
+    """(H, W, 3) colour each pixel's coverage is drawn in: ``fg``, but ``eye`` over the finder
+    rings' 7x7 boxes and ``eye_inner`` over their 3x3 eyes (the gap between is background
+    at any style, so boxes separate the two exactly)."""
+    side = placement.canvas
+    ink = np.empty((side, side, 3), dtype=np.uint8)
+    ink[:] = fg
+    px, o = placement.module_px, placement.origin
+    for row, col in layout.finder_origins:
+        y, x = o + row * px, o + col * px
+        ink[y : y + FINDER_MODULES * px, x : x + FINDER_MODULES * px] = eye
+        ink[y + 2 * px : y + 5 * px, x + 2 * px : x + 5 * px] = eye_inner
+    return ink
+
+
+def colorize(
+    canvas: npt.NDArray[np.uint8],
+    palette: npt.NDArray[np.uint8],
+    ink: npt.NDArray[np.uint8],
+    bg: RGB,
+) -> npt.NDArray[np.uint8]:
+    """(H, W, 3) RGB of a composed canvas drawn in per-pixel inks: coverage level i blends
+    ``bg`` towards that pixel's ink by i/TOP (as :func:`level_palette` does for one ink);
+    indices from ``LEVELS`` up (the logo) take their ``palette`` colour."""
+    height, width = canvas.shape
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    background = np.array(bg, dtype=np.uint16)
+    for top in range(0, height, _COLORIZE_ROWS):
+        rows = slice(top, top + _COLORIZE_ROWS)
+        levels = canvas[rows]
+        coverage = np.minimum(levels, _TOP).astype(np.uint16)[..., np.newaxis]
+        blended = (background * (_TOP - coverage) + ink[rows] * coverage + _TOP // 2) // _TOP
+        out[rows] = blended.astype(np.uint8)
+        logo = levels >= LEVELS
+        if logo.any():
+            out[rows][logo] = palette[levels[logo]]
+    return out

@@ -28,6 +28,7 @@ from services.render.qr_geometry import (
     dot_shape,
     finder_shapes,
 )
+from services.render.qr_paint import Paint
 
 # A quarter circle as one cubic Bezier: control points this far along the tangents
 # (max radial error 0.03 %).
@@ -44,6 +45,13 @@ Point = tuple[float, float]
 
 def layout_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
     """Every shape of the symbol in module coordinates (quiet zone not included)."""
+    yield from module_shapes(layout)
+    yield from ring_shapes(layout)
+    yield from eye_shapes(layout)
+
+
+def module_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
+    """The data (and timing, alignment) modules, finders left out."""
     codes = layout.codes
     drawn = codes != NO_MODULE
     if layout.dot_style == "square":
@@ -57,9 +65,35 @@ def layout_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
         rows, cols = np.nonzero(drawn)
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
             yield dot_shape(layout.dot_style, int(codes[row, col])).moved(col, row)
+
+
+def ring_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
+    """The finders' outer rings (a 7x7 shape and its 5x5 hole each)."""
     for row, col in layout.finder_origins:
-        for shape in finder_shapes(layout.corner_style):
+        for shape in finder_shapes(layout.corner_style, layout.eye_inner_style)[:2]:
             yield shape.moved(col, row)
+
+
+def eye_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
+    """The finders' 3x3 eyes."""
+    for row, col in layout.finder_origins:
+        for shape in finder_shapes(layout.corner_style, layout.eye_inner_style)[2:]:
+            yield shape.moved(col, row)
+
+
+def ink_groups(layout: QRLayout, paint: Paint) -> list[tuple[RGB, list[RoundedRect]]]:
+    """The symbol's shapes by the ink they are filled with, in painting order: one group for
+    a single-ink design (one path, as before eye colours existed), else modules, rings and
+    eyes, those of one colour kept in one path so that they show no seams."""
+    parts = (
+        (paint.fg, module_shapes(layout)),
+        (paint.eye, ring_shapes(layout)),
+        (paint.eye_inner, eye_shapes(layout)),
+    )
+    groups: dict[RGB, list[RoundedRect]] = {}
+    for color, shapes in parts:
+        groups.setdefault(color, []).extend(shapes)
+    return list(groups.items())
 
 
 def _contour(shape: RoundedRect) -> list[tuple[Point, Point, Point, float]]:
@@ -151,7 +185,7 @@ def _hex(color: RGB) -> str:
 
 
 def render_svg(
-    layout: QRLayout, quiet_zone: int, size: int, fg: RGB, bg: RGB, logo: bytes | None
+    layout: QRLayout, quiet_zone: int, size: int, paint: Paint, logo: bytes | None
 ) -> bytes:
     """An SVG ``size`` x ``size`` (px) whose viewBox is in modules, quiet zone included.
 
@@ -170,9 +204,10 @@ def render_svg(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'version="1.1" width="{size}" height="{size}" viewBox="{q} {q} {total} {total}">',
-        f'<rect x="{q}" y="{q}" width="{total}" height="{total}" fill="{_hex(bg)}"/>',
-        f'<path fill="{_hex(fg)}"{rendering} d="{svg_path_data(layout_shapes(layout))}"/>',
+        f'<rect x="{q}" y="{q}" width="{total}" height="{total}" fill="{_hex(paint.bg)}"/>',
     ]
+    for color, shapes in ink_groups(layout, paint):
+        out.append(f'<path fill="{_hex(color)}"{rendering} d="{svg_path_data(iter(shapes))}"/>')
     if logo is not None and layout.logo is not None:
         box = layout.logo
         uri = f"data:{_logo_mime(logo)};base64,{base64.b64encode(logo).decode('ascii')}"
@@ -200,7 +235,7 @@ def _pdf_path(path: PaintedPath, shape: RoundedRect, scale: float, offset: float
 
 
 def render_pdf(
-    layout: QRLayout, quiet_zone: int, size: int, fg: RGB, bg: RGB, logo: bytes | None
+    layout: QRLayout, quiet_zone: int, size: int, paint: Paint, logo: bytes | None
 ) -> bytes:
     """A one-page PDF of ``size`` x ``size`` pt: vector modules, the logo as an RGBA raster."""
     n = layout.n
@@ -212,18 +247,19 @@ def render_pdf(
     pdf.set_margin(0)
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    pdf.set_fill_color(*bg)
+    pdf.set_fill_color(*paint.bg)
     pdf.rect(0, 0, size, size, style="F")
-    path = PaintedPath()
-    path.style.paint_rule = PathPaintRule.FILL_NONZERO
-    path.style.fill_color = _hex(fg)
-    path.style.stroke_color = None
-    for shape in layout_shapes(layout):
-        _pdf_path(path, shape, scale, offset)
     with pdf.drawing_context() as context:
-        # clone=False: the path is built here and never touched again, and fpdf2's defensive
-        # deep copy would cost ~80 % of the whole PDF.
-        context.add_item(path, clone=False)
+        for color, shapes in ink_groups(layout, paint):
+            path = PaintedPath()
+            path.style.paint_rule = PathPaintRule.FILL_NONZERO
+            path.style.fill_color = _hex(color)
+            path.style.stroke_color = None
+            for shape in shapes:
+                _pdf_path(path, shape, scale, offset)
+            # clone=False: the path is built here and never touched again, and fpdf2's
+            # defensive deep copy would cost ~80 % of the whole PDF.
+            context.add_item(path, clone=False)
     if logo is not None and layout.logo is not None:
         box = layout.logo
         w_pt, h_pt = box.w * scale, box.h * scale

@@ -38,8 +38,13 @@ def encode_raster(canvas: npt.NDArray[np.uint8], palette: npt.NDArray[np.uint8],
     """``canvas`` (palette indices) with its (k, 3) ``palette``, as a ``fmt`` file (jpeg|webp)."""
     indexed = Image.fromarray(canvas, "P")
     indexed.putpalette(palette.astype(np.uint8).tobytes())
+    return encode_rgb(np.asarray(indexed.convert("RGB")), fmt)
+
+
+def encode_rgb(pixels: npt.NDArray[np.uint8], fmt: str) -> bytes:
+    """``pixels`` (H x W x 3 RGB) as a ``fmt`` file (jpeg|webp)."""
     buffer = io.BytesIO()
-    rgb = indexed.convert("RGB")
+    rgb = Image.fromarray(pixels, "RGB")
     if fmt == "jpeg":
         rgb.save(buffer, "JPEG", quality=_JPEG_QUALITY, subsampling=_JPEG_SUBSAMPLING_444)
     elif fmt == "webp":

@@ -62,6 +62,33 @@ def check_colors(fg: RGB, bg: RGB) -> bool:
     return relative_luminance(fg) >= relative_luminance(bg)
 
 
+def check_ink(color: RGB, bg: RGB, fg: RGB, field: str) -> None:
+    """Refuse an ink besides ``fg`` (an eye colour, a gradient stop) that meets the background
+    at less than the minimum contrast, or on the other side of it than ``fg`` (a finder
+    lighter than the background while the modules are darker reads as no finder at all).
+    ``field`` names the ink: ``design.eye_color``."""
+    ratio = contrast_ratio(color, bg)
+    name = field.rsplit(".", 1)[-1]
+    hex_color = "#{:02x}{:02x}{:02x}".format(*color)
+    if ratio < MIN_CONTRAST_RATIO:
+        raise ApiError(
+            _UNSCANNABLE,
+            f"contrast between {name} {hex_color} and bg_color is {ratio:.2f}:1, below the "
+            f"{MIN_CONTRAST_RATIO:g}:1 minimum",
+            field=field,
+            details={"reason": "low_contrast", "contrast_ratio": round(ratio, 2)},
+        )
+    background = relative_luminance(bg)
+    if (relative_luminance(color) >= background) != (relative_luminance(fg) >= background):
+        raise ApiError(
+            _UNSCANNABLE,
+            f"{name} {hex_color} is on the other side of bg_color than fg_color (one lighter, "
+            "one darker than the background): readers expect one polarity",
+            field=field,
+            details={"reason": "mixed_polarity"},
+        )
+
+
 def inverted_refused() -> ApiError:
     """The refusal of a light-on-dark design under ``fit: strict``."""
     return ApiError(

@@ -17,6 +17,7 @@ ENCODED_RASTER_FORMATS: Final = ("jpeg", "webp")
 EC_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
+EYE_INNER_STYLES: Final = ("square", "round")
 BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
 BARCODE_OUTPUTS: Final = ("png", "svg")
 FIT_MODES: Final = ("auto", "strict")
@@ -47,11 +48,24 @@ class QRDesign:
     corner_style: str = "square"
     logo: bytes | None = None
     logo_size: float = 0.2
+    # Finder patterns: the outer ring and the 3x3 eye; "" draws them in fg_color.
+    eye_color: str = ""
+    eye_inner_color: str = ""
+    # "square" | "round"; "" keeps the eye corner_style draws.
+    eye_inner_style: str = ""
 
     @property
     def is_plain(self) -> bool:
-        """True when the fast two-colour path applies (square modules, square finders, no logo)."""
-        return self.dot_style == "square" and self.corner_style == "square" and self.logo is None
+        """True when the fast two-colour path applies (square modules, square finders, no
+        logo, one ink)."""
+        return (
+            self.dot_style == "square"
+            and self.corner_style == "square"
+            and self.logo is None
+            and self.eye_inner_style in ("", "square")
+            and self.eye_color in ("", self.fg_color)
+            and self.eye_inner_color in ("", self.fg_color)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ def test_allowed_qr_values_agree() -> None:
     assert gateway_qr.DOT_STYLES == render_specs.DOT_STYLES
     assert gateway_qr.CORNER_STYLES == render_specs.CORNER_STYLES
     assert gateway_qr.FIT_MODES == render_specs.FIT_MODES
+    assert gateway_qr.EYE_INNER_STYLES == render_specs.EYE_INNER_STYLES
     assert gateway_qr.SIZE_RANGE == (render_specs.MIN_QR_SIZE, render_specs.MAX_QR_SIZE)
     assert gateway_qr.QUIET_ZONE_RANGE[1] == render_specs.MAX_QUIET_ZONE
     assert gateway_qr.LOGO_SIZE_RANGE == (render_specs.MIN_LOGO_SIZE, render_specs.MAX_LOGO_SIZE)
@@ -44,6 +45,12 @@ def test_qr_defaults_agree() -> None:
     )
     assert design.logo_size == drawn.logo_size
     assert design.fit == render.fit
+    # Unset on both sides means "as fg_color" / "the corner style's eye"; the gateway sends
+    # None as the empty string.
+    assert (design.eye_color, design.eye_inner_color, design.eye_inner_style) == (None,) * 3
+    assert (drawn.eye_color, drawn.eye_inner_color, drawn.eye_inner_style) == ("",) * 3
+    sent = gateway_render.request_from_options("x", gateway).design
+    assert (sent.eye_color, sent.eye_inner_color, sent.eye_inner_style) == ("",) * 3
 
 
 def test_a_request_that_leaves_fields_unset_gets_the_same_defaults() -> None:

@@ -123,6 +123,10 @@ def stored_design(options: QROptions) -> dict[str, Any]:
     }
     if design.fit != DEFAULT_DESIGN.fit:
         kept["fit"] = design.fit
+    # Only when given: codes stored before these fields existed read back the same.
+    for name in ("eye_color", "eye_inner_color", "eye_inner_style"):
+        if getattr(design, name) is not None:
+            kept[name] = getattr(design, name)
     if design.has_logo:
         kept["logo_size"] = design.logo_size
         if design.logo_url:
@@ -151,6 +155,9 @@ def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQ
             corner_style=design.corner_style,
             logo=design.logo_data or b"",
             logo_size=design.logo_size,
+            eye_color=design.eye_color or "",
+            eye_inner_color=design.eye_inner_color or "",
+            eye_inner_style=design.eye_inner_style or "",
         ),
         fit=_fit_field(design.fit),
         error_correction_requested=options.error_correction_requested,
@@ -174,6 +181,9 @@ def request_from_record(
             corner_style=design.get("corner_style", DEFAULT_DESIGN.corner_style),
             logo=logo or b"",
             logo_size=float(design.get("logo_size", DEFAULT_DESIGN.logo_size)),
+            eye_color=design.get("eye_color") or "",
+            eye_inner_color=design.get("eye_inner_color") or "",
+            eye_inner_style=design.get("eye_inner_style") or "",
         ),
         fit=_fit_field(design.get("fit", DEFAULT_DESIGN.fit)),
         # The level stored is the one drawn (a raised one included): drawn again as it is,

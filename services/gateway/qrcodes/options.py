@@ -37,6 +37,7 @@ FORMATS: Final = ("png", "svg", "pdf", "jpeg", "webp", "eps")
 ERROR_CORRECTION_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
+EYE_INNER_STYLES: Final = ("square", "round")
 FIT_MODES: Final = ("auto", "strict")
 _DOT_ALIASES: Final = {"rounded": "round"}
 _CORNER_ALIASES: Final = {"dot": "round"}
@@ -50,6 +51,9 @@ _DESIGN_KEYS: Final = frozenset(
         "dot_style",
         "corner_style",
         "fit",
+        "eye_color",
+        "eye_inner_color",
+        "eye_inner_style",
     }
 )
 SIZE_RANGE: Final = (100, 4096)
@@ -79,6 +83,11 @@ class Design:
     # "auto": render fits a design that would not scan (API.md "Designs v1.1"); "strict":
     # refused instead.
     fit: str = "auto"
+    # Finder patterns (outer ring, 3x3 eye): None draws them in fg_color; eye_inner_style
+    # None keeps the eye corner_style draws.
+    eye_color: str | None = None
+    eye_inner_color: str | None = None
+    eye_inner_style: str | None = None
 
     @property
     def has_logo(self) -> bool:
@@ -156,6 +165,10 @@ def _color(value: object, field_name: str) -> str:
     return f"#{digits}"
 
 
+def _optional_color(value: object, field_name: str) -> str | None:
+    return None if value is None else _color(value, field_name)
+
+
 def _logo_url(value: object, field_name: str) -> str:
     if not isinstance(value, str):
         raise _bad(field_name, "logo_url must be a string")
@@ -221,6 +234,13 @@ def _design(value: object) -> Design:
             defaults.fit
             if value.get("fit") is None
             else _choice(value.get("fit"), "design.fit", FIT_MODES)
+        ),
+        eye_color=_optional_color(value.get("eye_color"), "design.eye_color"),
+        eye_inner_color=_optional_color(value.get("eye_inner_color"), "design.eye_inner_color"),
+        eye_inner_style=(
+            None
+            if value.get("eye_inner_style") is None
+            else _choice(value.get("eye_inner_style"), "design.eye_inner_style", EYE_INNER_STYLES)
         ),
     )
     # Decoded last: it is the only costly check, and a request with another error is
@@ -309,8 +329,8 @@ def qr_query_body(
     ``INVALID_TYPE``. For object-shaped types (wifi, vcard, ...) ``content`` is JSON text and
     comes back as a dict (``INVALID_CONTENT`` if it is not a JSON object); the content is not
     otherwise validated here: pass it to ``build_payload``. Options come from ``format``,
-    ``size``, ``error_correction``, ``quiet_zone``, ``fg_color``, ``bg_color``, ``dot_style``
-    and ``corner_style``; empty values count as not given, other parameters are ignored.
+    ``size``, ``error_correction``, ``quiet_zone``, ``fg_color``, ``bg_color``, ``dot_style``,
+    ``corner_style``, ``fit``, ``eye_color``, ``eye_inner_color`` and ``eye_inner_style``; empty values count as not given, other parameters are ignored.
     Logos are not available on this path (no body to carry them, no fetch on a GET), except
     the logo of a saved design (``design_id``), whose bytes were stored when it was saved.
     """
@@ -348,6 +368,9 @@ def qr_query_body(
         "dot_style": query.get("dot_style", "").strip() or None,
         "corner_style": query.get("corner_style", "").strip() or None,
         "fit": query.get("fit", "").strip() or None,
+        "eye_color": _query_color(query, "eye_color"),
+        "eye_inner_color": _query_color(query, "eye_inner_color"),
+        "eye_inner_style": query.get("eye_inner_style", "").strip() or None,
     }
     body["design"] = {key: value for key, value in design.items() if value is not None}
     return qr_type, content, body

@@ -9,6 +9,7 @@ import io
 import pytest
 from PIL import Image
 
+from services.gateway.backends.render import request_from_options, stored_design
 from services.gateway.qrcodes.options import (
     Design,
     QROptions,
@@ -339,3 +340,65 @@ def test_whether_the_level_was_chosen_is_kept() -> None:
 def test_the_embed_query_takes_fit() -> None:
     _, _, options = parse_qr_query({"type": "text", "content": "x", "fit": "strict"})
     assert options.design.fit == "strict"
+
+
+def test_eye_options_are_parsed_and_normalised() -> None:
+    design = parse_qr_options(
+        {"design": {"eye_color": "#C00", "eye_inner_color": "#0000AA", "eye_inner_style": "Round"}}
+    ).design
+    assert (design.eye_color, design.eye_inner_color, design.eye_inner_style) == (
+        "#cc0000",
+        "#0000aa",
+        "round",
+    )
+    unset = parse_qr_options({"design": {"eye_color": None}}).design
+    assert (unset.eye_color, unset.eye_inner_color, unset.eye_inner_style) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("design", "code", "field"),
+    [
+        ({"eye_color": "red"}, "INVALID_COLOR", "design.eye_color"),
+        ({"eye_inner_color": 12}, "INVALID_COLOR", "design.eye_inner_color"),
+        ({"eye_inner_style": "star"}, "INVALID_PARAMETER", "design.eye_inner_style"),
+        ({"eye_inner_style": ["round"]}, "INVALID_PARAMETER", "design.eye_inner_style"),
+    ],
+)
+def test_eye_options_are_refused_when_wrong(
+    design: dict[str, object], code: str, field: str
+) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_qr_options({"design": design})
+    assert (caught.value.code, caught.value.field) == (code, field)
+
+
+def test_the_embed_query_takes_the_eye_options() -> None:
+    _, _, options = parse_qr_query(
+        {
+            "type": "url",
+            "content": "https://example.com",
+            "eye_color": "c80000",
+            "eye_inner_color": "#0000aa",
+            "eye_inner_style": "round",
+        }
+    )
+    design = options.design
+    assert (design.eye_color, design.eye_inner_color, design.eye_inner_style) == (
+        "#c80000",
+        "#0000aa",
+        "round",
+    )
+
+
+def test_eye_options_are_stored_and_sent_only_when_given() -> None:
+    plain = parse_qr_options({})
+    assert not {"eye_color", "eye_inner_color", "eye_inner_style"} & set(stored_design(plain))
+    eyes = parse_qr_options({"design": {"eye_color": "#c80000", "eye_inner_style": "square"}})
+    kept = stored_design(eyes)
+    assert (kept["eye_color"], kept["eye_inner_style"]) == ("#c80000", "square")
+    sent = request_from_options("x", eyes).design
+    assert (sent.eye_color, sent.eye_inner_color, sent.eye_inner_style) == (
+        "#c80000",
+        "",
+        "square",
+    )
