@@ -1,0 +1,82 @@
+"""Design options of API.md "Designs v1.1" through the real system: every image is fetched
+as a client gets it, decoded back to what was encoded, and its pixels searched for the colours
+the design asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.support.api_client import ApiClient
+from tests.support.decoding import decode_single_qr_image, raster_image
+
+URL = "https://example.com/design-options"
+FORMATS = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "eps": "application/postscript",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+RING, EYE = (200, 0, 0), (0, 0, 170)
+EYES = {"eye_color": "#c80000", "eye_inner_color": "#0000aa", "eye_inner_style": "round"}
+
+
+def _share_of(data: bytes, content_type: str, color: tuple[int, int, int]) -> float:
+    """Share of the image's pixels within a few levels of ``color``."""
+    pixels = np.asarray(raster_image(data, content_type).convert("RGB"), dtype=np.int16)
+    close = np.all(np.abs(pixels - np.array(color, dtype=np.int16)) <= 40, axis=2)
+    return float(close.mean())
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_eye_colours_and_style_on_a_stored_code(api: ApiClient, fmt: str) -> None:
+    body = {"type": "url", "content": URL, "format": fmt, "size": 400, "design": EYES}
+    created = (await api.generate(body)).data()
+    for key, value in EYES.items():
+        assert created["design"][key] == value
+    image = await api.fetch(created["image_url"])
+    assert image.status == 200, image.text
+    content_type = FORMATS[fmt]
+    assert decode_single_qr_image(image.body, content_type) == URL
+    # Three 7x7 rings of 24 modules and three 3x3 eyes (a circle: ~7 modules) in ~33x33.
+    assert _share_of(image.body, content_type, RING) > 0.02
+    assert _share_of(image.body, content_type, EYE) > 0.005
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_eye_options_in_the_embed_query(api: ApiClient, fmt: str) -> None:
+    params = {
+        "type": "url",
+        "content": URL,
+        "format": fmt,
+        "eye_color": "c80000",
+        "eye_inner_color": "#0000aa",
+        "eye_inner_style": "square",
+    }
+    response = await api.request("GET", "/v1/qrcodes/generate", params=params)
+    assert response.status == 200, response.text
+    content_type = FORMATS[fmt]
+    assert response.headers["Content-Type"] == content_type
+    assert decode_single_qr_image(response.body, content_type) == URL
+    assert _share_of(response.body, content_type, RING) > 0.02
+    assert _share_of(response.body, content_type, EYE) > 0.005
+
+
+@pytest.mark.parametrize("field", ["eye_color", "eye_inner_color"])
+async def test_a_light_eye_colour_is_refused_by_name(api: ApiClient, field: str) -> None:
+    refused = await api.generate({"type": "url", "content": URL, "design": {field: "#dddddd"}})
+    assert refused.status == 422, refused.text
+    assert refused.error_code == "UNSCANNABLE_DESIGN"
+    error = refused.envelope["error"]
+    assert "#dddddd" in error["message"] and "3:1 minimum" in error["message"]
+    assert error["details"]["field"] == f"design.{field}"
+
+
+async def test_a_bad_eye_inner_style_is_invalid(api: ApiClient) -> None:
+    refused = await api.generate(
+        {"type": "url", "content": URL, "design": {"eye_inner_style": "star"}}
+    )
+    assert refused.status == 400, refused.text
+    assert refused.error_code == "INVALID_PARAMETER"
