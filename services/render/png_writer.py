@@ -65,6 +65,13 @@ def _palette_chunk(palette: Palette) -> bytes:
     return _chunk(b"PLTE", entries.tobytes())
 
 
+def _alpha_chunk(alpha: Sequence[int] | npt.NDArray[np.uint8]) -> bytes:
+    """tRNS: the alpha of the first ``len(alpha)`` palette entries (the rest stay opaque)."""
+    if len(alpha) == 0:
+        return b""
+    return _chunk(b"tRNS", np.asarray(alpha, dtype=np.uint8).tobytes())
+
+
 def _assemble(header: bytes, palette: bytes, idat: bytes) -> bytes:
     return b"".join((_SIGNATURE, header, palette, _chunk(b"IDAT", idat), _IEND))
 
@@ -120,8 +127,16 @@ class RowRuns:
     counts: npt.NDArray[np.int64]  # (runs,), each >= 0; runs of 0 rows are skipped
 
 
-def png_from_row_runs(width: int, runs: RowRuns, *, bit_depth: int, palette: Palette) -> bytes:
-    """A palette PNG of ``width`` px whose rows are ``runs``."""
+def png_from_row_runs(
+    width: int,
+    runs: RowRuns,
+    *,
+    bit_depth: int,
+    palette: Palette,
+    alpha: Sequence[int] | npt.NDArray[np.uint8] = (),
+) -> bytes:
+    """A palette PNG of ``width`` px whose rows are ``runs``; ``alpha``: see
+    :func:`png_from_indexed`."""
     row_bytes = (width * bit_depth + 7) // 8
     if runs.rows.shape[1] != row_bytes:
         raise ValueError(f"rows hold {runs.rows.shape[1]} bytes, expected {row_bytes}")
@@ -138,7 +153,9 @@ def png_from_row_runs(width: int, runs: RowRuns, *, bit_depth: int, palette: Pal
     else:
         idat = _spliced_idat(row_bytes, rows, counts.tolist())
     return _assemble(
-        _header(width, height, bit_depth, _COLOR_TYPE_PALETTE), _palette_chunk(palette), idat
+        _header(width, height, bit_depth, _COLOR_TYPE_PALETTE),
+        _palette_chunk(palette) + _alpha_chunk(alpha),
+        idat,
     )
 
 
@@ -173,11 +190,20 @@ def _up_filtered(pixels: npt.NDArray[np.uint8]) -> bytes:
     return raw.tobytes()
 
 
-def png_from_indexed(pixels: npt.NDArray[np.uint8], palette: Palette) -> bytes:
-    """An 8-bit palette PNG of ``pixels`` (H x W indices into ``palette``, (k, 3) RGB)."""
+def png_from_indexed(
+    pixels: npt.NDArray[np.uint8],
+    palette: Palette,
+    alpha: Sequence[int] | npt.NDArray[np.uint8] = (),
+) -> bytes:
+    """An 8-bit palette PNG of ``pixels`` (H x W indices into ``palette``, (k, 3) RGB);
+    ``alpha`` gives the first palette entries an opacity (a transparent background)."""
     height, width = pixels.shape
     idat = isal_zlib.compress(_up_filtered(pixels), 1)
-    return _assemble(_header(width, height, 8, _COLOR_TYPE_PALETTE), _palette_chunk(palette), idat)
+    return _assemble(
+        _header(width, height, 8, _COLOR_TYPE_PALETTE),
+        _palette_chunk(palette) + _alpha_chunk(alpha),
+        idat,
+    )
 
 
 def png_from_gray(pixels: npt.NDArray[np.uint8]) -> bytes:
@@ -187,15 +213,16 @@ def png_from_gray(pixels: npt.NDArray[np.uint8]) -> bytes:
     return _assemble(_header(width, height, 8, _COLOR_TYPE_GRAY), b"", idat)
 
 
-_COLOR_TYPE_RGB: Final = 2
+_COLOR_TYPES_BY_CHANNELS: Final = {3: 2, 4: 6}  # RGB, RGBA
 
 
 def png_from_rgb(pixels: npt.NDArray[np.uint8]) -> bytes:
-    """An 8-bit RGB PNG of ``pixels`` (H x W x 3), for designs of more colours than a palette
-    of coverage levels holds (eye colours)."""
+    """An 8-bit RGB or RGBA PNG of ``pixels`` (H x W x 3 or 4), for designs of more colours
+    than a palette of coverage levels holds (eye colours)."""
     height, width, channels = pixels.shape
-    if channels != 3:
-        raise ValueError(f"expected H x W x 3 pixels, got {pixels.shape}")
+    if channels not in _COLOR_TYPES_BY_CHANNELS:
+        raise ValueError(f"expected H x W x 3 or 4 pixels, got {pixels.shape}")
     # The Up filter subtracts the byte above, so the interleaved rows filter as grey rows do.
-    idat = isal_zlib.compress(_up_filtered(pixels.reshape(height, width * 3)), 1)
-    return _assemble(_header(width, height, 8, _COLOR_TYPE_RGB), b"", idat)
+    idat = isal_zlib.compress(_up_filtered(pixels.reshape(height, width * channels)), 1)
+    header = _header(width, height, 8, _COLOR_TYPES_BY_CHANNELS[channels])
+    return _assemble(header, b"", idat)

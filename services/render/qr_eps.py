@@ -133,10 +133,11 @@ def render_eps(
         _PROLOG,
         "%%Page: 1 1\n",
         "QRForgeDict begin\ngsave\n",
-        f"{_rgb(paint.bg)} setrgbcolor 0 0 {size} {size} rectfill\n",
         # y down, one unit per module, the origin at the symbol's first module.
         f"0 {size} translate {scale:.6f} {-scale:.6f} scale {quiet_zone} {quiet_zone} translate\n",
     ]
+    if not paint.transparent:
+        body.insert(4, f"{_rgb(paint.bg)} setrgbcolor 0 0 {size} {size} rectfill\n")
     for color, shapes in ink_groups(layout, paint):
         body += [f"{_rgb(color)} setrgbcolor newpath\n", _path(shapes), "\nfill\n"]
     if with_logo:

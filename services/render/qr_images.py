@@ -8,6 +8,11 @@ verified on the module grid read back from its own 1-bit rows, a styled PNG on i
 canvas decimated to 3-5 px per module, a JPEG or WebP (the styled PNG's canvas, encoded) on
 its own file decoded back and reduced to 3-5 px per module, an SVG, PDF or EPS on a raster of
 the same layout drawn by the same sprite code at 4 px per module.
+
+A design of one ink is drawn in palette colours (coverage levels); eye colours make it an RGB
+raster. A transparent background is judged and verified as white (the surface a code is
+usually shown on) and written with alpha (tRNS for palette PNGs, RGBA otherwise); JPEG has no
+alpha, so it is simply drawn on white.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from services.render.qr_raster import (
     colorize,
     compose_levels,
     ink_canvas,
+    level_alpha,
     level_palette,
     logo_pixel_rect,
     place,
@@ -58,6 +64,7 @@ from services.render.specs import (
     MIN_LOGO_SIZE,
     MIN_QR_SIZE,
     QR_FORMATS,
+    TRANSPARENT,
     FitWarning,
     QRSpec,
     RenderedImage,
@@ -78,6 +85,7 @@ _VERIFY_MAX_QUIET: Final = 4
 _LOGO_COLORS: Final = 256 - LEVELS
 _VECTOR_WRITERS: Final = {"svg": render_svg, "pdf": render_pdf, "eps": render_eps}
 _UNSCANNABLE: Final = "UNSCANNABLE_DESIGN"
+_WHITE: Final = (255, 255, 255)
 # Fitting shrinks a logo by this much per try: fine enough that the logo kept is the largest
 # that scans to the hundredth (what logo_size is given in), at most 30 cheap tries.
 _LOGO_STEP: Final = 0.01
@@ -141,13 +149,17 @@ def _paint(spec: QRSpec) -> Paint:
     """The design's inks, each checked against the background like fg_color (see
     scan_check.check_ink); eye colours default to fg_color."""
     design = spec.design
-    fg, bg = parse_hex(design.fg_color), parse_hex(design.bg_color)
+    transparent = design.bg_color == TRANSPARENT
+    fg = parse_hex(design.fg_color)
+    bg = _WHITE if transparent else parse_hex(design.bg_color)
     eye = parse_hex(design.eye_color) if design.eye_color else fg
     eye_inner = parse_hex(design.eye_inner_color) if design.eye_inner_color else fg
     for color, field in ((eye, "design.eye_color"), (eye_inner, "design.eye_inner_color")):
         if color != fg:
             check_ink(color, bg, fg, field)
-    return Paint(fg=fg, bg=bg, eye=eye, eye_inner=eye_inner)
+    # JPEG has no alpha channel: a transparent background is drawn white (as it is judged).
+    transparent = transparent and spec.format != "jpeg"
+    return Paint(fg=fg, bg=bg, eye=eye, eye_inner=eye_inner, transparent=transparent)
 
 
 def _fitted(
@@ -195,7 +207,7 @@ def _draw(
 ) -> bytes:
     """``matrix`` drawn in ``spec``'s design with a logo of ``logo_size``, verified."""
     if spec.format == "png" and spec.design.is_plain:
-        return _plain_png(spec, matrix, paint.fg, paint.bg, inverted)
+        return _plain_png(spec, matrix, paint, inverted)
     layout, digest = _layout(spec, matrix, logo_size)
     if spec.format == "png":
         return _styled_png(spec, layout, paint, digest, inverted)
@@ -277,10 +289,12 @@ def _gray_lut(palette: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return lut
 
 
-def _plain_png(spec: QRSpec, matrix: QRMatrix, fg: RGB, bg: RGB, inverted: bool) -> bytes:
+def _plain_png(spec: QRSpec, matrix: QRMatrix, paint: Paint, inverted: bool) -> bytes:
+    fg, bg = paint.fg, paint.bg
     placement = _placement(spec, matrix.size)
     rows = plain_rows(matrix, placement)
-    data = png_from_row_runs(spec.size, rows.runs, bit_depth=1, palette=[bg, fg])
+    alpha = (0,) if paint.transparent else ()
+    data = png_from_row_runs(spec.size, rows.runs, bit_depth=1, palette=[bg, fg], alpha=alpha)
 
     # Square modules carry all their information at one pixel each, so the grid read back
     # from the PNG rows is decoded at 1 px per module (zxing's pure mode reads that exactly).
@@ -321,12 +335,31 @@ def _indexed(
 
 
 def _rgb(
-    spec: QRSpec, layout: QRLayout, placement: Placement, paint: Paint, digest: bytes | None
+    spec: QRSpec,
+    layout: QRLayout,
+    placement: Placement,
+    paint: Paint,
+    digest: bytes | None,
+    *,
+    transparent: bool = False,
 ) -> npt.NDArray[np.uint8]:
-    """A design of several inks (eye colours) as (H, W, 3) RGB."""
+    """A design of several inks (eye colours) as (H, W, 3) RGB over ``paint.bg``, or with
+    ``transparent`` as (H, W, 4) RGBA over nothing."""
     canvas, palette = _compose(spec, layout, placement, paint.bg, digest)
     ink = ink_canvas(layout, placement, paint.fg, paint.eye, paint.eye_inner)
-    return colorize(canvas, palette, ink, paint.bg)
+    return colorize(canvas, palette, ink, None if transparent else paint.bg)
+
+
+def _rgba(
+    canvas: npt.NDArray[np.uint8], palette: npt.NDArray[np.uint8], fg: RGB
+) -> npt.NDArray[np.uint8]:
+    """A single-ink canvas over a transparent background as (H, W, 4) RGBA."""
+    colors = np.full((len(palette), 4), 255, dtype=np.uint8)
+    colors[:, :3] = palette
+    colors[:LEVELS, :3] = fg
+    colors[:LEVELS, 3] = level_alpha()
+    rgba: npt.NDArray[np.uint8] = colors[canvas]
+    return rgba
 
 
 def _rgb_gray(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -345,12 +378,19 @@ def _styled_png(
     level = layout.matrix.error_correction
     if not paint.single_ink:
         rgb = _rgb(spec, layout, placement, paint, digest)
-        data = png_from_rgb(rgb)
+        written = _rgb(spec, layout, placement, paint, digest, transparent=True)
+        data = png_from_rgb(written if paint.transparent else rgb)
         sample_rgb = rgb[step // 2 :: step, step // 2 :: step] if step > 1 else rgb
         verify_qr(_rgb_gray(sample_rgb), spec.payload, level, inverted=inverted)
         return data
     canvas, palette = _indexed(spec, layout, placement, paint, digest)
-    data = png_from_indexed(canvas, palette)
+    if paint.transparent:
+        # Straight alpha: every level is the ink at the level's opacity; verified over white.
+        written = palette.copy()
+        written[:LEVELS] = paint.fg
+        data = png_from_indexed(canvas, written, level_alpha())
+    else:
+        data = png_from_indexed(canvas, palette)
     sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
     verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
     return data
@@ -364,9 +404,13 @@ def _encoded_raster(
     placement = _placement(spec, layout.n)
     if paint.single_ink:
         canvas, palette = _indexed(spec, layout, placement, paint, digest)
-        data = encode_raster(canvas, palette, spec.format)
+        if paint.transparent:  # WebP (JPEG is never transparent, see _paint)
+            data = encode_rgb(_rgba(canvas, palette, paint.fg), spec.format)
+        else:
+            data = encode_raster(canvas, palette, spec.format)
     else:
-        data = encode_rgb(_rgb(spec, layout, placement, paint, digest), spec.format)
+        pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
+        data = encode_rgb(pixels, spec.format)
     gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
     level = layout.matrix.error_correction
     verify_qr(gray, spec.payload, level, inverted=inverted)

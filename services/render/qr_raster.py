@@ -235,21 +235,39 @@ def colorize(
     canvas: npt.NDArray[np.uint8],
     palette: npt.NDArray[np.uint8],
     ink: npt.NDArray[np.uint8],
-    bg: RGB,
+    bg: RGB | None,
 ) -> npt.NDArray[np.uint8]:
     """(H, W, 3) RGB of a composed canvas drawn in per-pixel inks: coverage level i blends
     ``bg`` towards that pixel's ink by i/TOP (as :func:`level_palette` does for one ink);
-    indices from ``LEVELS`` up (the logo) take their ``palette`` colour."""
+    indices from ``LEVELS`` up (the logo) take their ``palette`` colour. With ``bg`` None
+    (a transparent background): (H, W, 4) RGBA, the ink at an opacity of i/TOP, the logo
+    opaque."""
     height, width = canvas.shape
-    out = np.empty((height, width, 3), dtype=np.uint8)
-    background = np.array(bg, dtype=np.uint16)
+    out = np.empty((height, width, 3 if bg is not None else 4), dtype=np.uint8)
+    background = np.array(bg or (0, 0, 0), dtype=np.uint16)
     for top in range(0, height, _COLORIZE_ROWS):
         rows = slice(top, top + _COLORIZE_ROWS)
         levels = canvas[rows]
-        coverage = np.minimum(levels, _TOP).astype(np.uint16)[..., np.newaxis]
-        blended = (background * (_TOP - coverage) + ink[rows] * coverage + _TOP // 2) // _TOP
-        out[rows] = blended.astype(np.uint8)
+        coverage = np.minimum(levels, _TOP).astype(np.uint16)
+        band = out[rows]
+        if bg is None:
+            band[..., :3] = ink[rows]
+            band[..., 3] = (coverage * 255 + _TOP // 2) // _TOP
+        else:
+            level = coverage[..., np.newaxis]
+            blended = (background * (_TOP - level) + ink[rows] * level + _TOP // 2) // _TOP
+            band[:] = blended
         logo = levels >= LEVELS
         if logo.any():
-            out[rows][logo] = palette[levels[logo]]
+            band[logo, :3] = palette[levels[logo]]
+            if bg is None:
+                band[logo, 3] = 255
     return out
+
+
+@lru_cache(maxsize=64)
+def level_alpha() -> npt.NDArray[np.uint8]:
+    """(LEVELS,) opacity of each coverage level over a transparent background."""
+    alpha = ((np.arange(LEVELS, dtype=np.int32) * 255 + _TOP // 2) // _TOP).astype(np.uint8)
+    alpha.setflags(write=False)
+    return alpha

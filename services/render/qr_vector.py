@@ -204,8 +204,11 @@ def render_svg(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'version="1.1" width="{size}" height="{size}" viewBox="{q} {q} {total} {total}">',
-        f'<rect x="{q}" y="{q}" width="{total}" height="{total}" fill="{_hex(paint.bg)}"/>',
     ]
+    if not paint.transparent:
+        out.append(
+            f'<rect x="{q}" y="{q}" width="{total}" height="{total}" fill="{_hex(paint.bg)}"/>'
+        )
     for color, shapes in ink_groups(layout, paint):
         out.append(f'<path fill="{_hex(color)}"{rendering} d="{svg_path_data(iter(shapes))}"/>')
     if logo is not None and layout.logo is not None:
@@ -247,8 +250,9 @@ def render_pdf(
     pdf.set_margin(0)
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    pdf.set_fill_color(*paint.bg)
-    pdf.rect(0, 0, size, size, style="F")
+    if not paint.transparent:
+        pdf.set_fill_color(*paint.bg)
+        pdf.rect(0, 0, size, size, style="F")
     with pdf.drawing_context() as context:
         for color, shapes in ink_groups(layout, paint):
             path = PaintedPath()

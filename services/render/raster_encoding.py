@@ -42,9 +42,10 @@ def encode_raster(canvas: npt.NDArray[np.uint8], palette: npt.NDArray[np.uint8],
 
 
 def encode_rgb(pixels: npt.NDArray[np.uint8], fmt: str) -> bytes:
-    """``pixels`` (H x W x 3 RGB) as a ``fmt`` file (jpeg|webp)."""
+    """``pixels`` (H x W x 3 RGB, or x 4 RGBA for a WebP with a transparent background) as a
+    ``fmt`` file (jpeg|webp)."""
     buffer = io.BytesIO()
-    rgb = Image.fromarray(pixels, "RGB")
+    rgb = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
     if fmt == "jpeg":
         rgb.save(buffer, "JPEG", quality=_JPEG_QUALITY, subsampling=_JPEG_SUBSAMPLING_444)
     elif fmt == "webp":
@@ -66,7 +67,12 @@ def decoded_gray(data: bytes, module_px: int, min_module_px: int) -> npt.NDArray
         width = image.width
         if image.format == "JPEG" and factor > 1:
             image.draft("L", (width // factor, image.height // factor))
-        gray = image.convert("L")
+        if image.has_transparency_data:
+            # What a reader sees on the usual surface: a transparent background as white.
+            white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            gray = Image.alpha_composite(white, image.convert("RGBA")).convert("L")
+        else:
+            gray = image.convert("L")
     # What draft() did not reduce (it scales by 1/2, 1/4 or 1/8 only), box averaging does.
     remaining = max(1, (module_px * gray.width // width) // min_module_px)
     if remaining > 1:

@@ -18,6 +18,8 @@ EC_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
 EYE_INNER_STYLES: Final = ("square", "round")
+# bg_color's one value that is not a colour: no background is drawn (JPEG: white).
+TRANSPARENT: Final = "transparent"
 BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
 BARCODE_OUTPUTS: Final = ("png", "svg")
 FIT_MODES: Final = ("auto", "strict")

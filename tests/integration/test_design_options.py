@@ -4,8 +4,12 @@ the design asked for."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pypdfium2
 import pytest
+from PIL import Image
 
 from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr_image, raster_image
@@ -80,3 +84,66 @@ async def test_a_bad_eye_inner_style_is_invalid(api: ApiClient) -> None:
     )
     assert refused.status == 400, refused.text
     assert refused.error_code == "INVALID_PARAMETER"
+
+
+def _decoded_on_white(data: bytes, content_type: str) -> str:
+    """The image as shown on a white page (a transparent background lets the page through)."""
+    image = raster_image(data, content_type).convert("RGBA")
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    buffer = io.BytesIO()
+    Image.alpha_composite(white, image).convert("RGB").save(buffer, format="PNG")
+    return decode_single_qr_image(buffer.getvalue(), "image/png")
+
+
+def _corner_alpha(data: bytes, content_type: str) -> int:
+    if content_type == "application/pdf":
+        document = pypdfium2.PdfDocument(data)
+        try:
+            image = document[0].render(fill_color=(0, 0, 0, 0)).to_pil()
+        finally:
+            document.close()
+    else:
+        image = raster_image(data, content_type)
+    alpha: int = image.convert("RGBA").getpixel((0, 0))[3]
+    return alpha
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_a_transparent_background_on_a_stored_code(api: ApiClient, fmt: str) -> None:
+    design = {"bg_color": "transparent", "fg_color": "#1a237e", "dot_style": "round", **EYES}
+    body = {"type": "url", "content": URL, "format": fmt, "size": 400, "design": design}
+    created = (await api.generate(body)).data()
+    assert created["design"]["bg_color"] == "transparent"
+    image = await api.fetch(created["image_url"])
+    assert image.status == 200, image.text
+    content_type = FORMATS[fmt]
+    assert _decoded_on_white(image.body, content_type) == URL
+    if fmt in ("png", "webp", "pdf"):
+        assert _corner_alpha(image.body, content_type) == 0
+    elif fmt == "jpeg":  # no alpha channel: drawn on white
+        gray = np.asarray(raster_image(image.body, content_type).convert("L"))
+        assert gray[0, 0] >= 250
+    elif fmt == "svg":
+        assert b"<rect" not in image.body
+    else:
+        assert b"rectfill" not in image.body
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp", "svg"])
+async def test_a_transparent_background_in_the_embed_query(api: ApiClient, fmt: str) -> None:
+    params = {"type": "text", "content": "see-through", "format": fmt, "bg_color": "transparent"}
+    response = await api.request("GET", "/v1/qrcodes/generate", params=params)
+    assert response.status == 200, response.text
+    assert _decoded_on_white(response.body, FORMATS[fmt]) == "see-through"
+    if fmt == "svg":
+        assert b"<rect" not in response.body
+    else:
+        assert _corner_alpha(response.body, FORMATS[fmt]) == 0
+
+
+async def test_a_light_foreground_on_transparent_is_judged_against_white(api: ApiClient) -> None:
+    refused = await api.generate(
+        {"type": "url", "content": URL, "design": {"bg_color": "transparent", "fg_color": "#ddd"}}
+    )
+    assert refused.status == 422, refused.text
+    assert refused.error_code == "UNSCANNABLE_DESIGN"

@@ -23,6 +23,7 @@ def test_allowed_qr_values_agree() -> None:
     assert gateway_qr.CORNER_STYLES == render_specs.CORNER_STYLES
     assert gateway_qr.FIT_MODES == render_specs.FIT_MODES
     assert gateway_qr.EYE_INNER_STYLES == render_specs.EYE_INNER_STYLES
+    assert gateway_qr.TRANSPARENT == render_specs.TRANSPARENT
     assert gateway_qr.SIZE_RANGE == (render_specs.MIN_QR_SIZE, render_specs.MAX_QR_SIZE)
     assert gateway_qr.QUIET_ZONE_RANGE[1] == render_specs.MAX_QUIET_ZONE
     assert gateway_qr.LOGO_SIZE_RANGE == (render_specs.MIN_LOGO_SIZE, render_specs.MAX_LOGO_SIZE)

@@ -38,6 +38,8 @@ ERROR_CORRECTION_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
 EYE_INNER_STYLES: Final = ("square", "round")
+# bg_color's one value that is not a colour: no background (JPEG, which has no alpha: white).
+TRANSPARENT: Final = "transparent"
 FIT_MODES: Final = ("auto", "strict")
 _DOT_ALIASES: Final = {"rounded": "round"}
 _CORNER_ALIASES: Final = {"dot": "round"}
@@ -165,6 +167,12 @@ def _color(value: object, field_name: str) -> str:
     return f"#{digits}"
 
 
+def _background(value: object) -> str:
+    if isinstance(value, str) and value.strip().lower() == TRANSPARENT:
+        return TRANSPARENT
+    return _color(value, "design.bg_color")
+
+
 def _optional_color(value: object, field_name: str) -> str | None:
     return None if value is None else _color(value, field_name)
 
@@ -217,7 +225,7 @@ def _design(value: object) -> Design:
         raise _bad("design.logo_data", "give either logo_url or logo_data, not both")
     design = Design(
         fg_color=defaults.fg_color if fg is None else _color(fg, "design.fg_color"),
-        bg_color=defaults.bg_color if bg is None else _color(bg, "design.bg_color"),
+        bg_color=defaults.bg_color if bg is None else _background(bg),
         dot_style=(
             defaults.dot_style
             if dots is None
@@ -308,7 +316,8 @@ def _query_color(query: Mapping[str, str], key: str) -> str | None:
     if not raw:
         return None
     # In a URL an unescaped "#" starts the fragment, so the query form also takes bare hex.
-    return raw if raw.startswith("#") else f"#{raw}"
+    # "transparent" goes through as it is (bg_color takes it, the colour fields refuse it).
+    return raw if raw.startswith("#") or raw.lower() == TRANSPARENT else f"#{raw}"
 
 
 def parse_qr_query(query: Mapping[str, str]) -> tuple[str, str | dict[str, object], QROptions]:

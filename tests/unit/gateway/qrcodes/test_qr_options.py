@@ -402,3 +402,24 @@ def test_eye_options_are_stored_and_sent_only_when_given() -> None:
         "",
         "square",
     )
+
+
+@pytest.mark.parametrize("given", ["transparent", " Transparent ", "TRANSPARENT"])
+def test_bg_color_takes_transparent(given: str) -> None:
+    assert parse_qr_options({"design": {"bg_color": given}}).design.bg_color == "transparent"
+    _, _, options = parse_qr_query(
+        {"type": "text", "content": "x", "bg_color": given.strip(), "fg_color": "1a2b3c"}
+    )
+    assert options.design.bg_color == "transparent"
+    assert stored_design(options)["bg_color"] == "transparent"
+    assert request_from_options("x", options).design.bg_color == "transparent"
+
+
+@pytest.mark.parametrize("field", ["fg_color", "eye_color", "eye_inner_color"])
+def test_only_bg_color_may_be_transparent(field: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_qr_options({"design": {field: "transparent"}})
+    assert (caught.value.code, caught.value.field) == ("INVALID_COLOR", f"design.{field}")
+    with pytest.raises(ApiError) as caught:
+        parse_qr_query({"type": "text", "content": "x", field: "transparent"})
+    assert (caught.value.code, caught.value.field) == ("INVALID_COLOR", f"design.{field}")
