@@ -41,9 +41,14 @@ FORMAT_BY_CONTENT_TYPE: Final = {
 }
 
 
-# Requests this small (no logo, in practice) are coalesced into RenderQRBatch calls; a
-# larger one goes alone, so a batch stays small on the wire and is never slowed by a big logo.
-COALESCED_REQUEST_BYTES: Final = 4096
+# Only renders known to be cheap (well under a millisecond: a plain or styled raster or SVG of
+# at most 1024 px, a short payload, no logo) are coalesced into RenderQRBatch calls, where a
+# gRPC call's own cost is most of theirs. Anything heavier goes alone, as RenderQR: a batch is
+# answered when its last item is drawn, so a heavy item would hold up the light ones of other
+# accounts travelling with it, which the render service's fair turns exist to prevent.
+COALESCED_FORMATS: Final = frozenset({"png", "svg"})
+COALESCED_MAX_SIZE: Final = 1024
+COALESCED_MAX_PAYLOAD: Final = 512
 BATCH_MAX_ITEMS: Final = 32
 BATCHES_IN_FLIGHT: Final = 2
 
@@ -80,11 +85,21 @@ class RenderBackend:
         return [_outcome(outcome) for outcome in response.outcomes]
 
     async def render_qr(self, request: render_pb2.RenderQRRequest) -> render_pb2.RenderedImage:
-        if request.ByteSize() <= COALESCED_REQUEST_BYTES:
+        if is_cheap(request):
             return await self.batches.submit(request)
         return await call_unary(
             self.stub.RenderQR, request, timeout=self.timeout_s, name="render.RenderQR"
         )
+
+
+def is_cheap(request: render_pb2.RenderQRRequest) -> bool:
+    """Whether ``request`` may travel in a coalesced batch (see ``COALESCED_FORMATS``)."""
+    return (
+        request.format in COALESCED_FORMATS
+        and request.size <= COALESCED_MAX_SIZE
+        and len(request.payload) <= COALESCED_MAX_PAYLOAD
+        and not request.design.logo
+    )
 
 
 def _outcome(outcome: render_pb2.RenderOutcome) -> render_pb2.RenderedImage | ApiError:
