@@ -13,7 +13,9 @@ PDF's. SVG logos are rasterised too (their vector content is not converted to Po
 Its data is Flate-compressed behind ``ReusableStreamDecode``, which reads the ASCII85 text to
 its end marker before the image is drawn (an ``image`` reading ``currentfile`` straight
 through a Flate filter can stop short of the marker and leave it to be parsed as code);
-both are PostScript LanguageLevel 3, declared as such. Without a logo the file needs Level 2.
+both are PostScript LanguageLevel 3, declared as such. A gradient is a real smooth shading
+(``shfill``, axial or radial, with a stitching function for three colours) clipped to the
+modules' path, also Level 3. Without either the file needs Level 2.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from PIL import Image
 from services.render.colors import RGB
 from services.render.logo_image import logo_rgba
 from services.render.qr_geometry import QRLayout, RoundedRect
-from services.render.qr_paint import Paint
+from services.render.qr_paint import GradientPaint, Paint
 from services.render.qr_vector import ink_groups, outline
 
 # Embedded logo raster resolution, the same as the PDF's.
@@ -83,6 +85,33 @@ def _path(shapes: list[RoundedRect]) -> str:
     return "\n".join(parts)
 
 
+def _shading(gradient: GradientPaint, n: int) -> str:
+    """A shading dictionary in module coordinates: the SVG's and PDF's geometry and stops."""
+    pieces = [
+        f"<< /FunctionType 2 /Domain [0 1] /C0 [{_rgb(a)}] /C1 [{_rgb(b)}] /N 1 >>"
+        for a, b in zip(gradient.stops, gradient.stops[1:], strict=False)
+    ]
+    if len(pieces) == 1:
+        function = pieces[0]
+    else:
+        bounds = " ".join(_num(offset) for offset in gradient.offsets()[1:-1])
+        encode = " ".join("0 1" for _ in pieces)
+        function = (
+            f"<< /FunctionType 3 /Domain [0 1] /Functions [{' '.join(pieces)}] "
+            f"/Bounds [{bounds}] /Encode [{encode}] >>"
+        )
+    if gradient.type == "radial":
+        c, r = _num(n / 2), _num(gradient.radius(n))
+        kind, coords = 3, f"{c} {c} 0 {c} {c} {r}"
+    else:
+        (x0, y0), (x1, y1) = gradient.linear_ends(n)
+        kind, coords = 2, f"{_num(x0)} {_num(y0)} {_num(x1)} {_num(y1)}"
+    return (
+        f"<< /ShadingType {kind} /ColorSpace /DeviceRGB /Coords [{coords}] "
+        f"/Extend [true true] /Function {function} >>"
+    )
+
+
 def _logo_image(layout: QRLayout, scale: float, bg: RGB, logo: bytes) -> str:
     """PostScript drawing the logo's raster into its box (in the flipped module space)."""
     box = layout.logo
@@ -124,7 +153,7 @@ def render_eps(
         "%%Title: QR code\n"
         f"%%BoundingBox: 0 0 {size} {size}\n"
         f"%%HiResBoundingBox: 0 0 {size} {size}\n"
-        f"%%LanguageLevel: {3 if with_logo else 2}\n"
+        f"%%LanguageLevel: {3 if with_logo or paint.gradient is not None else 2}\n"
         "%%Pages: 1\n"
         "%%EndComments\n"
     )
@@ -138,7 +167,12 @@ def render_eps(
     ]
     if not paint.transparent:
         body.insert(4, f"{_rgb(paint.bg)} setrgbcolor 0 0 {size} {size} rectfill\n")
-    for color, shapes in ink_groups(layout, paint):
+    for ink, shapes in ink_groups(layout, paint):
+        if ink is None and paint.gradient is not None:
+            shading = _shading(paint.gradient, layout.n)
+            body += ["gsave newpath\n", _path(shapes), f"\nclip\n{shading} shfill\ngrestore\n"]
+            continue
+        color = paint.fg if ink is None else ink
         body += [f"{_rgb(color)} setrgbcolor newpath\n", _path(shapes), "\nfill\n"]
     if with_logo:
         assert logo is not None

@@ -22,13 +22,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from services.render.colors import RGB, decoder_gray, parse_hex
+from services.render.colors import RGB, decoder_gray, parse_hex, relative_luminance
 from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
 from services.render.png_writer import png_from_indexed, png_from_rgb, png_from_row_runs
 from services.render.qr_eps import render_eps
 from services.render.qr_geometry import QRLayout, build_layout
 from services.render.qr_matrix import QRMatrix, encode_qr
-from services.render.qr_paint import Paint
+from services.render.qr_paint import GradientPaint, Paint
 from services.render.qr_raster import (
     LEVELS,
     Placement,
@@ -58,6 +58,9 @@ from services.render.specs import (
     ENCODED_RASTER_FORMATS,
     EYE_INNER_STYLES,
     FIT_MODES,
+    GRADIENT_STOPS,
+    GRADIENT_TYPES,
+    MAX_GRADIENT_ANGLE,
     MAX_LOGO_SIZE,
     MAX_QR_SIZE,
     MAX_QUIET_ZONE,
@@ -111,8 +114,7 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     """
     _validate(spec)
     design = spec.design
-    paint = _paint(spec)
-    inverted = check_colors(paint.fg, paint.bg)
+    paint, inverted = _paint(spec)
     if inverted and spec.fit == "strict":
         raise inverted_refused()
     logo_size = design.logo_size if design.logo is not None else None
@@ -145,21 +147,37 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     )
 
 
-def _paint(spec: QRSpec) -> Paint:
-    """The design's inks, each checked against the background like fg_color (see
-    scan_check.check_ink); eye colours default to fg_color."""
+def _paint(spec: QRSpec) -> tuple[Paint, bool]:
+    """The design's inks, each checked against the background (see scan_check.check_ink),
+    and whether they are light on dark. Every ink that meets the background is checked: the
+    modules' (fg_color, or each gradient colour instead, since a gradient replaces it), then
+    each eye colour given, all on the side of the background the modules are."""
     design = spec.design
     transparent = design.bg_color == TRANSPARENT
     fg = parse_hex(design.fg_color)
     bg = _WHITE if transparent else parse_hex(design.bg_color)
-    eye = parse_hex(design.eye_color) if design.eye_color else fg
-    eye_inner = parse_hex(design.eye_inner_color) if design.eye_inner_color else fg
+    gradient = None
+    if design.gradient is None:
+        inverted = check_colors(fg, bg)
+        reference = fg
+    else:
+        stops = tuple(parse_hex(color) for color in design.gradient.colors)
+        gradient = GradientPaint(design.gradient.type, stops, design.gradient.angle)
+        reference = stops[0]
+        for index, stop in enumerate(stops):
+            check_ink(stop, bg, reference, f"design.gradient.colors[{index}]")
+        inverted = relative_luminance(reference) >= relative_luminance(bg)
+    eye = parse_hex(design.eye_color) if design.eye_color else None
+    eye_inner = parse_hex(design.eye_inner_color) if design.eye_inner_color else None
     for color, field in ((eye, "design.eye_color"), (eye_inner, "design.eye_inner_color")):
-        if color != fg:
-            check_ink(color, bg, fg, field)
+        if color is not None and color != reference:
+            check_ink(color, bg, reference, field)
     # JPEG has no alpha channel: a transparent background is drawn white (as it is judged).
     transparent = transparent and spec.format != "jpeg"
-    return Paint(fg=fg, bg=bg, eye=eye, eye_inner=eye_inner, transparent=transparent)
+    paint = Paint(
+        fg=fg, bg=bg, eye=eye, eye_inner=eye_inner, transparent=transparent, gradient=gradient
+    )
+    return paint, inverted
 
 
 def _fitted(
@@ -245,6 +263,17 @@ def _validate(spec: QRSpec) -> None:
             "design.eye_inner_style",
             f"eye_inner_style must be one of {', '.join(EYE_INNER_STYLES)}",
         )
+    gradient = design.gradient
+    if gradient is not None:
+        low, high = GRADIENT_STOPS
+        if gradient.type not in GRADIENT_TYPES:
+            raise _invalid(
+                "design.gradient.type", f"gradient type must be one of {', '.join(GRADIENT_TYPES)}"
+            )
+        if not low <= len(gradient.colors) <= high:
+            raise _invalid("design.gradient.colors", f"a gradient takes {low} to {high} colours")
+        if not 0 <= gradient.angle <= MAX_GRADIENT_ANGLE:
+            raise _invalid("design.gradient.angle", f"angle must be 0..{MAX_GRADIENT_ANGLE}")
     if design.logo is not None and not MIN_LOGO_SIZE <= design.logo_size <= MAX_LOGO_SIZE:
         raise ApiError(
             "LOGO_TOO_LARGE",
@@ -346,7 +375,7 @@ def _rgb(
     """A design of several inks (eye colours) as (H, W, 3) RGB over ``paint.bg``, or with
     ``transparent`` as (H, W, 4) RGBA over nothing."""
     canvas, palette = _compose(spec, layout, placement, paint.bg, digest)
-    ink = ink_canvas(layout, placement, paint.fg, paint.eye, paint.eye_inner)
+    ink = ink_canvas(layout, placement, paint)
     return colorize(canvas, palette, ink, None if transparent else paint.bg)
 
 

@@ -1,26 +1,98 @@
-"""The colours a QR design paints with, parsed once and shared by every writer."""
+"""The colours a QR design paints with, parsed once and shared by every writer, and the
+geometry of a gradient, which the raster and the vector writers must agree on exactly (the
+raster verifies what the vectors draw)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from services.render.colors import RGB
+
+# An ink: a colour, or None for the modules' own ink (fg_color or the gradient).
+Ink = RGB | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradientPaint:
+    """A parsed gradient: ``stops`` evenly spaced from offset 0 to 1."""
+
+    type: str  # linear | radial
+    stops: tuple[RGB, ...]
+    angle: int
+
+    def offsets(self) -> tuple[float, ...]:
+        last = len(self.stops) - 1
+        return tuple(i / last for i in range(len(self.stops)))
+
+    def linear_ends(self, n: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Start and end of a linear gradient over an ``n`` x ``n`` symbol (module units):
+        through the centre at ``angle``, long enough that the corners reach offsets 0 and 1."""
+        theta = math.radians(self.angle)
+        dx, dy = math.cos(theta), math.sin(theta)
+        half = (abs(dx) + abs(dy)) * n / 2
+        c = n / 2
+        return (c - dx * half, c - dy * half), (c + dx * half, c + dy * half)
+
+    def radius(self, n: float) -> float:
+        """A radial gradient's radius: from the centre to the symbol's corners."""
+        return n / math.sqrt(2)
+
+    def offset_at(
+        self, xs: npt.NDArray[np.floating[Any]], ys: npt.NDArray[np.floating[Any]], n: float
+    ) -> npt.NDArray[np.float32]:
+        """Offset 0..1 at module coordinates (broadcast ``xs`` against ``ys``)."""
+        if self.type == "radial":
+            c = n / 2
+            t = np.sqrt((xs - c) ** 2 + (ys - c) ** 2) / self.radius(n)
+        else:
+            (x0, y0), (x1, y1) = self.linear_ends(n)
+            vx, vy = x1 - x0, y1 - y0
+            t = ((xs - x0) * vx + (ys - y0) * vy) / (vx * vx + vy * vy)
+        clipped: npt.NDArray[np.float32] = np.clip(t, 0.0, 1.0).astype(np.float32)
+        return clipped
+
+    def colors_at(self, t: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+        """(..., 3) colours at offsets ``t``: linear interpolation between the stops in
+        sRGB, as SVG, PDF and PostScript shadings interpolate."""
+        stops = np.array(self.stops, dtype=np.float32)
+        segments = len(self.stops) - 1
+        scaled = t * segments
+        index = np.minimum(scaled.astype(np.int32), segments - 1)
+        frac = (scaled - index)[..., np.newaxis]
+        mixed = stops[index] * (1 - frac) + stops[index + 1] * frac
+        out: npt.NDArray[np.uint8] = np.rint(mixed).astype(np.uint8)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class Paint:
-    """Inks of the data modules (``fg``), the finder rings (``eye``) and the finders' 3x3
-    eyes (``eye_inner``) over ``bg``, or over nothing (``transparent``)."""
+    """Inks of the data modules (``fg``, or ``gradient``), the finder rings (``eye``) and the
+    finders' 3x3 eyes (``eye_inner``; None: as the modules) over ``bg``, or over nothing
+    (``transparent``)."""
 
     fg: RGB
     # A transparent background is checked and verified as white, the surface most codes are
     # printed or shown on (``bg`` is then white, ``transparent`` True).
     bg: RGB
-    eye: RGB
-    eye_inner: RGB
+    eye: Ink = None
+    eye_inner: Ink = None
     transparent: bool = False
+    gradient: GradientPaint | None = None
 
     @property
     def single_ink(self) -> bool:
         """True when everything is drawn in ``fg`` (the palette paths apply)."""
-        return self.eye == self.fg and self.eye_inner == self.fg
+        return (
+            self.gradient is None
+            and self.eye in (None, self.fg)
+            and (self.eye_inner in (None, self.fg))
+        )
+
+    def own(self, ink: Ink) -> Ink:
+        """``ink`` as drawn: None (the modules' ink) for a colour the modules already use."""
+        return None if ink is None or (self.gradient is None and ink == self.fg) else ink

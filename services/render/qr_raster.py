@@ -27,6 +27,7 @@ from services.render.qr_geometry import (
     finder_shapes,
 )
 from services.render.qr_matrix import QRMatrix
+from services.render.qr_paint import Paint
 
 LEVELS: Final = 64
 _TOP: Final = LEVELS - 1
@@ -214,21 +215,48 @@ def plain_rows(matrix: QRMatrix, placement: Placement) -> PlainRows:
 _COLORIZE_ROWS: Final = 512
 
 
-def ink_canvas(
-    layout: QRLayout, placement: Placement, fg: RGB, eye: RGB, eye_inner: RGB
-) -> npt.NDArray[np.uint8]:
-    """(H, W, 3) colour each pixel's coverage is drawn in: ``fg``, but ``eye`` over the finder
-    rings' 7x7 boxes and ``eye_inner`` over their 3x3 eyes (the gap between is background
-    at any style, so boxes separate the two exactly)."""
+def ink_canvas(layout: QRLayout, placement: Placement, paint: Paint) -> npt.NDArray[np.uint8]:
+    """(H, W, 3) colour each pixel's coverage is drawn in: ``fg`` or the gradient at the
+    pixel's centre, but an eye colour over the finder rings' 7x7 boxes and their 3x3 eyes (the
+    gap between is background at any style, so boxes separate the two exactly)."""
     side = placement.canvas
     ink = np.empty((side, side, 3), dtype=np.uint8)
-    ink[:] = fg
     px, o = placement.module_px, placement.origin
+    gradient = paint.gradient
+    if gradient is None:
+        ink[:] = paint.fg
+    else:
+        # Module coordinates of the pixel centres, as the vector writers' gradients use.
+        coords = ((np.arange(side, dtype=np.float32) - o + 0.5) / px).astype(np.float32)
+        for top in range(0, side, _COLORIZE_ROWS):
+            ys = coords[top : top + _COLORIZE_ROWS, np.newaxis]
+            t = gradient.offset_at(coords[np.newaxis, :], ys, layout.n)
+            ink[top : top + _COLORIZE_ROWS] = gradient.colors_at(t)
+    eye, eye_inner = paint.own(paint.eye), paint.own(paint.eye_inner)
     for row, col in layout.finder_origins:
         y, x = o + row * px, o + col * px
-        ink[y : y + FINDER_MODULES * px, x : x + FINDER_MODULES * px] = eye
-        ink[y + 2 * px : y + 5 * px, x + 2 * px : x + 5 * px] = eye_inner
+        if eye is not None:
+            ink[y : y + FINDER_MODULES * px, x : x + FINDER_MODULES * px] = eye
+        if eye_inner is not None:
+            ink[y + 2 * px : y + 5 * px, x + 2 * px : x + 5 * px] = eye_inner
+        elif eye is not None:  # the eye is the modules' ink again inside an own-coloured ring
+            ink[y + 2 * px : y + 5 * px, x + 2 * px : x + 5 * px] = _module_ink(
+                paint, layout.n, y + 2 * px, x + 2 * px, 3 * px, o, px
+            )
     return ink
+
+
+def _module_ink(
+    paint: Paint, n: int, y: int, x: int, side: int, origin: int, px: int
+) -> npt.NDArray[np.uint8]:
+    """(side, side, 3) of the modules' own ink over a square of pixels."""
+    if paint.gradient is None:
+        block = np.empty((side, side, 3), dtype=np.uint8)
+        block[:] = paint.fg
+        return block
+    ys = ((np.arange(y, y + side, dtype=np.float32) - origin + 0.5) / px)[:, np.newaxis]
+    xs = ((np.arange(x, x + side, dtype=np.float32) - origin + 0.5) / px)[np.newaxis, :]
+    return paint.gradient.colors_at(paint.gradient.offset_at(xs, ys, n))
 
 
 def colorize(

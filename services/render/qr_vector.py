@@ -18,6 +18,7 @@ import numpy as np
 from fpdf import FPDF
 from fpdf.drawing import PaintedPath
 from fpdf.enums import PathPaintRule
+from fpdf.pattern import Gradient, LinearGradient, RadialGradient
 
 from services.render.colors import RGB
 from services.render.logo_image import logo_rgba
@@ -28,7 +29,7 @@ from services.render.qr_geometry import (
     dot_shape,
     finder_shapes,
 )
-from services.render.qr_paint import Paint
+from services.render.qr_paint import GradientPaint, Ink, Paint
 
 # A quarter circle as one cubic Bezier: control points this far along the tangents
 # (max radial error 0.03 %).
@@ -81,16 +82,17 @@ def eye_shapes(layout: QRLayout) -> Iterator[RoundedRect]:
             yield shape.moved(col, row)
 
 
-def ink_groups(layout: QRLayout, paint: Paint) -> list[tuple[RGB, list[RoundedRect]]]:
-    """The symbol's shapes by the ink they are filled with, in painting order: one group for
-    a single-ink design (one path, as before eye colours existed), else modules, rings and
-    eyes, those of one colour kept in one path so that they show no seams."""
+def ink_groups(layout: QRLayout, paint: Paint) -> list[tuple[Ink, list[RoundedRect]]]:
+    """The symbol's shapes by the ink they are filled with (None: the modules' own ink,
+    fg_color or the gradient), in painting order: one group for a single-ink design (one
+    path, as before eye colours existed), else modules, rings and eyes, those of one ink kept
+    in one path so that they show no seams."""
     parts = (
-        (paint.fg, module_shapes(layout)),
-        (paint.eye, ring_shapes(layout)),
-        (paint.eye_inner, eye_shapes(layout)),
+        (None, module_shapes(layout)),
+        (paint.own(paint.eye), ring_shapes(layout)),
+        (paint.own(paint.eye_inner), eye_shapes(layout)),
     )
-    groups: dict[RGB, list[RoundedRect]] = {}
+    groups: dict[Ink, list[RoundedRect]] = {}
     for color, shapes in parts:
         groups.setdefault(color, []).extend(shapes)
     return list(groups.items())
@@ -209,8 +211,16 @@ def render_svg(
         out.append(
             f'<rect x="{q}" y="{q}" width="{total}" height="{total}" fill="{_hex(paint.bg)}"/>'
         )
-    for color, shapes in ink_groups(layout, paint):
-        out.append(f'<path fill="{_hex(color)}"{rendering} d="{svg_path_data(iter(shapes))}"/>')
+    if paint.gradient is not None:
+        out.append(_svg_gradient(paint.gradient, n))
+    for ink, shapes in ink_groups(layout, paint):
+        if ink is not None:
+            fill = _hex(ink)
+        elif paint.gradient is not None:
+            fill = f"url(#{_SVG_GRADIENT_ID})"
+        else:
+            fill = _hex(paint.fg)
+        out.append(f'<path fill="{fill}"{rendering} d="{svg_path_data(iter(shapes))}"/>')
     if logo is not None and layout.logo is not None:
         box = layout.logo
         uri = f"data:{_logo_mime(logo)};base64,{base64.b64encode(logo).decode('ascii')}"
@@ -221,6 +231,54 @@ def render_svg(
         )
     out.append("</svg>\n")
     return "".join(out).encode("utf-8")
+
+
+_SVG_GRADIENT_ID: Final = "qrforge-modules"
+
+
+def _svg_gradient(gradient: GradientPaint, n: int) -> str:
+    """A real SVG gradient in the viewBox's module units (userSpaceOnUse), the geometry the
+    verifying raster uses (see qr_paint.GradientPaint)."""
+    stops = "".join(
+        f'<stop offset="{_num(offset)}" stop-color="{_hex(color)}"/>'
+        for offset, color in zip(gradient.offsets(), gradient.stops, strict=True)
+    )
+    if gradient.type == "radial":
+        c, r = _num(n / 2), _num(gradient.radius(n))
+        return (
+            f'<defs><radialGradient id="{_SVG_GRADIENT_ID}" gradientUnits="userSpaceOnUse" '
+            f'cx="{c}" cy="{c}" r="{r}" fx="{c}" fy="{c}">{stops}</radialGradient></defs>'
+        )
+    (x0, y0), (x1, y1) = gradient.linear_ends(n)
+    return (
+        f'<defs><linearGradient id="{_SVG_GRADIENT_ID}" gradientUnits="userSpaceOnUse" '
+        f'x1="{_num(x0)}" y1="{_num(y0)}" x2="{_num(x1)}" y2="{_num(y1)}">{stops}'
+        "</linearGradient></defs>"
+    )
+
+
+def _pdf_gradient(gradient: GradientPaint, n: int, scale: float, offset: float) -> Gradient:
+    """A PDF shading pattern (axial or radial, exact stops, extended past its ends) in page
+    points, the same geometry as the SVG's."""
+    colors: list[str] = [_hex(color) for color in gradient.stops]
+    bounds = list(gradient.offsets()[1:-1]) or None
+    if gradient.type == "radial":
+        c = n / 2 * scale + offset
+        radius = gradient.radius(n) * scale
+        return RadialGradient(
+            c, c, 0, c, c, radius, colors, extend_before=True, extend_after=True, bounds=bounds
+        )
+    (x0, y0), (x1, y1) = gradient.linear_ends(n)
+    return LinearGradient(
+        x0 * scale + offset,
+        y0 * scale + offset,
+        x1 * scale + offset,
+        y1 * scale + offset,
+        colors,
+        extend_before=True,
+        extend_after=True,
+        bounds=bounds,
+    )
 
 
 def _pdf_path(path: PaintedPath, shape: RoundedRect, scale: float, offset: float) -> None:
@@ -253,14 +311,22 @@ def render_pdf(
     if not paint.transparent:
         pdf.set_fill_color(*paint.bg)
         pdf.rect(0, 0, size, size, style="F")
-    with pdf.drawing_context() as context:
-        for color, shapes in ink_groups(layout, paint):
-            path = PaintedPath()
-            path.style.paint_rule = PathPaintRule.FILL_NONZERO
-            path.style.fill_color = _hex(color)
-            path.style.stroke_color = None
-            for shape in shapes:
-                _pdf_path(path, shape, scale, offset)
+    for ink, shapes in ink_groups(layout, paint):
+        path = PaintedPath()
+        path.style.paint_rule = PathPaintRule.FILL_NONZERO
+        path.style.stroke_color = None
+        for shape in shapes:
+            _pdf_path(path, shape, scale, offset)
+        if ink is None and paint.gradient is not None:
+            # No fill colour of its own: the path is filled with the pattern in use.
+            with (
+                pdf.use_pattern(_pdf_gradient(paint.gradient, n, scale, offset)),
+                pdf.drawing_context() as context,
+            ):
+                context.add_item(path, clone=False)
+            continue
+        path.style.fill_color = _hex(paint.fg if ink is None else ink)
+        with pdf.drawing_context() as context:
             # clone=False: the path is built here and never touched again, and fpdf2's
             # defensive deep copy would cost ~80 % of the whole PDF.
             context.add_item(path, clone=False)

@@ -68,7 +68,7 @@ def check_ink(color: RGB, bg: RGB, fg: RGB, field: str) -> None:
     lighter than the background while the modules are darker reads as no finder at all).
     ``field`` names the ink: ``design.eye_color``."""
     ratio = contrast_ratio(color, bg)
-    name = field.rsplit(".", 1)[-1]
+    name = field.removeprefix("design.")
     hex_color = "#{:02x}{:02x}{:02x}".format(*color)
     if ratio < MIN_CONTRAST_RATIO:
         raise ApiError(
@@ -82,8 +82,8 @@ def check_ink(color: RGB, bg: RGB, fg: RGB, field: str) -> None:
     if (relative_luminance(color) >= background) != (relative_luminance(fg) >= background):
         raise ApiError(
             _UNSCANNABLE,
-            f"{name} {hex_color} is on the other side of bg_color than fg_color (one lighter, "
-            "one darker than the background): readers expect one polarity",
+            f"{name} {hex_color} is on the other side of bg_color than the modules' colour (one "
+            "lighter, one darker than the background): readers expect one polarity",
             field=field,
             details={"reason": "mixed_polarity"},
         )

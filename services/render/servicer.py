@@ -11,7 +11,7 @@ from typing import Final
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.image_decoding import DecodedSymbol, decode_image
 from services.render.render_jobs import render_barcode, render_qr, render_qr_group
-from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
+from services.render.specs import BarcodeSpec, Gradient, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
 from services.runtime.errors import ApiError
 
@@ -52,6 +52,15 @@ def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
             eye_color=design.eye_color,
             eye_inner_color=design.eye_inner_color,
             eye_inner_style=design.eye_inner_style,
+            gradient=(
+                Gradient(
+                    type=design.gradient.type,
+                    colors=tuple(design.gradient.colors),
+                    angle=design.gradient.angle,
+                )
+                if design.HasField("gradient")
+                else None
+            ),
         ),
         fit=request.fit or _DEFAULT_QR.fit,
         error_correction_requested=request.error_correction_requested,

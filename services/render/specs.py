@@ -18,6 +18,9 @@ EC_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
 EYE_INNER_STYLES: Final = ("square", "round")
+GRADIENT_TYPES: Final = ("linear", "radial")
+GRADIENT_STOPS: Final = (2, 3)  # fewest, most colours
+MAX_GRADIENT_ANGLE: Final = 359
 # bg_color's one value that is not a colour: no background is drawn (JPEG: white).
 TRANSPARENT: Final = "transparent"
 BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
@@ -41,6 +44,17 @@ CONTENT_TYPES: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Gradient:
+    """Colours of the modules across the symbol: evenly spaced ``colors`` (``#rrggbb``) along
+    a line at ``angle`` degrees (0 left to right, 90 top to bottom) through the centre, or
+    out from the centre (radial; angle unused)."""
+
+    type: str
+    colors: tuple[str, ...]
+    angle: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class QRDesign:
     """How the symbol looks; none of it changes what is encoded."""
 
@@ -55,6 +69,8 @@ class QRDesign:
     eye_inner_color: str = ""
     # "square" | "round"; "" keeps the eye corner_style draws.
     eye_inner_style: str = ""
+    # Replaces fg_color wherever it would be drawn (modules, finders without eye colours).
+    gradient: Gradient | None = None
 
     @property
     def is_plain(self) -> bool:
@@ -67,6 +83,7 @@ class QRDesign:
             and self.eye_inner_style in ("", "square")
             and self.eye_color in ("", self.fg_color)
             and self.eye_inner_color in ("", self.fg_color)
+            and self.gradient is None
         )
 
 

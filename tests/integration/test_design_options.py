@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import numpy.typing as npt
 import pypdfium2
 import pytest
 from PIL import Image
@@ -147,3 +148,68 @@ async def test_a_light_foreground_on_transparent_is_judged_against_white(api: Ap
     )
     assert refused.status == 422, refused.text
     assert refused.error_code == "UNSCANNABLE_DESIGN"
+
+
+def _left_right_inks(
+    data: bytes, content_type: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean module colour in the left and right quarters of the symbol's middle band."""
+    pixels = np.asarray(raster_image(data, content_type).convert("RGB"), dtype=np.float64)
+    side = pixels.shape[0]
+
+    def mean(cols: slice) -> npt.NDArray[np.float64]:
+        region = pixels[side // 8 : side * 7 // 8, cols].reshape(-1, 3)
+        ink: npt.NDArray[np.float64] = region[region.sum(axis=1) < 450].mean(axis=0)
+        return ink
+
+    return mean(slice(side // 8, side // 4)), mean(slice(side * 3 // 4, side * 7 // 8))
+
+
+GRADIENT = {"type": "linear", "colors": ["#c80000", "#0000aa"], "angle": 0}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_a_gradient_on_a_stored_code(api: ApiClient, fmt: str) -> None:
+    design = {"gradient": GRADIENT, "dot_style": "round"}
+    body = {"type": "url", "content": URL, "format": fmt, "size": 400, "design": design}
+    created = (await api.generate(body)).data()
+    assert created["design"]["gradient"] == GRADIENT
+    image = await api.fetch(created["image_url"])
+    assert image.status == 200, image.text
+    content_type = FORMATS[fmt]
+    assert decode_single_qr_image(image.body, content_type) == URL
+    left, right = _left_right_inks(image.body, content_type)
+    assert left[0] > left[2] + 60  # red on the left
+    assert right[2] > right[0] + 60  # blue on the right
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+async def test_a_gradient_in_the_embed_query(api: ApiClient, fmt: str) -> None:
+    params = {
+        "type": "url",
+        "content": URL,
+        "format": fmt,
+        "gradient": "linear",
+        "gradient_colors": "c80000,0000aa",
+        "gradient_angle": "0",
+    }
+    response = await api.request("GET", "/v1/qrcodes/generate", params=params)
+    assert response.status == 200, response.text
+    assert decode_single_qr_image(response.body, FORMATS[fmt]) == URL
+    left, right = _left_right_inks(response.body, FORMATS[fmt])
+    assert left[0] > left[2] + 60 and right[2] > right[0] + 60
+
+
+async def test_a_light_gradient_colour_is_refused_by_name(api: ApiClient) -> None:
+    refused = await api.generate(
+        {
+            "type": "url",
+            "content": URL,
+            "design": {"gradient": {"colors": ["#1a237e", "#f5f5f5"]}},
+        }
+    )
+    assert refused.status == 422, refused.text
+    assert refused.error_code == "UNSCANNABLE_DESIGN"
+    error = refused.envelope["error"]
+    assert "#f5f5f5" in error["message"]
+    assert error["details"]["field"] == "design.gradient.colors[1]"

@@ -24,6 +24,9 @@ def test_allowed_qr_values_agree() -> None:
     assert gateway_qr.FIT_MODES == render_specs.FIT_MODES
     assert gateway_qr.EYE_INNER_STYLES == render_specs.EYE_INNER_STYLES
     assert gateway_qr.TRANSPARENT == render_specs.TRANSPARENT
+    assert gateway_qr.GRADIENT_TYPES == render_specs.GRADIENT_TYPES
+    assert gateway_qr.GRADIENT_STOPS == render_specs.GRADIENT_STOPS
+    assert gateway_qr.GRADIENT_ANGLE_RANGE == (0, render_specs.MAX_GRADIENT_ANGLE)
     assert gateway_qr.SIZE_RANGE == (render_specs.MIN_QR_SIZE, render_specs.MAX_QR_SIZE)
     assert gateway_qr.QUIET_ZONE_RANGE[1] == render_specs.MAX_QUIET_ZONE
     assert gateway_qr.LOGO_SIZE_RANGE == (render_specs.MIN_LOGO_SIZE, render_specs.MAX_LOGO_SIZE)
@@ -52,6 +55,17 @@ def test_qr_defaults_agree() -> None:
     assert (drawn.eye_color, drawn.eye_inner_color, drawn.eye_inner_style) == ("",) * 3
     sent = gateway_render.request_from_options("x", gateway).design
     assert (sent.eye_color, sent.eye_inner_color, sent.eye_inner_style) == ("",) * 3
+    assert design.gradient is None and drawn.gradient is None and not sent.HasField("gradient")
+
+
+def test_a_gradient_reaches_render_as_sent() -> None:
+    options = gateway_qr.parse_qr_options(
+        {"design": {"gradient": {"type": "radial", "colors": ["#C00", "#0000aa", "#063"]}}}
+    )
+    spec = qr_spec_from(gateway_render.request_from_options("x", options))
+    assert spec.design.gradient == render_specs.Gradient(
+        type="radial", colors=("#cc0000", "#0000aa", "#006633"), angle=0
+    )
 
 
 def test_a_request_that_leaves_fields_unset_gets_the_same_defaults() -> None:

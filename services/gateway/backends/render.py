@@ -14,14 +14,14 @@ from typing import Any, Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.gateway.qrcodes.fit_warnings import CodeWarning
-from services.gateway.qrcodes.options import DEFAULT_DESIGN, QROptions
+from services.gateway.qrcodes.options import DEFAULT_DESIGN, Gradient, QROptions
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.coalescing import Coalescer
 from services.runtime.errors import HTTP_STATUS, ApiError
 from services.runtime.grpc_client import call_unary
 
 # Bump when the renderer's output changes for the same request, to invalidate cached images.
-RENDERER_GENERATION: Final = b"2"
+RENDERER_GENERATION: Final = b"3"
 
 CONTENT_TYPES: Final = {
     "png": "image/png",
@@ -142,6 +142,12 @@ def stored_design(options: QROptions) -> dict[str, Any]:
     for name in ("eye_color", "eye_inner_color", "eye_inner_style"):
         if getattr(design, name) is not None:
             kept[name] = getattr(design, name)
+    if design.gradient is not None:
+        kept["gradient"] = {
+            "type": design.gradient.type,
+            "colors": list(design.gradient.colors),
+            "angle": design.gradient.angle,
+        }
     if design.has_logo:
         kept["logo_size"] = design.logo_size
         if design.logo_url:
@@ -153,6 +159,25 @@ def _fit_field(fit: str) -> str:
     """``fit`` as the render request carries it: the default is left unset, so the requests
     (and ETags) of designs that do not name it stay what they were before ``fit`` existed."""
     return "" if fit == DEFAULT_DESIGN.fit else fit
+
+
+def _gradient_message(gradient: Gradient | None) -> render_pb2.QRGradient | None:
+    if gradient is None:
+        return None
+    return render_pb2.QRGradient(
+        type=gradient.type, colors=list(gradient.colors), angle=gradient.angle
+    )
+
+
+def _stored_gradient_message(stored: Any) -> render_pb2.QRGradient | None:
+    """The gradient a stored design keeps (see :func:`stored_design`), as render takes it."""
+    if not isinstance(stored, dict):
+        return None
+    return render_pb2.QRGradient(
+        type=str(stored.get("type", "linear")),
+        colors=[str(color) for color in stored.get("colors", [])],
+        angle=int(stored.get("angle", 0)),
+    )
 
 
 def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQRRequest:
@@ -173,6 +198,7 @@ def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQ
             eye_color=design.eye_color or "",
             eye_inner_color=design.eye_inner_color or "",
             eye_inner_style=design.eye_inner_style or "",
+            gradient=_gradient_message(design.gradient),
         ),
         fit=_fit_field(design.fit),
         error_correction_requested=options.error_correction_requested,
@@ -199,6 +225,7 @@ def request_from_record(
             eye_color=design.get("eye_color") or "",
             eye_inner_color=design.get("eye_inner_color") or "",
             eye_inner_style=design.get("eye_inner_style") or "",
+            gradient=_stored_gradient_message(design.get("gradient")),
         ),
         fit=_fit_field(design.get("fit", DEFAULT_DESIGN.fit)),
         # The level stored is the one drawn (a raised one included): drawn again as it is,

@@ -38,6 +38,10 @@ ERROR_CORRECTION_LEVELS: Final = ("L", "M", "Q", "H")
 DOT_STYLES: Final = ("square", "round", "dots", "classy", "classy-rounded")
 CORNER_STYLES: Final = ("square", "round", "extra-rounded")
 EYE_INNER_STYLES: Final = ("square", "round")
+GRADIENT_TYPES: Final = ("linear", "radial")
+GRADIENT_STOPS: Final = (2, 3)  # fewest, most colours
+GRADIENT_ANGLE_RANGE: Final = (0, 359)
+_GRADIENT_KEYS: Final = frozenset({"type", "colors", "angle"})
 # bg_color's one value that is not a colour: no background (JPEG, which has no alpha: white).
 TRANSPARENT: Final = "transparent"
 FIT_MODES: Final = ("auto", "strict")
@@ -56,6 +60,7 @@ _DESIGN_KEYS: Final = frozenset(
         "eye_color",
         "eye_inner_color",
         "eye_inner_style",
+        "gradient",
     }
 )
 SIZE_RANGE: Final = (100, 4096)
@@ -64,6 +69,17 @@ LOGO_SIZE_RANGE: Final = (0.1, 0.4)
 MAX_NAME_LENGTH: Final = 200
 _HEX_COLOR: Final = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _QUERY_INT: Final = re.compile(r"[0-9]{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Gradient:
+    """Colours of the modules instead of fg_color: ``colors`` (normalised ``#rrggbb``) evenly
+    spaced along a line at ``angle`` degrees through the centre (linear), or outwards from
+    the centre (radial)."""
+
+    type: str
+    colors: tuple[str, ...]
+    angle: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,7 @@ class Design:
     eye_color: str | None = None
     eye_inner_color: str | None = None
     eye_inner_style: str | None = None
+    gradient: Gradient | None = None
 
     @property
     def has_logo(self) -> bool:
@@ -173,6 +190,28 @@ def _background(value: object) -> str:
     return _color(value, "design.bg_color")
 
 
+def _gradient(value: object) -> Gradient | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _bad("design.gradient", "gradient must be an object")
+    unknown = sorted(str(key) for key in value if key not in _GRADIENT_KEYS)
+    if unknown:
+        raise _bad(f"design.gradient.{unknown[0]}", f"unknown gradient field {unknown[0]!r}")
+    kind, colors, angle = value.get("type"), value.get("colors"), value.get("angle")
+    low, high = GRADIENT_STOPS
+    # The length is checked before any element is looked at.
+    if not isinstance(colors, list) or not low <= len(colors) <= high:
+        raise _bad("design.gradient.colors", f"colors must be a list of {low} to {high} colours")
+    return Gradient(
+        type="linear" if kind is None else _choice(kind, "design.gradient.type", GRADIENT_TYPES),
+        colors=tuple(
+            _color(color, f"design.gradient.colors[{index}]") for index, color in enumerate(colors)
+        ),
+        angle=0 if angle is None else _int(angle, "design.gradient.angle", *GRADIENT_ANGLE_RANGE),
+    )
+
+
 def _optional_color(value: object, field_name: str) -> str | None:
     return None if value is None else _color(value, field_name)
 
@@ -250,6 +289,7 @@ def _design(value: object) -> Design:
             if value.get("eye_inner_style") is None
             else _choice(value.get("eye_inner_style"), "design.eye_inner_style", EYE_INNER_STYLES)
         ),
+        gradient=_gradient(value.get("gradient")),
     )
     # Decoded last: it is the only costly check, and a request with another error is
     # refused without paying for it.
@@ -339,7 +379,8 @@ def qr_query_body(
     comes back as a dict (``INVALID_CONTENT`` if it is not a JSON object); the content is not
     otherwise validated here: pass it to ``build_payload``. Options come from ``format``,
     ``size``, ``error_correction``, ``quiet_zone``, ``fg_color``, ``bg_color``, ``dot_style``,
-    ``corner_style``, ``fit``, ``eye_color``, ``eye_inner_color`` and ``eye_inner_style``; empty values count as not given, other parameters are ignored.
+    ``corner_style``, ``fit``, ``eye_color``, ``eye_inner_color``, ``eye_inner_style`` and
+    ``gradient_colors`` (comma-separated) with ``gradient`` (its type) and ``gradient_angle``; empty values count as not given, other parameters are ignored.
     Logos are not available on this path (no body to carry them, no fetch on a GET), except
     the logo of a saved design (``design_id``), whose bytes were stored when it was saved.
     """
@@ -371,7 +412,7 @@ def qr_query_body(
         "size": _query_int(query, "size"),
         "quiet_zone": _query_int(query, "quiet_zone"),
     }
-    design = {
+    design: dict[str, object] = {
         "fg_color": _query_color(query, "fg_color"),
         "bg_color": _query_color(query, "bg_color"),
         "dot_style": query.get("dot_style", "").strip() or None,
@@ -381,5 +422,15 @@ def qr_query_body(
         "eye_inner_color": _query_color(query, "eye_inner_color"),
         "eye_inner_style": query.get("eye_inner_style", "").strip() or None,
     }
+    colors = query.get("gradient_colors", "").strip()
+    if colors:
+        # Comma-separated; a query string is already bounded by the server's line limit.
+        design["gradient"] = {
+            "type": query.get("gradient", "").strip() or None,
+            "colors": [_query_color({"c": color}, "c") or "" for color in colors.split(",")],
+            "angle": _query_int(query, "gradient_angle"),
+        }
+    elif query.get("gradient", "").strip():
+        raise _bad("gradient_colors", "gradient needs gradient_colors")
     body["design"] = {key: value for key, value in design.items() if value is not None}
     return qr_type, content, body

@@ -423,3 +423,76 @@ def test_only_bg_color_may_be_transparent(field: str) -> None:
     with pytest.raises(ApiError) as caught:
         parse_qr_query({"type": "text", "content": "x", field: "transparent"})
     assert (caught.value.code, caught.value.field) == ("INVALID_COLOR", f"design.{field}")
+
+
+def test_a_gradient_is_parsed_normalised_and_stored() -> None:
+    options = parse_qr_options(
+        {"design": {"gradient": {"type": "Radial", "colors": ["#C00", "#0000AA", "#063"]}}}
+    )
+    gradient = options.design.gradient
+    assert gradient is not None
+    assert (gradient.type, gradient.colors, gradient.angle) == (
+        "radial",
+        ("#cc0000", "#0000aa", "#006633"),
+        0,
+    )
+    assert stored_design(options)["gradient"] == {
+        "type": "radial",
+        "colors": ["#cc0000", "#0000aa", "#006633"],
+        "angle": 0,
+    }
+    sent = request_from_options("x", options).design.gradient
+    assert (sent.type, list(sent.colors), sent.angle) == ("radial", list(gradient.colors), 0)
+    linear = parse_qr_options({"design": {"gradient": {"colors": ["#000", "#123"], "angle": 45}}})
+    assert linear.design.gradient is not None
+    assert (linear.design.gradient.type, linear.design.gradient.angle) == ("linear", 45)
+    assert "gradient" not in stored_design(parse_qr_options({}))
+
+
+@pytest.mark.parametrize(
+    ("gradient", "code", "field"),
+    [
+        ("red", "INVALID_PARAMETER", "design.gradient"),
+        ({"colors": ["#000"]}, "INVALID_PARAMETER", "design.gradient.colors"),
+        ({"colors": ["#000"] * 4}, "INVALID_PARAMETER", "design.gradient.colors"),
+        ({"colors": ["#000"] * 100_000}, "INVALID_PARAMETER", "design.gradient.colors"),
+        ({"colors": "#000,#111"}, "INVALID_PARAMETER", "design.gradient.colors"),
+        ({"type": "linear"}, "INVALID_PARAMETER", "design.gradient.colors"),
+        ({"colors": ["#000", "blue"]}, "INVALID_COLOR", "design.gradient.colors[1]"),
+        (
+            {"colors": ["#000", "#111"], "type": "conic"},
+            "INVALID_PARAMETER",
+            "design.gradient.type",
+        ),
+        ({"colors": ["#000", "#111"], "angle": 360}, "INVALID_PARAMETER", "design.gradient.angle"),
+        ({"colors": ["#000", "#111"], "angle": -1}, "INVALID_PARAMETER", "design.gradient.angle"),
+        ({"colors": ["#000", "#111"], "angle": True}, "INVALID_PARAMETER", "design.gradient.angle"),
+        ({"colors": ["#000", "#111"], "stops": []}, "INVALID_PARAMETER", "design.gradient.stops"),
+    ],
+)
+def test_bad_gradients_are_refused(gradient: object, code: str, field: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_qr_options({"design": {"gradient": gradient}})
+    assert (caught.value.code, caught.value.field) == (code, field)
+
+
+def test_the_embed_query_takes_a_gradient() -> None:
+    _, _, options = parse_qr_query(
+        {
+            "type": "text",
+            "content": "x",
+            "gradient": "linear",
+            "gradient_colors": "c80000,#0000aa",
+            "gradient_angle": "90",
+        }
+    )
+    gradient = options.design.gradient
+    assert gradient is not None
+    assert (gradient.type, gradient.colors, gradient.angle) == (
+        "linear",
+        ("#c80000", "#0000aa"),
+        90,
+    )
+    with pytest.raises(ApiError) as caught:
+        parse_qr_query({"type": "text", "content": "x", "gradient": "radial"})
+    assert caught.value.field == "gradient_colors"
