@@ -21,6 +21,7 @@ from services.render.png_writer import RowRuns
 from services.render.qr_geometry import (
     FINDER_MODULES,
     NO_MODULE,
+    SOLID_MODULE,
     QRLayout,
     RoundedRect,
     dot_shape,
@@ -110,14 +111,15 @@ def rasterize(shapes: tuple[RoundedRect, ...], cells: int, px: int) -> npt.NDArr
 
 @lru_cache(maxsize=64)
 def dot_sprites(style: str, px: int) -> npt.NDArray[np.uint8]:
-    """(px, NO_MODULE + 1, px) sprite rows: ``[y, code, x]``; the last code is blank.
+    """(px, SOLID_MODULE + 1, px) sprite rows: ``[y, code, x]``; code ``NO_MODULE`` is blank,
+    ``SOLID_MODULE`` a full square.
 
     Row-major by sprite row, so that gathering by code lays a whole module row of sprites
     out in canvas order in one pass (see :func:`compose_levels`).
     """
-    sprites = np.zeros((NO_MODULE + 1, px, px), dtype=np.uint8)
+    sprites = np.zeros((SOLID_MODULE + 1, px, px), dtype=np.uint8)
     by_shape: dict[RoundedRect, npt.NDArray[np.uint8]] = {}
-    for code in range(NO_MODULE):
+    for code in (*range(NO_MODULE), SOLID_MODULE):
         shape = dot_shape(style, code)
         if shape not in by_shape:
             by_shape[shape] = rasterize((shape,), 1, px)
