@@ -391,6 +391,14 @@ def _rgba(
     return rgba
 
 
+def _over_white(rgba: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """(H, W, 4) straight-alpha RGBA composited over white, as (H, W, 3)."""
+    alpha = rgba[..., 3:].astype(np.uint16)
+    blended = (rgba[..., :3] * alpha + 255 * (255 - alpha) + 127) // 255
+    rgb: npt.NDArray[np.uint8] = blended.astype(np.uint8)
+    return rgb
+
+
 def _rgb_gray(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """The grey zxing derives from each pixel (see colors.decoder_gray)."""
     weights = np.array([306, 601, 117], dtype=np.int32)
@@ -406,11 +414,12 @@ def _styled_png(
     step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
     level = layout.matrix.error_correction
     if not paint.single_ink:
-        rgb = _rgb(spec, layout, placement, paint, digest)
-        written = _rgb(spec, layout, placement, paint, digest, transparent=True)
-        data = png_from_rgb(written if paint.transparent else rgb)
-        sample_rgb = rgb[step // 2 :: step, step // 2 :: step] if step > 1 else rgb
-        verify_qr(_rgb_gray(sample_rgb), spec.payload, level, inverted=inverted)
+        pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
+        data = png_from_rgb(pixels)
+        sample = pixels[step // 2 :: step, step // 2 :: step] if step > 1 else pixels
+        if paint.transparent:
+            sample = _over_white(sample)
+        verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
         return data
     canvas, palette = _indexed(spec, layout, placement, paint, digest)
     if paint.transparent:
@@ -439,7 +448,7 @@ def _encoded_raster(
             data = encode_raster(canvas, palette, spec.format)
     else:
         pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
-        data = encode_rgb(pixels, spec.format)
+        data = encode_rgb(pixels, spec.format, many_colors=paint.gradient is not None)
     gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
     level = layout.matrix.error_correction
     verify_qr(gray, spec.payload, level, inverted=inverted)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,23 @@ from services.render.colors import RGB
 
 # An ink: a colour, or None for the modules' own ink (fg_color or the gradient).
 Ink = RGB | None
+
+
+# Offsets a raster gradient distinguishes: finer than 8-bit colour steps over any range.
+_TABLE_STEPS: Final = 1024
+
+
+@lru_cache(maxsize=64)
+def _gradient_table(stops: tuple[RGB, ...]) -> npt.NDArray[np.uint8]:
+    """(_TABLE_STEPS, 3) colours at evenly spaced offsets: linear interpolation between the
+    stops in sRGB, as SVG, PDF and PostScript shadings interpolate."""
+    t = np.linspace(0.0, 1.0, _TABLE_STEPS)
+    colors = np.array(stops, dtype=np.float64)
+    offsets = np.linspace(0.0, 1.0, len(stops))
+    table = np.stack([np.interp(t, offsets, colors[:, channel]) for channel in range(3)], 1)
+    out: npt.NDArray[np.uint8] = np.rint(table).astype(np.uint8)
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +75,10 @@ class GradientPaint:
         return clipped
 
     def colors_at(self, t: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
-        """(..., 3) colours at offsets ``t``: linear interpolation between the stops in
-        sRGB, as SVG, PDF and PostScript shadings interpolate."""
-        stops = np.array(self.stops, dtype=np.float32)
-        segments = len(self.stops) - 1
-        scaled = t * segments
-        index = np.minimum(scaled.astype(np.int32), segments - 1)
-        frac = (scaled - index)[..., np.newaxis]
-        mixed = stops[index] * (1 - frac) + stops[index + 1] * frac
-        out: npt.NDArray[np.uint8] = np.rint(mixed).astype(np.uint8)
+        """(..., 3) colours at offsets ``t``, looked up in :func:`_gradient_table` (a
+        gather from a small table is ~20x faster than interpolating 16 M pixels)."""
+        index = np.rint(t * (_TABLE_STEPS - 1)).astype(np.uint16)
+        out: npt.NDArray[np.uint8] = _gradient_table(self.stops)[index]
         return out
 
 

@@ -31,6 +31,9 @@ _JPEG_QUALITY: Final = 90
 _JPEG_SUBSAMPLING_444: Final = 0
 # In lossless mode Pillow's "quality" is the effort spent compressing, not fidelity.
 _WEBP_METHOD: Final = 1
+# For many-coloured rasters (gradients): method 1 spends ~5x the time of method 0 there
+# (3.6 s against 0.7 s for a 4096 px radial gradient) for a file half the size.
+_WEBP_METHOD_MANY_COLORS: Final = 0
 _WEBP_EFFORT: Final = 20
 
 
@@ -41,7 +44,7 @@ def encode_raster(canvas: npt.NDArray[np.uint8], palette: npt.NDArray[np.uint8],
     return encode_rgb(np.asarray(indexed.convert("RGB")), fmt)
 
 
-def encode_rgb(pixels: npt.NDArray[np.uint8], fmt: str) -> bytes:
+def encode_rgb(pixels: npt.NDArray[np.uint8], fmt: str, *, many_colors: bool = False) -> bytes:
     """``pixels`` (H x W x 3 RGB, or x 4 RGBA for a WebP with a transparent background) as a
     ``fmt`` file (jpeg|webp)."""
     buffer = io.BytesIO()
@@ -49,7 +52,8 @@ def encode_rgb(pixels: npt.NDArray[np.uint8], fmt: str) -> bytes:
     if fmt == "jpeg":
         rgb.save(buffer, "JPEG", quality=_JPEG_QUALITY, subsampling=_JPEG_SUBSAMPLING_444)
     elif fmt == "webp":
-        rgb.save(buffer, "WEBP", lossless=True, method=_WEBP_METHOD, quality=_WEBP_EFFORT)
+        method = _WEBP_METHOD_MANY_COLORS if many_colors else _WEBP_METHOD
+        rgb.save(buffer, "WEBP", lossless=True, method=method, quality=_WEBP_EFFORT)
     else:
         raise ValueError(f"not an encoded raster format: {fmt!r}")
     return buffer.getvalue()
