@@ -213,3 +213,57 @@ async def test_a_light_gradient_colour_is_refused_by_name(api: ApiClient) -> Non
     error = refused.envelope["error"]
     assert "#f5f5f5" in error["message"]
     assert error["details"]["field"] == "design.gradient.colors[1]"
+
+
+ALL_NEW = {
+    "bg_color": "transparent",
+    "gradient": {"type": "radial", "colors": ["#0000aa", "#c80000"], "angle": 0},
+    "eye_color": "#006400",
+    "eye_inner_style": "round",
+    "dot_style": "classy",
+}
+
+
+async def test_a_saved_design_with_every_new_option_draws_them_on_every_path(
+    api: ApiClient,
+) -> None:
+    saved = (await api.create_design({"name": "All new", "design": ALL_NEW})).data(201)
+    for key, value in ALL_NEW.items():
+        assert saved["design"][key] == value
+    design_id = saved["design_id"]
+    created = (
+        await api.generate({"type": "url", "content": URL, "format": "png", "design_id": design_id})
+    ).data()
+    assert created["design"]["gradient"] == ALL_NEW["gradient"]
+    image = await api.fetch(created["image_url"])
+    assert _decoded_on_white(image.body, "image/png") == URL
+    assert _corner_alpha(image.body, "image/png") == 0
+    assert _share_of(image.body, "image/png", (0, 100, 0)) > 0.02  # the eye rings
+    # Download in the vector formats redraws the stored design.
+    for fmt in ("svg", "pdf", "eps"):
+        download = await api.download(created["qr_id"], format=fmt)
+        assert download.status == 200, download.text
+        assert _decoded_on_white(download.body, FORMATS[fmt]) == URL
+    embed = await api.request(
+        "GET",
+        "/v1/qrcodes/generate",
+        params={"type": "text", "content": "saved", "design_id": design_id, "format": "webp"},
+    )
+    assert embed.status == 200, embed.text
+    assert _decoded_on_white(embed.body, "image/webp") == "saved"
+    assert _corner_alpha(embed.body, "image/webp") == 0
+
+
+async def test_a_dynamic_code_keeps_the_new_options(api: ApiClient) -> None:
+    created = (
+        await api.create_dynamic(
+            {"name": "dyn", "destination_url": URL, "format": "svg", "design": ALL_NEW}
+        )
+    ).data(201)
+    assert created["design"]["eye_color"] == "#006400"
+    fetched = (await api.get_code(created["qr_id"])).data()
+    assert fetched["design"]["gradient"] == ALL_NEW["gradient"]
+    image = await api.fetch(created["image_url"])
+    assert image.status == 200, image.text
+    assert b"<radialGradient" in image.body and b"<rect" not in image.body
+    assert _decoded_on_white(image.body, "image/svg+xml") == created["short_url"]
