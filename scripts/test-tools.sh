@@ -8,7 +8,8 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v gs >/dev/null || missing+=(ghostscript)
-ldconfig -p | grep -q 'libzbar\.so\.0' || missing+=(libzbar0)
+# grep reads all of ldconfig's list (-q would stop early and, under pipefail, fail the pipe).
+ldconfig -p | grep 'libzbar\.so\.0' >/dev/null || missing+=(libzbar0)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
