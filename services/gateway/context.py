@@ -51,8 +51,8 @@ class GatewayContext:
 
 
 CONTEXT: Final = web.AppKey("context", GatewayContext)
-PRINCIPAL: Final = "qrforge.principal"
-RATE_DECISION: Final = "qrforge.rate_decision"
+PRINCIPAL: Final = web.RequestKey("principal", Principal)
+RATE_DECISION: Final = web.RequestKey("rate_decision", RateDecision)
 
 
 def context_of(request: web.Request) -> GatewayContext:
@@ -60,10 +60,8 @@ def context_of(request: web.Request) -> GatewayContext:
 
 
 def principal_of(request: web.Request) -> Principal:
-    principal: Principal = request[PRINCIPAL]
-    return principal
+    return request[PRINCIPAL]
 
 
 def rate_decision_of(request: web.Request) -> RateDecision | None:
-    decision: RateDecision | None = request.get(RATE_DECISION)
-    return decision
+    return request.get(RATE_DECISION)

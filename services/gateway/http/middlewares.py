@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
+REQUEST_ID: Final = web.RequestKey("request_id", str)
 _CLIENT_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC_HANDLERS: set[Handler] = set()
@@ -71,7 +72,7 @@ def _route_label(request: web.Request) -> str:
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     sent = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = sent if _CLIENT_REQUEST_ID.match(sent) else uuid.uuid4().hex
-    request[REQUEST_ID_HEADER] = request_id
+    request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
     try:
         return await handler(request)
@@ -192,7 +193,7 @@ async def add_standard_headers(request: web.Request, response: web.StreamRespons
     """``on_response_prepare``: the request id on every response, rate-limit headers on every
     authenticated one; ``Retry-After`` alone on a 429 for failed authentications."""
     # The context variable is already reset when the response is prepared: use the request.
-    request_id = request.get(REQUEST_ID_HEADER)
+    request_id = request.get(REQUEST_ID)
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id
     decision = rate_decision_of(request)
