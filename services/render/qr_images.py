@@ -17,6 +17,7 @@ alpha, so it is simply drawn on white.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -26,6 +27,14 @@ from services.render.colors import RGB, decoder_gray, parse_hex, relative_lumina
 from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
 from services.render.png_writer import png_from_indexed, png_from_rgb, png_from_row_runs
 from services.render.qr_eps import render_eps
+from services.render.qr_frame import (
+    decoded_rgba,
+    frame_box,
+    frame_colors,
+    framed_pixels,
+    is_framed,
+    validate_frame,
+)
 from services.render.qr_geometry import QRLayout, build_layout
 from services.render.qr_matrix import QRMatrix, encode_qr
 from services.render.qr_paint import GradientPaint, Paint
@@ -113,6 +122,12 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     decode under strict, or when no fitting scans).
     """
     _validate(spec)
+    if is_framed(spec.design.frame):
+        return _framed(spec)
+    return _render_validated(spec)
+
+
+def _render_validated(spec: QRSpec) -> RenderedImage:
     design = spec.design
     paint, inverted = _paint(spec)
     if inverted and spec.fit == "strict":
@@ -145,6 +160,41 @@ def render_qr(spec: QRSpec) -> RenderedImage:
         logo_size=applied_logo or 0.0,
         warnings=tuple(warnings),
     )
+
+
+# A frame is drawn around the code's pixels, so only raster formats take one for now.
+_FRAMED_FORMATS: Final = ("png", "jpeg", "webp")
+
+
+def _framed(spec: QRSpec) -> RenderedImage:
+    """The code drawn (and fitted) at the frame's code square as a PNG, put in its frame
+    (see qr_frame), encoded as ``spec.format`` and verified again on the final file."""
+    frame = spec.design.frame
+    assert frame is not None
+    validate_frame(frame)
+    if spec.format not in _FRAMED_FORMATS:
+        raise _invalid(
+            "design.frame", f"a frame is drawn in {', '.join(_FRAMED_FORMATS)} only for now"
+        )
+    design = spec.design
+    gradient = design.gradient
+    ink = design.fg_color if gradient is None else gradient.colors[0]
+    color, text_color = frame_colors(frame, parse_hex(ink))
+    box = frame_box(frame.style, spec.size)
+    code_spec = replace(spec, format="png", size=box.code_px, design=replace(design, frame=None))
+    code = _render_validated(code_spec)
+    pixels = framed_pixels(decoded_rgba(code.data), frame, box, color, text_color)
+    if design.bg_color != TRANSPARENT or spec.format == "jpeg":
+        pixels = _over_white(pixels)
+    if spec.format == "png":
+        data = png_from_rgb(pixels)
+    else:
+        data = encode_rgb(pixels, spec.format, many_colors=True)
+    placement = _placement(code_spec, 17 + 4 * code.version)
+    gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
+    inverted = any(warning.code == _INVERTED_WARNING.code for warning in code.warnings)
+    verify_qr(gray, spec.payload, code.error_correction, inverted=inverted)
+    return replace(code, data=data, content_type=CONTENT_TYPES[spec.format])
 
 
 def _paint(spec: QRSpec) -> tuple[Paint, bool]:

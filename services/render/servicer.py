@@ -11,7 +11,7 @@ from typing import Final
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.image_decoding import DecodedSymbol, decode_image
 from services.render.render_jobs import render_barcode, render_qr, render_qr_group
-from services.render.specs import BarcodeSpec, Gradient, QRDesign, QRSpec, RenderedImage
+from services.render.specs import BarcodeSpec, Frame, Gradient, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
 from services.runtime.errors import ApiError
 
@@ -59,6 +59,16 @@ def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
                     angle=design.gradient.angle,
                 )
                 if design.HasField("gradient")
+                else None
+            ),
+            frame=(
+                Frame(
+                    style=design.frame.style,
+                    text=design.frame.text,
+                    color=design.frame.color,
+                    text_color=design.frame.text_color,
+                )
+                if design.HasField("frame")
                 else None
             ),
         ),

@@ -26,6 +26,8 @@ TRANSPARENT: Final = "transparent"
 BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
 BARCODE_OUTPUTS: Final = ("png", "svg")
 FIT_MODES: Final = ("auto", "strict")
+FRAME_STYLES: Final = ("none", "banner-bottom", "banner-top", "box")
+MAX_FRAME_TEXT: Final = 30
 
 MIN_QR_SIZE: Final = 100
 MAX_QR_SIZE: Final = 4096
@@ -55,6 +57,18 @@ class Gradient:
 
 
 @dataclass(frozen=True, slots=True)
+class Frame:
+    """A call-to-action around the code (see qr_frame): ``style`` one of FRAME_STYLES,
+    ``text`` printable ASCII (what the shipped font draws), colours ``#rrggbb`` ("" =
+    the defaults qr_frame picks)."""
+
+    style: str
+    text: str = ""
+    color: str = ""
+    text_color: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class QRDesign:
     """How the symbol looks; none of it changes what is encoded."""
 
@@ -71,6 +85,8 @@ class QRDesign:
     eye_inner_style: str = ""
     # Replaces fg_color wherever it would be drawn (modules, finders without eye colours).
     gradient: Gradient | None = None
+    # None (or style "none"): the image is the code alone, size x size.
+    frame: Frame | None = None
 
     @property
     def is_plain(self) -> bool:

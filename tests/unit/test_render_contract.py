@@ -9,7 +9,9 @@ from services.gateway.backends import render as gateway_render
 from services.gateway.barcodes import values as gateway_barcodes
 from services.gateway.logos import images as gateway_logos
 from services.gateway.qrcodes import options as gateway_qr
+from services.gateway.qrcodes import records as gateway_records
 from services.render import logo_limits as render_logo_limits
+from services.render import qr_frame as render_frame
 from services.render import specs as render_specs
 from services.render.servicer import barcode_spec_from, qr_spec_from
 
@@ -66,6 +68,19 @@ def test_a_gradient_reaches_render_as_sent() -> None:
     assert spec.design.gradient == render_specs.Gradient(
         type="radial", colors=("#cc0000", "#0000aa", "#006633"), angle=0
     )
+
+
+def test_a_frame_reaches_render_as_sent_and_its_band_agrees() -> None:
+    assert gateway_qr.FRAME_STYLES == render_specs.FRAME_STYLES
+    assert gateway_qr.MAX_FRAME_TEXT == render_specs.MAX_FRAME_TEXT
+    assert gateway_records.FRAME_BAND_FRACTION == render_frame.BANNER_FRACTION
+    options = gateway_qr.parse_qr_options(
+        {"design": {"frame": {"style": "box", "text": "SCAN ME", "color": "#123"}}}
+    )
+    spec = qr_spec_from(gateway_render.request_from_options("x", options))
+    assert spec.design.frame == render_specs.Frame("box", "SCAN ME", "#112233", "")
+    plain = qr_spec_from(gateway_render.request_from_options("x", gateway_qr.DEFAULT_OPTIONS))
+    assert plain.design.frame is None
 
 
 def test_a_request_that_leaves_fields_unset_gets_the_same_defaults() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.gateway.qrcodes.fit_warnings import CodeWarning
-from services.gateway.qrcodes.options import DEFAULT_DESIGN, Gradient, QROptions
+from services.gateway.qrcodes.options import DEFAULT_DESIGN, Frame, Gradient, QROptions
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.coalescing import Coalescer
 from services.runtime.errors import HTTP_STATUS, ApiError
@@ -42,8 +42,8 @@ FORMAT_BY_CONTENT_TYPE: Final = {
 
 
 # Only renders known to be cheap (well under a millisecond: a plain or styled raster or SVG of
-# at most 1024 px, a short payload, no logo) are coalesced into RenderQRBatch calls, where a
-# gRPC call's own cost is most of theirs. Anything heavier goes alone, as RenderQR: a batch is
+# at most 1024 px, a short payload, no logo, no frame) are coalesced into RenderQRBatch calls,
+# where a gRPC call's own cost is most of theirs. Anything heavier goes alone, as RenderQR: a batch is
 # answered when its last item is drawn, so a heavy item would hold up the light ones of other
 # accounts travelling with it, which the render service's fair turns exist to prevent.
 COALESCED_FORMATS: Final = frozenset({"png", "svg"})
@@ -99,6 +99,8 @@ def is_cheap(request: render_pb2.RenderQRRequest) -> bool:
         and request.size <= COALESCED_MAX_SIZE
         and len(request.payload) <= COALESCED_MAX_PAYLOAD
         and not request.design.logo
+        # A frame is drawn, encoded and verified a second time around the code: not cheap.
+        and request.design.frame.style in ("", "none")
     )
 
 
@@ -148,6 +150,17 @@ def stored_design(options: QROptions) -> dict[str, Any]:
             "colors": list(design.gradient.colors),
             "angle": design.gradient.angle,
         }
+    if design.frame is not None:
+        kept["frame"] = {
+            key: value
+            for key, value in (
+                ("style", design.frame.style),
+                ("text", design.frame.text),
+                ("color", design.frame.color),
+                ("text_color", design.frame.text_color),
+            )
+            if value is not None
+        }
     if design.has_logo:
         kept["logo_size"] = design.logo_size
         if design.logo_url:
@@ -180,6 +193,29 @@ def _stored_gradient_message(stored: Any) -> render_pb2.QRGradient | None:
     )
 
 
+def _frame_message(frame: Frame | None) -> render_pb2.QRFrame | None:
+    if frame is None:
+        return None
+    return render_pb2.QRFrame(
+        style=frame.style,
+        text=frame.text,
+        color=frame.color or "",
+        text_color=frame.text_color or "",
+    )
+
+
+def _stored_frame_message(stored: Any) -> render_pb2.QRFrame | None:
+    """The frame a stored design keeps (see :func:`stored_design`), as render takes it."""
+    if not isinstance(stored, dict):
+        return None
+    return render_pb2.QRFrame(
+        style=str(stored.get("style", "")),
+        text=str(stored.get("text", "")),
+        color=str(stored.get("color") or ""),
+        text_color=str(stored.get("text_color") or ""),
+    )
+
+
 def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQRRequest:
     design = options.design
     return render_pb2.RenderQRRequest(
@@ -199,6 +235,7 @@ def request_from_options(payload: str, options: QROptions) -> render_pb2.RenderQ
             eye_inner_color=design.eye_inner_color or "",
             eye_inner_style=design.eye_inner_style or "",
             gradient=_gradient_message(design.gradient),
+            frame=_frame_message(design.frame),
         ),
         fit=_fit_field(design.fit),
         error_correction_requested=options.error_correction_requested,
@@ -226,6 +263,7 @@ def request_from_record(
             eye_inner_color=design.get("eye_inner_color") or "",
             eye_inner_style=design.get("eye_inner_style") or "",
             gradient=_stored_gradient_message(design.get("gradient")),
+            frame=_stored_frame_message(design.get("frame")),
         ),
         fit=_fit_field(design.get("fit", DEFAULT_DESIGN.fit)),
         # The level stored is the one drawn (a raised one included): drawn again as it is,

@@ -45,6 +45,11 @@ _GRADIENT_KEYS: Final = frozenset({"type", "colors", "angle"})
 # bg_color's one value that is not a colour: no background (JPEG, which has no alpha: white).
 TRANSPARENT: Final = "transparent"
 FIT_MODES: Final = ("auto", "strict")
+FRAME_STYLES: Final = ("none", "banner-bottom", "banner-top", "box")
+MAX_FRAME_TEXT: Final = 30
+_FRAME_KEYS: Final = frozenset({"style", "text", "color", "text_color"})
+# What render's built-in font draws (services/render/qr_frame.py): printable ASCII.
+_FRAME_TEXT: Final = re.compile(r"[\x20-\x7e]*")
 _DOT_ALIASES: Final = {"rounded": "round"}
 _CORNER_ALIASES: Final = {"dot": "round"}
 _DESIGN_KEYS: Final = frozenset(
@@ -61,6 +66,7 @@ _DESIGN_KEYS: Final = frozenset(
         "eye_inner_color",
         "eye_inner_style",
         "gradient",
+        "frame",
     }
 )
 SIZE_RANGE: Final = (100, 4096)
@@ -80,6 +86,18 @@ class Gradient:
     type: str
     colors: tuple[str, ...]
     angle: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A call-to-action around the code: ``style`` one of FRAME_STYLES, ``text`` (printable
+    ASCII, at most MAX_FRAME_TEXT characters), colours ``#rrggbb`` or None for render's
+    defaults (the code's ink; black or white text, whichever reads on it)."""
+
+    style: str
+    text: str = ""
+    color: str | None = None
+    text_color: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +125,7 @@ class Design:
     eye_inner_color: str | None = None
     eye_inner_style: str | None = None
     gradient: Gradient | None = None
+    frame: Frame | None = None
 
     @property
     def has_logo(self) -> bool:
@@ -212,6 +231,38 @@ def _gradient(value: object) -> Gradient | None:
     )
 
 
+def _frame(value: object) -> Frame | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _bad("design.frame", "frame must be an object")
+    unknown = sorted(str(key) for key in value if key not in _FRAME_KEYS)
+    if unknown:
+        raise _bad(f"design.frame.{unknown[0]}", f"unknown frame field {unknown[0]!r}")
+    style, text = value.get("style"), value.get("text")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise _bad("design.frame.text", "frame text must be a string")
+    # The length is checked before the characters are looked at.
+    if len(text) > MAX_FRAME_TEXT:
+        raise _bad("design.frame.text", f"frame text must be at most {MAX_FRAME_TEXT} characters")
+    if not _FRAME_TEXT.fullmatch(text):
+        bad = next(char for char in text if not " " <= char <= "~")
+        raise _bad(
+            "design.frame.text",
+            f"frame text may hold printable ASCII characters only, not {bad!r}",
+        )
+    return Frame(
+        style=(
+            "banner-bottom" if style is None else _choice(style, "design.frame.style", FRAME_STYLES)
+        ),
+        text=text,
+        color=_optional_color(value.get("color"), "design.frame.color"),
+        text_color=_optional_color(value.get("text_color"), "design.frame.text_color"),
+    )
+
+
 def _optional_color(value: object, field_name: str) -> str | None:
     return None if value is None else _color(value, field_name)
 
@@ -290,6 +341,7 @@ def _design(value: object) -> Design:
             else _choice(value.get("eye_inner_style"), "design.eye_inner_style", EYE_INNER_STYLES)
         ),
         gradient=_gradient(value.get("gradient")),
+        frame=_frame(value.get("frame")),
     )
     # Decoded last: it is the only costly check, and a request with another error is
     # refused without paying for it.
@@ -380,7 +432,9 @@ def qr_query_body(
     otherwise validated here: pass it to ``build_payload``. Options come from ``format``,
     ``size``, ``error_correction``, ``quiet_zone``, ``fg_color``, ``bg_color``, ``dot_style``,
     ``corner_style``, ``fit``, ``eye_color``, ``eye_inner_color``, ``eye_inner_style`` and
-    ``gradient_colors`` (comma-separated) with ``gradient`` (its type) and ``gradient_angle``; empty values count as not given, other parameters are ignored.
+    ``gradient_colors`` (comma-separated) with ``gradient`` (its type) and ``gradient_angle``,
+    ``frame`` (its style) with ``frame_text``, ``frame_color`` and ``frame_text_color``;
+    empty values count as not given, other parameters are ignored.
     Logos are not available on this path (no body to carry them, no fetch on a GET), except
     the logo of a saved design (``design_id``), whose bytes were stored when it was saved.
     """
@@ -432,5 +486,14 @@ def qr_query_body(
         }
     elif query.get("gradient", "").strip():
         raise _bad("gradient_colors", "gradient needs gradient_colors")
+    frame_style = query.get("frame", "").strip()
+    if frame_style:
+        frame: dict[str, object] = {
+            "style": frame_style,
+            "text": query.get("frame_text", ""),
+            "color": _query_color(query, "frame_color"),
+            "text_color": _query_color(query, "frame_text_color"),
+        }
+        design["frame"] = {key: value for key, value in frame.items() if value is not None}
     body["design"] = {key: value for key, value in design.items() if value is not None}
     return qr_type, content, body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from services.gateway.http.timestamps import format_rfc3339
 from services.gateway.settings import GatewaySettings
@@ -65,11 +65,29 @@ def applied_json(record: StoredQR) -> dict[str, Any]:
     return {"error_correction": record.error_correction, "logo_size": logo_size}
 
 
+RASTER_FORMATS: Final = ("png", "jpeg", "webp")
+# A frame's band is this fraction of the width high (render's qr_frame.BANNER_FRACTION;
+# tests/unit/test_render_contract.py checks they agree).
+FRAME_BAND_FRACTION: Final = 0.18
+
+
+def raster_dimensions(fmt: str, size: int, design: dict[str, Any]) -> dict[str, int]:
+    """``{width, height}`` in pixels of a raster image (``{}`` for vectors): ``size`` wide,
+    and as high plus the band of a frame (API.md "Designs v1.1")."""
+    if fmt not in RASTER_FORMATS:
+        return {}
+    frame = design.get("frame")
+    framed = isinstance(frame, dict) and frame.get("style", "none") != "none"
+    band = round(FRAME_BAND_FRACTION * size) if framed else 0
+    return {"width": size, "height": size + band}
+
+
 def _drawing_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
     """The part both kinds show alike: how the code is drawn and where its image is."""
     return {
         "format": record.format,
         "size": record.size,
+        **raster_dimensions(record.format, record.size, record.design),
         "error_correction": record.error_correction,
         "quiet_zone": record.quiet_zone,
         "design": record.design,

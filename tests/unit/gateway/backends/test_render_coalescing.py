@@ -16,7 +16,13 @@ def request(**fields: object) -> render_pb2.RenderQRRequest:
 
 @pytest.mark.parametrize(
     "fields",
-    [{}, {"format": "svg"}, {"size": 1024}, {"payload": "x" * 512}],
+    [
+        {},
+        {"format": "svg"},
+        {"size": 1024},
+        {"payload": "x" * 512},
+        {"design": render_pb2.QRDesign(frame=render_pb2.QRFrame(style="none"))},
+    ],
 )
 def test_small_plain_renders_are_coalesced(fields: dict[str, object]) -> None:
     assert is_cheap(request(**fields))
@@ -32,6 +38,7 @@ def test_small_plain_renders_are_coalesced(fields: dict[str, object]) -> None:
         {"size": 4096},
         {"payload": "x" * 513},
         {"design": render_pb2.QRDesign(logo=b"\x89PNG...")},
+        {"design": render_pb2.QRDesign(frame=render_pb2.QRFrame(style="banner-bottom"))},
     ],
 )
 def test_heavy_renders_go_alone(fields: dict[str, object]) -> None:
