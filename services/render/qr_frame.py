@@ -1,4 +1,5 @@
-"""Frames: a call-to-action ("SCAN ME") drawn around a verified code, for raster formats.
+"""Frames: a call-to-action ("SCAN ME") drawn around a verified code (rasters here; vectors in
+frame_vector, same geometry).
 
 Geometry (``size`` stays the image width, API.md "Designs v1.1"):
 
@@ -34,8 +35,8 @@ BOX_BORDER_FRACTION: Final = 0.04
 MIN_BOX_BORDER: Final = 2
 # The frame's text must be legible on its band: WCAG's 3:1 for large text.
 MIN_TEXT_CONTRAST: Final = 3.0
-_TEXT_HEIGHT: Final = 0.55  # of the band
-_TEXT_WIDTH: Final = 0.9  # of the image
+TEXT_HEIGHT: Final = 0.55  # of the band
+TEXT_WIDTH: Final = 0.9  # of the image
 _BLACK: Final = (0, 0, 0)
 _WHITE: Final = (255, 255, 255)
 # What the built-in font draws: printable ASCII, space included.
@@ -120,12 +121,12 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _fitted_font(text: str, width: int, band_height: int) -> ImageFont.FreeTypeFont:
-    size = max(1, round(_TEXT_HEIGHT * band_height))
+    size = max(1, round(TEXT_HEIGHT * band_height))
     font = _font(size)
     assert isinstance(font, ImageFont.FreeTypeFont)  # Pillow >= 10.1 ships the TrueType font
     length = font.getlength(text)
-    if length > _TEXT_WIDTH * width:
-        font = _font(max(1, int(size * _TEXT_WIDTH * width / length)))
+    if length > TEXT_WIDTH * width:
+        font = _font(max(1, int(size * TEXT_WIDTH * width / length)))
         assert isinstance(font, ImageFont.FreeTypeFont)
     return font
 

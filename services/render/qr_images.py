@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.render.colors import RGB, decoder_gray, parse_hex, relative_luminance
+from services.render.frame_vector import framed_eps, framed_svg, pdf_frame
 from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
 from services.render.png_writer import png_from_indexed, png_from_rgb, png_from_row_runs
 from services.render.qr_eps import render_eps
@@ -50,7 +51,7 @@ from services.render.qr_raster import (
     place,
     plain_rows,
 )
-from services.render.qr_vector import render_pdf, render_svg
+from services.render.qr_vector import PdfFrame, render_pdf, render_svg
 from services.render.raster_encoding import decoded_gray, encode_raster, encode_rgb
 from services.render.scan_check import (
     check_colors,
@@ -127,13 +128,13 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     return _render_validated(spec)
 
 
-def _render_validated(spec: QRSpec) -> RenderedImage:
+def _render_validated(spec: QRSpec, pdf_frame: PdfFrame | None = None) -> RenderedImage:
     design = spec.design
     paint, inverted = _paint(spec)
     if inverted and spec.fit == "strict":
         raise inverted_refused()
     logo_size = design.logo_size if design.logo is not None else None
-    data, matrix, applied_logo = _fitted(spec, paint, inverted, logo_size)
+    data, matrix, applied_logo = _fitted(spec, paint, inverted, logo_size, pdf_frame)
 
     warnings: list[FitWarning] = [_INVERTED_WARNING] if inverted else []
     if matrix.error_correction != spec.error_correction:
@@ -162,26 +163,38 @@ def _render_validated(spec: QRSpec) -> RenderedImage:
     )
 
 
-# A frame is drawn around the code's pixels, so only raster formats take one for now.
-_FRAMED_FORMATS: Final = ("png", "jpeg", "webp")
+_FRAMED_RASTERS: Final = ("png", "jpeg", "webp")
+_FRAMED_VECTORS: Final = {"svg": framed_svg, "eps": framed_eps}
+_FRAMED_FORMATS: Final = (*_FRAMED_RASTERS, "svg", "pdf", "eps")
 
 
 def _framed(spec: QRSpec) -> RenderedImage:
-    """The code drawn (and fitted) at the frame's code square as a PNG, put in its frame
-    (see qr_frame), encoded as ``spec.format`` and verified again on the final file."""
+    """A raster: the code drawn (and fitted) at the frame's code square as a PNG, put in its
+    frame (see qr_frame), encoded as ``spec.format`` and verified again on the final file.
+    A vector: the code's own vector file at its square, put in a vector frame, once the
+    framed PNG of the same geometry has decoded."""
     frame = spec.design.frame
     assert frame is not None
     validate_frame(frame)
     if spec.format not in _FRAMED_FORMATS:
-        raise _invalid(
-            "design.frame", f"a frame is drawn in {', '.join(_FRAMED_FORMATS)} only for now"
-        )
+        raise _invalid("design.frame", f"a frame is drawn in {', '.join(_FRAMED_FORMATS)}")
+    framed_vector = _FRAMED_VECTORS.get(spec.format)
+    if spec.format not in _FRAMED_RASTERS:
+        _framed(replace(spec, format="png"))
     design = spec.design
     gradient = design.gradient
     ink = design.fg_color if gradient is None else gradient.colors[0]
     color, text_color = frame_colors(frame, parse_hex(ink))
     box = frame_box(frame.style, spec.size)
     code_spec = replace(spec, format="png", size=box.code_px, design=replace(design, frame=None))
+    if spec.format == "pdf":
+        page = pdf_frame(frame, box, color, text_color)
+        code = _render_validated(replace(code_spec, format="pdf"), page)
+        return replace(code, content_type=CONTENT_TYPES["pdf"])
+    if framed_vector is not None:
+        code = _render_validated(replace(code_spec, format=spec.format))
+        data = framed_vector(code.data, frame, box, color, text_color)
+        return replace(code, data=data, content_type=CONTENT_TYPES[spec.format])
     code = _render_validated(code_spec)
     pixels = framed_pixels(decoded_rgba(code.data), frame, box, color, text_color)
     if design.bg_color != TRANSPARENT or spec.format == "jpeg":
@@ -231,14 +244,18 @@ def _paint(spec: QRSpec) -> tuple[Paint, bool]:
 
 
 def _fitted(
-    spec: QRSpec, paint: Paint, inverted: bool, logo_size: float | None
+    spec: QRSpec,
+    paint: Paint,
+    inverted: bool,
+    logo_size: float | None,
+    pdf_frame: PdfFrame | None = None,
 ) -> tuple[bytes, QRMatrix, float | None]:
     """The drawn and verified image, its matrix and the logo size drawn (see render_qr)."""
     first = encode_qr(spec.payload, spec.error_correction)
     if spec.fit == "strict":
-        return _draw(spec, first, paint, inverted, logo_size), first, logo_size
+        return _draw(spec, first, paint, inverted, logo_size, pdf_frame), first, logo_size
     try:
-        return _draw(spec, first, paint, inverted, logo_size), first, logo_size
+        return _draw(spec, first, paint, inverted, logo_size, pdf_frame), first, logo_size
     except ApiError as error:
         if error.code != _UNSCANNABLE:
             raise
@@ -248,7 +265,7 @@ def _fitted(
         for level in EC_LEVELS[EC_LEVELS.index(spec.error_correction) + 1 :]:
             try:
                 raised = encode_qr(spec.payload, level)
-                return _draw(spec, raised, paint, inverted, logo_size), raised, logo_size
+                return _draw(spec, raised, paint, inverted, logo_size, pdf_frame), raised, logo_size
             except ApiError as error:
                 if error.code != _UNSCANNABLE:
                     # The payload no longer fits this level, or the larger version no longer
@@ -262,7 +279,7 @@ def _fitted(
     for step in range(1, steps + 1):
         smaller = round(logo_size - step * _LOGO_STEP, 2)
         try:
-            return _draw(spec, matrix, paint, inverted, smaller), matrix, smaller
+            return _draw(spec, matrix, paint, inverted, smaller, pdf_frame), matrix, smaller
         except ApiError as error:
             if error.code != _UNSCANNABLE:
                 raise
@@ -271,9 +288,15 @@ def _fitted(
 
 
 def _draw(
-    spec: QRSpec, matrix: QRMatrix, paint: Paint, inverted: bool, logo_size: float | None
+    spec: QRSpec,
+    matrix: QRMatrix,
+    paint: Paint,
+    inverted: bool,
+    logo_size: float | None,
+    pdf_frame: PdfFrame | None = None,
 ) -> bytes:
-    """``matrix`` drawn in ``spec``'s design with a logo of ``logo_size``, verified."""
+    """``matrix`` drawn in ``spec``'s design with a logo of ``logo_size``, verified (a PDF on
+    the page of ``pdf_frame`` when given)."""
     if spec.format == "png" and spec.design.is_plain:
         return _plain_png(spec, matrix, paint, inverted)
     layout, digest = _layout(spec, matrix, logo_size)
@@ -282,6 +305,10 @@ def _draw(
     if spec.format in ENCODED_RASTER_FORMATS:
         return _encoded_raster(spec, layout, paint, digest, inverted)
     _verify_vector(spec, layout, paint, digest, inverted)
+    if pdf_frame is not None:
+        return render_pdf(
+            layout, spec.quiet_zone, spec.size, paint, spec.design.logo, frame=pdf_frame
+        )
     render = _VECTOR_WRITERS[spec.format]
     return render(layout, spec.quiet_zone, spec.size, paint, spec.design.logo)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -257,23 +258,35 @@ def _svg_gradient(gradient: GradientPaint, n: int) -> str:
     )
 
 
-def _pdf_gradient(gradient: GradientPaint, n: int, scale: float, offset: float) -> Gradient:
+def _pdf_gradient(
+    gradient: GradientPaint, n: int, scale: float, offset: float, shift_y: float = 0.0
+) -> Gradient:
     """A PDF shading pattern (axial or radial, exact stops, extended past its ends) in page
-    points, the same geometry as the SVG's."""
+    points, the same geometry as the SVG's (``shift_y``: the code's square lower on the
+    page, see render_pdf)."""
     colors: list[str] = [_hex(color) for color in gradient.stops]
     bounds = list(gradient.offsets()[1:-1]) or None
     if gradient.type == "radial":
         c = n / 2 * scale + offset
         radius = gradient.radius(n) * scale
         return RadialGradient(
-            c, c, 0, c, c, radius, colors, extend_before=True, extend_after=True, bounds=bounds
+            c,
+            c + shift_y,
+            0,
+            c,
+            c + shift_y,
+            radius,
+            colors,
+            extend_before=True,
+            extend_after=True,
+            bounds=bounds,
         )
     (x0, y0), (x1, y1) = gradient.linear_ends(n)
     return LinearGradient(
         x0 * scale + offset,
-        y0 * scale + offset,
+        y0 * scale + offset + shift_y,
         x1 * scale + offset,
-        y1 * scale + offset,
+        y1 * scale + offset + shift_y,
         colors,
         extend_before=True,
         extend_after=True,
@@ -281,9 +294,11 @@ def _pdf_gradient(gradient: GradientPaint, n: int, scale: float, offset: float) 
     )
 
 
-def _pdf_path(path: PaintedPath, shape: RoundedRect, scale: float, offset: float) -> None:
+def _pdf_path(
+    path: PaintedPath, shape: RoundedRect, scale: float, offset: float, shift_y: float = 0.0
+) -> None:
     def pt(p: Point) -> Point:
-        return p[0] * scale + offset, p[1] * scale + offset
+        return p[0] * scale + offset, p[1] * scale + offset + shift_y
 
     start, segments = outline(shape)
     path.move_to(*pt(start))
@@ -295,32 +310,59 @@ def _pdf_path(path: PaintedPath, shape: RoundedRect, scale: float, offset: float
     path.close()
 
 
+@dataclass(frozen=True, slots=True)
+class PdfFrame:
+    """A page larger than the code (see render_pdf): its size (pt), where the code's square
+    goes (top-left, pt) and what draws the rest."""
+
+    page: tuple[int, int]
+    origin: tuple[float, float]
+    draw: Callable[[FPDF], None]
+
+
 def render_pdf(
-    layout: QRLayout, quiet_zone: int, size: int, paint: Paint, logo: bytes | None
+    layout: QRLayout,
+    quiet_zone: int,
+    size: int,
+    paint: Paint,
+    logo: bytes | None,
+    *,
+    frame: PdfFrame | None = None,
 ) -> bytes:
-    """A one-page PDF of ``size`` x ``size`` pt: vector modules, the logo as an RGBA raster."""
+    """A one-page PDF of ``size`` x ``size`` pt: vector modules, the logo as an RGBA raster.
+
+    With ``frame``, the page is ``frame.page`` and the code's ``size`` square sits at
+    ``frame.origin`` (top-left, pt), after ``frame.draw`` has drawn the frame on the page.
+    """
     n = layout.n
     scale = size / (n + 2 * quiet_zone)
-    offset = quiet_zone * scale
-    pdf = FPDF(unit="pt", format=(size, size))
+    origin_x, shift_y = (0.0, 0.0) if frame is None else frame.origin
+    # The square's left edge and the modules' offset in it are one number (x and y alike),
+    # the square's vertical move another.
+    offset = origin_x + quiet_zone * scale
+    shift_y -= origin_x
+    page = (size, size) if frame is None else frame.page
+    pdf = FPDF(unit="pt", format=page)
     pdf.set_creation_date(_PDF_EPOCH)
     pdf.set_producer("QRForge")
     pdf.set_margin(0)
     pdf.set_auto_page_break(False)
     pdf.add_page()
+    if frame is not None:
+        frame.draw(pdf)
     if not paint.transparent:
         pdf.set_fill_color(*paint.bg)
-        pdf.rect(0, 0, size, size, style="F")
+        pdf.rect(origin_x, origin_x + shift_y, size, size, style="F")
     for ink, shapes in ink_groups(layout, paint):
         path = PaintedPath()
         path.style.paint_rule = PathPaintRule.FILL_NONZERO
         path.style.stroke_color = None
         for shape in shapes:
-            _pdf_path(path, shape, scale, offset)
+            _pdf_path(path, shape, scale, offset, shift_y)
         if ink is None and paint.gradient is not None:
             # No fill colour of its own: the path is filled with the pattern in use.
             with (
-                pdf.use_pattern(_pdf_gradient(paint.gradient, n, scale, offset)),
+                pdf.use_pattern(_pdf_gradient(paint.gradient, n, scale, offset, shift_y)),
                 pdf.drawing_context() as context,
             ):
                 context.add_item(path, clone=False)
@@ -335,7 +377,8 @@ def render_pdf(
         w_pt, h_pt = box.w * scale, box.h * scale
         px_scale = min(_PDF_LOGO_PX_PER_PT, _PDF_LOGO_MAX_PX / max(w_pt, h_pt))
         image = logo_rgba(logo, max(1, round(w_pt * px_scale)), max(1, round(h_pt * px_scale)))
-        pdf.image(image, x=offset + box.x * scale, y=offset + box.y * scale, w=w_pt, h=h_pt)
+        x, y = offset + box.x * scale, offset + box.y * scale + shift_y
+        pdf.image(image, x=x, y=y, w=w_pt, h=h_pt)
     buffer = io.BytesIO()
     pdf.output(buffer)
     return buffer.getvalue()

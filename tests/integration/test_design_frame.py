@@ -1,6 +1,6 @@
-"""design.frame through the gateway (API.md "Designs v1.1"): a stored code, a dynamic code, a
-saved design and the embed query, in png, jpeg and webp; every image is decoded, is
-``size`` wide and as high plus the band, and shows the frame and text colours; the record
+"""design.frame through the gateway (API.md "Designs v1.1"): a stored code in every format, a
+dynamic code, a saved design and the embed query; every image is decoded, is ``size`` wide
+and as high plus the band, and shows the frame and text colours; the record
 reports ``width`` and ``height`` for raster formats; what cannot be drawn is refused by
 field."""
 
@@ -9,20 +9,25 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from PIL import Image
 
 from tests.support.api_client import ApiClient
-from tests.support.decoding import decode_single_qr_image
+from tests.support.decoding import decode_single_qr_image, raster_image
 
 URL = "https://example.com/frame"
 RASTERS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+VECTORS = {"svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
 NAVY, YELLOW = (26, 35, 126), (255, 214, 0)
 FRAME = {"style": "banner-bottom", "text": "SCAN ME", "color": "#1a237e", "text_color": "#ffd600"}
 
 
 def _share_of(data: bytes, color: tuple[int, int, int]) -> float:
-    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
+    return _share(np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16), color)
+
+
+def _share(pixels: npt.NDArray[np.int16], color: tuple[int, int, int]) -> float:
     close = np.all(np.abs(pixels - np.array(color, dtype=np.int16)) <= 30, axis=2)
     return float(close.mean())
 
@@ -37,6 +42,24 @@ def _check_framed(data: bytes, content_type: str, text: str, width: int, height:
     assert _size_of(data) == (width, height)
     assert _share_of(data, NAVY) > 0.08  # the band: 72 of 472 rows, less its text
     assert _share_of(data, YELLOW) > 0.002  # the text
+
+
+@pytest.mark.parametrize("fmt", sorted(VECTORS))
+@pytest.mark.parametrize("style", ["banner-bottom", "banner-top", "box"])
+async def test_a_framed_vector_code(api: ApiClient, fmt: str, style: str) -> None:
+    frame = {**FRAME, "style": style}
+    body = {"type": "url", "content": URL, "format": fmt, "size": 400, "design": {"frame": frame}}
+    created = (await api.generate(body)).data()
+    assert created["design"]["frame"] == frame
+    assert "width" not in created and "height" not in created  # not pixels
+    image = await api.fetch(created["image_url"])
+    assert image.status == 200, image.text
+    assert decode_single_qr_image(image.body, VECTORS[fmt]) == URL
+    pixels = np.asarray(raster_image(image.body, VECTORS[fmt]).convert("RGB"), dtype=np.int16)
+    assert abs(pixels.shape[0] / pixels.shape[1] - 472 / 400) < 0.01
+    assert _share(pixels, NAVY) > 0.08 and _share(pixels, YELLOW) > 0.002
+    download = await api.download(created["qr_id"], format="png")
+    _check_framed(download.body, "image/png", URL, 400, 472)
 
 
 @pytest.mark.parametrize("fmt", sorted(RASTERS))
@@ -117,7 +140,6 @@ async def test_a_frame_in_the_embed_query(api: ApiClient, fmt: str) -> None:
             "UNSCANNABLE_DESIGN",
             "design.frame.text_color",
         ),
-        ({"text": "SCAN ME"}, "svg", 400, "INVALID_PARAMETER", "design.frame"),
     ],
 )
 async def test_frames_that_cannot_be_drawn_are_refused(

@@ -1,5 +1,5 @@
-"""Frames (API.md "Designs v1.1"): a call-to-action band or box around the code in png, jpeg
-and webp; the image stays ``size`` wide and the band adds its height; every framed image
+"""Frames (API.md "Designs v1.1"): a call-to-action band or box around the code in every
+format (vectors with the text as outlines); the image stays ``size`` wide and the band adds its height; every framed image
 decodes; the frame and text colours are in the pixels; what cannot be drawn is refused."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from services.runtime.errors import ApiError
 from tests.unit.render.conftest import decode, raster
 
 RASTERS = ("png", "jpeg", "webp")
+VECTORS = ("svg", "pdf", "eps")
 STYLES = ("banner-bottom", "banner-top", "box")
 PAYLOAD = "https://example.com/frame"
 NAVY = (26, 35, 126)
@@ -124,8 +125,40 @@ def test_text_too_close_to_the_frame_colour_is_refused() -> None:
     assert caught.value.field == "design.frame.text_color"
 
 
-@pytest.mark.parametrize("fmt", ["svg", "pdf", "eps"])
-def test_vector_formats_refuse_a_frame_for_now(fmt: str) -> None:
-    with pytest.raises(ApiError) as caught:
-        render_qr(_spec(fmt, Frame(style="box", text="SCAN ME")))
-    assert caught.value.code == "INVALID_PARAMETER" and caught.value.field == "design.frame"
+@pytest.mark.parametrize("fmt", VECTORS)
+@pytest.mark.parametrize("style", STYLES)
+def test_framed_vectors_decode_with_the_frame_and_text_colours(fmt: str, style: str) -> None:
+    frame = Frame(style=style, text="SCAN ME", color="#1a237e", text_color="#ffd600")
+    gradient = Gradient(type="linear", colors=("#c00000", "#0000aa"))
+    image = render_qr(_spec(fmt, frame, dot_style="round", gradient=gradient))
+    assert decode(image.data, image.content_type) == [PAYLOAD]
+    pixels = np.asarray(raster(image.data, image.content_type).convert("RGB"))
+    height, width, _ = pixels.shape
+    assert abs(height / width - 472 / 400) < 0.01  # the page is size x (size + band)
+    assert _count(pixels, NAVY) > 0.08 * height * width
+    assert _count(pixels, YELLOW) > 0.002 * height * width
+
+
+def test_vector_text_is_outlines_not_a_font() -> None:
+    frame = Frame(style="banner-bottom", text="SCAN ME", color="#1a237e", text_color="#ffd600")
+    svg = render_qr(_spec("svg", frame)).data
+    assert b"<text" not in svg and b'fill="#ffd600" d="M' in svg
+    assert b'width="400" height="472"' in svg
+    eps = render_qr(_spec("eps", frame)).data
+    assert b"findfont" not in eps and b"%%BoundingBox: 0 0 400 472" in eps
+    pdf = render_qr(_spec("pdf", frame)).data
+    assert b"/Font" not in pdf and b"/MediaBox [0 0 400.00 472.00]" in pdf.replace(b" ]", b"]")
+
+
+def test_a_logo_in_a_framed_pdf_stays_on_the_code(png_logo: bytes) -> None:
+    frame = Frame(style="banner-top", text="SCAN ME", color="#1a237e")
+    image = render_qr(
+        QRSpec(
+            payload=PAYLOAD,
+            format="pdf",
+            size=400,
+            error_correction="H",
+            design=QRDesign(logo=png_logo, logo_size=0.2, frame=frame),
+        )
+    )
+    assert decode(image.data, image.content_type) == [PAYLOAD]
