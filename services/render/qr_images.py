@@ -196,9 +196,10 @@ def _framed(spec: QRSpec) -> RenderedImage:
         data = framed_vector(code.data, frame, box, color, text_color)
         return replace(code, data=data, content_type=CONTENT_TYPES[spec.format])
     code = _render_validated(code_spec)
-    pixels = framed_pixels(decoded_rgba(code.data), frame, box, color, text_color)
-    if design.bg_color != TRANSPARENT or spec.format == "jpeg":
-        pixels = _over_white(pixels)
+    # JPEG has no alpha channel: a transparent background is drawn white.
+    alpha = design.bg_color == TRANSPARENT and spec.format != "jpeg"
+    code_pixels = decoded_rgba(code.data)
+    pixels = framed_pixels(code_pixels, frame, box, color, text_color, alpha=alpha)
     if spec.format == "png":
         data = png_from_rgb(pixels)
     else:

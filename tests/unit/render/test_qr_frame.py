@@ -162,3 +162,11 @@ def test_a_logo_in_a_framed_pdf_stays_on_the_code(png_logo: bytes) -> None:
         )
     )
     assert decode(image.data, image.content_type) == [PAYLOAD]
+
+
+def test_a_transparent_background_in_a_framed_jpeg_is_white() -> None:
+    frame = Frame(style="banner-top", text="SCAN ME", color="#1a237e")
+    image = render_qr(_spec("jpeg", frame, bg_color="transparent"))
+    assert decode(image.data, image.content_type) == [PAYLOAD]
+    pixels = np.asarray(raster(image.data, image.content_type).convert("RGB"))
+    assert _count(pixels[-5:, :], (255, 255, 255), 8) == 5 * 400  # the quiet zone
