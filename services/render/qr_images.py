@@ -189,13 +189,12 @@ def _framed(spec: QRSpec) -> RenderedImage:
     code_spec = replace(spec, format="png", size=box.code_px, design=replace(design, frame=None))
     if spec.format == "pdf":
         page = pdf_frame(frame, box, color, text_color)
-        code = _render_validated(replace(code_spec, format="pdf"), page)
-        return replace(code, content_type=CONTENT_TYPES["pdf"])
+        return _code_in_frame(spec, replace(code_spec, format="pdf"), page)
     if framed_vector is not None:
-        code = _render_validated(replace(code_spec, format=spec.format))
+        code = _code_in_frame(spec, replace(code_spec, format=spec.format))
         data = framed_vector(code.data, frame, box, color, text_color)
-        return replace(code, data=data, content_type=CONTENT_TYPES[spec.format])
-    code = _render_validated(code_spec)
+        return replace(code, data=data)
+    code = _code_in_frame(spec, code_spec)
     # JPEG has no alpha channel: a transparent background is drawn white.
     alpha = design.bg_color == TRANSPARENT and spec.format != "jpeg"
     code_pixels = decoded_rgba(code.data)
@@ -209,6 +208,23 @@ def _framed(spec: QRSpec) -> RenderedImage:
     inverted = any(warning.code == _INVERTED_WARNING.code for warning in code.warnings)
     verify_qr(gray, spec.payload, code.error_correction, inverted=inverted)
     return replace(code, data=data, content_type=CONTENT_TYPES[spec.format])
+
+
+def _code_in_frame(
+    spec: QRSpec, code_spec: QRSpec, pdf_frame: PdfFrame | None = None
+) -> RenderedImage:
+    """The code of a framed ``spec`` drawn at its square; a square too small for the code
+    is refused naming the size asked for (a box's border takes from it)."""
+    try:
+        return _render_validated(code_spec, pdf_frame)
+    except ApiError as error:
+        if error.field != "size" or code_spec.size == spec.size:
+            raise
+        raise _invalid(
+            "size",
+            f"size {spec.size} px leaves {code_spec.size} px for the code inside the frame's "
+            f"border: {error.message}",
+        ) from None
 
 
 def _paint(spec: QRSpec) -> tuple[Paint, bool]:

@@ -170,3 +170,12 @@ def test_a_transparent_background_in_a_framed_jpeg_is_white() -> None:
     assert decode(image.data, image.content_type) == [PAYLOAD]
     pixels = np.asarray(raster(image.data, image.content_type).convert("RGB"))
     assert _count(pixels[-5:, :], (255, 255, 255), 8) == 5 * 400  # the quiet zone
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_a_box_too_small_for_the_code_is_refused_naming_the_size_asked(fmt: str) -> None:
+    payload = "https://example.com/" + "x" * 500  # version 18: 89 modules + quiet zone
+    spec = QRSpec(payload=payload, format=fmt, size=100, design=QRDesign(frame=Frame(style="box")))
+    with pytest.raises(ApiError) as caught:
+        render_qr(spec)
+    assert caught.value.field == "size" and "size 100 px leaves 92 px" in caught.value.message
