@@ -179,3 +179,23 @@ def test_a_box_too_small_for_the_code_is_refused_naming_the_size_asked(fmt: str)
     with pytest.raises(ApiError) as caught:
         render_qr(spec)
     assert caught.value.field == "size" and "size 100 px leaves 92 px" in caught.value.message
+
+
+def test_a_boxed_design_the_reduced_check_misreads_is_read_at_full_resolution() -> None:
+    """At 3 px per module the box's dark border upset zxing's local binariser for this design
+    (radial gradient, eye colour, 1024 px, version 10) and it was refused although the file
+    decodes; the framed file is now read again at full resolution before a refusal."""
+    spec = QRSpec(
+        payload="https://qrforge.example/campaigns/spring-2026/landing?utm_source=poster"
+        "&utm_medium=print&utm_campaign=launch&ref=" + "a1b2c3d4" * 4,
+        size=1024,
+        error_correction="H",
+        design=QRDesign(
+            corner_style="extra-rounded",
+            eye_color="#b00020",
+            gradient=Gradient("radial", ("#000000", "#b00020", "#0d47a1")),
+            frame=Frame("box", "SCAN ME"),
+        ),
+    )
+    image = render_qr(spec)
+    assert decode(image.data, image.content_type) == [spec.payload]
