@@ -37,7 +37,7 @@ from services.analytics.settings import AnalyticsSettings
 from services.analytics.stats import ScanStats
 from services.analytics.storage import ScanStore
 from services.runtime.admin import AdminServer
-from services.runtime.grpc_server import GrpcServer
+from services.runtime.grpc_server import start_grpc_server
 
 log = logging.getLogger(__name__)
 
@@ -89,17 +89,14 @@ async def serve(
         await admin.start()
         stack.push_async_callback(admin.stop)
 
-        grpc_server = GrpcServer(
-            settings.port,
-            host=settings.grpc_host,
-            auth_token=settings.grpc_auth_token,
-            tls=settings.grpc_tls,
+        servicer = AnalyticsServicer(ScanStats(store.query))
+        await start_grpc_server(
+            stack,
+            settings,
+            lambda server: analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+                servicer, server
+            ),
         )
-        analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
-            AnalyticsServicer(ScanStats(store.query)), grpc_server.server
-        )
-        await grpc_server.start()
-        stack.push_async_callback(grpc_server.stop, grace)
 
         # Closed after the pipeline's final flush: its acks go over this connection.
         stack.push_async_callback(transport.close)

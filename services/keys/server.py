@@ -32,7 +32,7 @@ from services.keys.settings import KeysSettings
 from services.keys.storage import KeysStore
 from services.keys.usage import LastUsedRecorder
 from services.runtime.admin import AdminServer
-from services.runtime.grpc_server import GrpcServer
+from services.runtime.grpc_server import start_grpc_server
 from services.runtime.postgres import check_pool, open_pool
 
 
@@ -66,17 +66,12 @@ async def serve(settings: KeysSettings, stop: asyncio.Event) -> None:
         operations = KeyOperations(
             store, pepper=settings.key_pepper, usage=recorder, revocations=publisher
         )
-        grpc_server = GrpcServer(
-            settings.port,
-            host=settings.grpc_host,
-            auth_token=settings.grpc_auth_token,
-            tls=settings.grpc_tls,
+        servicer = KeysServicer(operations)
+        await start_grpc_server(
+            stack,
+            settings,
+            lambda server: keys_pb2_grpc.add_KeysServiceServicer_to_server(servicer, server),
         )
-        keys_pb2_grpc.add_KeysServiceServicer_to_server(
-            KeysServicer(operations), grpc_server.server
-        )
-        await grpc_server.start()
-        stack.push_async_callback(grpc_server.stop, settings.shutdown_grace_s)
 
         stack.callback(setattr, admin, "draining", True)  # readiness fails first on stop
         await stop.wait()

@@ -23,7 +23,7 @@ from services.render.servicer import RenderServicer, warm_up_worker
 from services.render.settings import RenderSettings
 from services.render.worker_pool import WorkerPool
 from services.runtime.admin import AdminServer
-from services.runtime.grpc_server import GrpcServer
+from services.runtime.grpc_server import start_grpc_server
 
 
 async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
@@ -40,17 +40,12 @@ async def serve(settings: RenderSettings, stop: asyncio.Event) -> None:
         )
         stack.push_async_callback(asyncio.to_thread, pool.shutdown)
 
-        grpc_server = GrpcServer(
-            settings.port,
-            host=settings.grpc_host,
-            auth_token=settings.grpc_auth_token,
-            tls=settings.grpc_tls,
+        servicer = RenderServicer(pool)
+        await start_grpc_server(
+            stack,
+            settings,
+            lambda server: render_pb2_grpc.add_RenderServiceServicer_to_server(servicer, server),
         )
-        render_pb2_grpc.add_RenderServiceServicer_to_server(
-            RenderServicer(pool), grpc_server.server
-        )
-        await grpc_server.start()
-        stack.push_async_callback(grpc_server.stop, settings.shutdown_grace_s)
 
         stack.callback(setattr, admin, "draining", True)  # readiness fails first on stop
         await stop.wait()

@@ -9,7 +9,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from contextlib import AsyncExitStack
+from typing import Any, Protocol, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -127,3 +128,37 @@ class GrpcServer:
         """Refuse new calls, let in-flight ones finish within ``grace_s``, then cancel them."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
+
+
+class GrpcServiceSettings(Protocol):
+    """What every gRPC service's settings say about its server."""
+
+    @property
+    def port(self) -> int: ...
+    @property
+    def grpc_host(self) -> str: ...
+    @property
+    def grpc_auth_token(self) -> str: ...
+    @property
+    def grpc_tls(self) -> GrpcTls | None: ...
+    @property
+    def shutdown_grace_s(self) -> float: ...
+
+
+async def start_grpc_server(
+    stack: AsyncExitStack,
+    settings: GrpcServiceSettings,
+    add_servicer: Callable[[grpc.aio.Server], None],
+) -> GrpcServer:
+    """The service's gRPC server, its servicer added, started, and its graceful stop (within
+    ``shutdown_grace_s``) pushed on ``stack``: one lifecycle entry, as every service opens it."""
+    server = GrpcServer(
+        settings.port,
+        host=settings.grpc_host,
+        auth_token=settings.grpc_auth_token,
+        tls=settings.grpc_tls,
+    )
+    add_servicer(server.server)
+    await server.start()
+    stack.push_async_callback(server.stop, settings.shutdown_grace_s)
+    return server
