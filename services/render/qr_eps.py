@@ -176,6 +176,6 @@ def render_eps(
         body += [f"{_rgb(color)} setrgbcolor newpath\n", _path(shapes), "\nfill\n"]
     if with_logo:
         assert logo is not None
-        body.append(_logo_image(layout, scale, paint.bg, logo))
+        body.append(_logo_image(layout, scale, paint.logo_backdrop, logo))
     body.append("grestore\nend\nshowpage\n%%Trailer\n%%EOF\n")
     return "".join(body).encode("ascii")

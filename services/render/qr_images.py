@@ -262,7 +262,13 @@ def _paint(spec: QRSpec) -> tuple[Paint, bool]:
     # JPEG has no alpha channel: a transparent background is drawn white (as it is judged).
     transparent = transparent and spec.format != "jpeg"
     paint = Paint(
-        fg=fg, bg=bg, eye=eye, eye_inner=eye_inner, transparent=transparent, gradient=gradient
+        fg=fg,
+        bg=bg,
+        eye=eye,
+        eye_inner=eye_inner,
+        transparent=transparent,
+        gradient=gradient,
+        logo_plate=reference if inverted and design.logo is not None else None,
     )
     return paint, inverted
 
@@ -459,7 +465,7 @@ def _indexed(
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """A single-ink design as canvas indices and their (k, 3) palette (coverage levels, then
     the logo's colours)."""
-    canvas, palette = _compose(spec, layout, placement, paint.bg, digest)
+    canvas, palette = _compose(spec, layout, placement, paint.logo_backdrop, digest)
     palette[:LEVELS] = level_palette(paint.fg, paint.bg)
     return canvas, palette
 
@@ -475,7 +481,7 @@ def _rgb(
 ) -> npt.NDArray[np.uint8]:
     """A design of several inks (eye colours) as (H, W, 3) RGB over ``paint.bg``, or with
     ``transparent`` as (H, W, 4) RGBA over nothing."""
-    canvas, palette = _compose(spec, layout, placement, paint.bg, digest)
+    canvas, palette = _compose(spec, layout, placement, paint.logo_backdrop, digest)
     ink = ink_canvas(layout, placement, paint)
     return colorize(canvas, palette, ink, None if transparent else paint.bg)
 

@@ -96,6 +96,15 @@ class Paint:
     eye_inner: Ink = None
     transparent: bool = False
     gradient: GradientPaint | None = None
+    # Light-on-dark designs put the logo on a plate of the modules' light colour: on the dark
+    # background zbar misread ~3 % of phone photos of such codes with a two-tone logo (under
+    # the 97 % bar of every reader); on a plate, as a logo on a light code, it reads them.
+    logo_plate: RGB | None = None
+
+    @property
+    def logo_backdrop(self) -> RGB:
+        """The colour a logo is composited on: its plate, else the background."""
+        return self.bg if self.logo_plate is None else self.logo_plate
 
     @property
     def single_ink(self) -> bool:

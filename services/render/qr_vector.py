@@ -224,6 +224,11 @@ def render_svg(
         out.append(f'<path fill="{fill}"{rendering} d="{svg_path_data(iter(shapes))}"/>')
     if logo is not None and layout.logo is not None:
         box = layout.logo
+        if paint.logo_plate is not None:
+            out.append(
+                f'<rect x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" '
+                f'height="{_num(box.h)}" fill="{_hex(paint.logo_plate)}"/>'
+            )
         uri = f"data:{_logo_mime(logo)};base64,{base64.b64encode(logo).decode('ascii')}"
         out.append(
             f'<image x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" '
@@ -378,6 +383,9 @@ def render_pdf(
         px_scale = min(_PDF_LOGO_PX_PER_PT, _PDF_LOGO_MAX_PX / max(w_pt, h_pt))
         image = logo_rgba(logo, max(1, round(w_pt * px_scale)), max(1, round(h_pt * px_scale)))
         x, y = offset + box.x * scale, offset + box.y * scale + shift_y
+        if paint.logo_plate is not None:
+            pdf.set_fill_color(*paint.logo_plate)
+            pdf.rect(x, y, w_pt, h_pt, style="F")
         pdf.image(image, x=x, y=y, w=w_pt, h=h_pt)
     buffer = io.BytesIO()
     pdf.output(buffer)

@@ -21,7 +21,7 @@ from services.runtime.errors import HTTP_STATUS, ApiError
 from services.runtime.grpc_client import call_unary
 
 # Bump when the renderer's output changes for the same request, to invalidate cached images.
-RENDERER_GENERATION: Final = b"3"
+RENDERER_GENERATION: Final = b"4"
 
 CONTENT_TYPES: Final = {
     "png": "image/png",

@@ -4,9 +4,11 @@ decoded from its file, at the level the render reports it drew."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import zxingcpp
-from PIL import ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from services.render.render_jobs import QRDesign, QRSpec, render_qr
 from services.render.specs import RenderedImage
@@ -153,3 +155,41 @@ def test_no_logo_design_is_refused_under_auto(
     assert decoded(image) == [(URL, level)]
     assert image.logo_size <= logo_size
     assert ("LOGO_REDUCED" in codes(image)) == (image.logo_size < logo_size)
+
+
+def _speck_logo() -> bytes:
+    """A logo that is transparent but for a small blue square in its middle."""
+    image = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rectangle((70, 70, 89, 89), fill=(20, 90, 200, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "svg", "pdf", "eps"])
+@pytest.mark.parametrize(
+    ("fg", "bg", "behind_logo"),
+    [
+        # Light on dark: the logo sits on a plate of the modules' light colour.
+        ("#ffffff", "#111111", (255, 255, 255)),
+        # Dark on light: on the background, as before.
+        ("#111111", "#ffffff", (255, 255, 255)),
+        ("#ffd54f", "#1a237e", (255, 213, 79)),
+        ("#1a237e", "#ffd54f", (255, 213, 79)),
+    ],
+)
+def test_a_logo_sits_on_the_light_colour_of_its_code(
+    fmt: str, fg: str, bg: str, behind_logo: tuple[int, int, int]
+) -> None:
+    design = QRDesign(fg_color=fg, bg_color=bg, logo=_speck_logo(), logo_size=0.3)
+    image = render_qr(QRSpec(URL, format=fmt, size=400, error_correction="H", design=design))
+    assert image.logo_size == 0.3
+    picture = raster(image.data, image.content_type).convert("RGB")
+    centre = picture.width // 2
+    # Inside the logo's box (about 0.3 of the symbol wide), off its blue square.
+    for dx, dy in ((-36, -36), (36, -36), (-36, 36), (36, 36), (0, 36)):
+        pixel = picture.getpixel((centre + dx, centre + dy))
+        assert isinstance(pixel, tuple)
+        assert all(abs(a - b) <= 12 for a, b in zip(pixel, behind_logo, strict=True)), pixel
+    inverted = fg in ("#ffffff", "#ffd54f")
+    assert decoded(image, inverted=inverted) == [(URL, "H")]
