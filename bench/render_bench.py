@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import barcode
@@ -23,6 +24,7 @@ from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw
 
 from services.render.render_jobs import BarcodeSpec, QRDesign, QRSpec, render_barcode, render_qr
+from services.render.specs import Frame, Gradient
 
 SLICE_SECONDS = 0.25
 SLICES = 10  # per contender: ~2.5 s each
@@ -115,6 +117,12 @@ def main() -> dict[str, Any]:
     _pin_to_one_core()
     logo = _logo_png()
     styled = QRDesign(dot_style="round", corner_style="extra-rounded", logo=logo, logo_size=0.2)
+    # Issue 15's styled bar: frame + gradient + 20 % logo at H.
+    framed = replace(
+        styled,
+        frame=Frame(style="banner-bottom", text="SCAN ME"),
+        gradient=Gradient("linear", ("#1a237e", "#b71c1c"), 45),
+    )
 
     qr_rates = interleaved(
         {
@@ -123,6 +131,9 @@ def main() -> dict[str, Any]:
             "plain_4096": lambda i: render_qr(QRSpec(_url(i), size=4096)),
             "styled_512": lambda i: render_qr(
                 QRSpec(_url(i), size=512, error_correction="H", design=styled)
+            ),
+            "framed_512": lambda i: render_qr(
+                QRSpec(_url(i), size=512, error_correction="H", design=framed)
             ),
         }
     )
@@ -139,6 +150,9 @@ def main() -> dict[str, Any]:
         "plain_vs_segno_ratio": round(qr_rates["plain_512"] / qr_rates["segno"], 2),
         "styled_png_512_per_s": round(qr_rates["styled_512"], 1),
         "styled_design": "round dots, extra-rounded corners, 20% PNG logo, level H",
+        "framed_png_512_per_s": round(qr_rates["framed_512"], 1),
+        "framed_design": "the styled design with a banner-bottom frame and a linear gradient",
+        "framed_vs_styled_ratio": round(qr_rates["framed_512"] / qr_rates["styled_512"], 2),
         "plain_4096_vs_512_time_ratio": round(qr_rates["plain_512"] / qr_rates["plain_4096"], 2),
         "ean13_png_with_text_per_s": round(bar_rates["ean13"], 1),
         "python_barcode_ean13_png_baseline_per_s": round(bar_rates["python_barcode"], 1),

@@ -52,7 +52,7 @@ from services.render.qr_raster import (
     plain_rows,
 )
 from services.render.qr_vector import PdfFrame, render_pdf, render_svg
-from services.render.raster_encoding import decoded_gray, encode_raster, encode_rgb
+from services.render.raster_encoding import decoded_gray, encode_raster, encode_rgb, pixels_gray
 from services.render.scan_check import (
     check_colors,
     check_ink,
@@ -204,7 +204,10 @@ def _framed(spec: QRSpec) -> RenderedImage:
     else:
         data = encode_rgb(pixels, spec.format, many_colors=True)
     placement = _placement(code_spec, 17 + 4 * code.version)
-    gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
+    if spec.format == "png":  # lossless: the file's pixels are these
+        gray = pixels_gray(pixels, placement.module_px, _DECIMATED_MODULE_PX)
+    else:
+        gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
     inverted = any(warning.code == _INVERTED_WARNING.code for warning in code.warnings)
     try:
         verify_qr(gray, spec.payload, code.error_correction, inverted=inverted)

@@ -71,12 +71,27 @@ def decoded_gray(data: bytes, module_px: int, min_module_px: int) -> npt.NDArray
         width = image.width
         if image.format == "JPEG" and factor > 1:
             image.draft("L", (width // factor, image.height // factor))
-        if image.has_transparency_data:
-            # What a reader sees on the usual surface: a transparent background as white.
-            white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-            gray = Image.alpha_composite(white, image.convert("RGBA")).convert("L")
-        else:
-            gray = image.convert("L")
+        return _reduced_gray(image, width, module_px, min_module_px)
+
+
+def pixels_gray(
+    pixels: npt.NDArray[np.uint8], module_px: int, min_module_px: int
+) -> npt.NDArray[np.uint8]:
+    """:func:`decoded_gray` of a lossless file of ``pixels`` ((H, W, 3) RGB or (H, W, 4)
+    RGBA), without encoding and decoding it."""
+    image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
+    return _reduced_gray(image, image.width, module_px, min_module_px)
+
+
+def _reduced_gray(
+    image: Image.Image, width: int, module_px: int, min_module_px: int
+) -> npt.NDArray[np.uint8]:
+    if image.has_transparency_data:
+        # What a reader sees on the usual surface: a transparent background as white.
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        gray = Image.alpha_composite(white, image.convert("RGBA")).convert("L")
+    else:
+        gray = image.convert("L")
     # What draft() did not reduce (it scales by 1/2, 1/4 or 1/8 only), box averaging does.
     remaining = max(1, (module_px * gray.width // width) // min_module_px)
     if remaining > 1:
