@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import click
+import typer
 
 from qrforge.client.settings import API_KEY_ENV, DEFAULT_URL, URL_ENV
 
@@ -26,7 +26,7 @@ class Credentials:
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if env is None else env
-    directory = environ.get(CONFIG_DIR_ENV) or click.get_app_dir("qrforge")
+    directory = environ.get(CONFIG_DIR_ENV) or typer.get_app_dir("qrforge")
     return Path(directory) / "config.json"
 
 
