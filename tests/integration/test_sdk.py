@@ -175,6 +175,10 @@ async def test_every_answer_parses_into_its_model(
     )
     for call in stats_calls:
         _covers(seen, call())
+    design = client.list_designs().items[0]
+    _covers(seen, client.get_design(design.design_id))
+    _covers(seen, client.update_design(design.design_id, design={"dot_style": "dots"}))
+    _covers(seen, client.delete_design(design.design_id))
     barcode = client.list_barcodes().items[0]
     _covers(seen, client.get_barcode(barcode.barcode_id))
     key = client.create_api_key("sdk test", ["read"])
@@ -189,6 +193,9 @@ async def test_every_answer_parses_into_its_model(
     made = client.generate_qr_image("url", "https://example.com/img")
     assert made.qr_id is not None and made.qr_id.startswith("qr_")
     assert decode_single_qr(made.content) == "https://example.com/img"
+    decoded = client.decode_image(made.content)
+    _covers(seen, decoded)
+    assert [(c.format, c.text) for c in decoded.results] == [("QR", "https://example.com/img")]
 
 
 async def test_pages_are_followed_sync_and_async(stack: Stack) -> None:

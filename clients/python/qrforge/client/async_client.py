@@ -237,6 +237,22 @@ class AsyncClient:
     async def create_design(self, name: str, design: Mapping[str, Any]) -> models.SavedDesign:
         return await self.send(calls.create_design(name, design))
 
+    async def get_design(self, design_id: str) -> models.SavedDesign:
+        return await self.send(calls.get_design(design_id))
+
+    async def update_design(self, design_id: str, **fields: Any) -> models.SavedDesign:
+        """``fields``: name, design (its fields to change; ``None`` removes one)."""
+        return await self.send(calls.update_design(design_id, fields))
+
+    async def delete_design(self, design_id: str) -> models.Deleted:
+        return await self.send(calls.delete_design(design_id))
+
+    async def decode_image(
+        self, image: bytes, media_type: str = "image/png"
+    ) -> models.DecodeResults:
+        """Every QR code and barcode found in a PNG, JPEG or WebP image."""
+        return await self.send(calls.decode_image(image, media_type))
+
     # --- imports and exports ----------------------------------------------------------------
 
     async def start_import(self, csv: bytes, source: str = "qrforge") -> models.Import:

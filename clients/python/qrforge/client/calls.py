@@ -310,6 +310,30 @@ def create_design(name: str, design: Mapping[str, Any]) -> Call[models.SavedDesi
     return Call("POST", "/v1/designs", data_of(models.SavedDesign), json=body)
 
 
+def get_design(design_id: str) -> Call[models.SavedDesign]:
+    return Call("GET", f"/v1/designs/{_id(design_id)}", data_of(models.SavedDesign))
+
+
+def update_design(design_id: str, fields: Mapping[str, Any]) -> Call[models.SavedDesign]:
+    return Call(
+        "PATCH", f"/v1/designs/{_id(design_id)}", data_of(models.SavedDesign), json=dict(fields)
+    )
+
+
+def delete_design(design_id: str) -> Call[models.Deleted]:
+    return Call("DELETE", f"/v1/designs/{_id(design_id)}", data_of(models.Deleted))
+
+
+def decode_image(image: bytes, media_type: str) -> Call[models.DecodeResults]:
+    return Call(
+        "POST",
+        "/v1/decode",
+        data_of(models.DecodeResults),
+        content=image,
+        headers={"Content-Type": media_type},
+    )
+
+
 # --- imports and exports --------------------------------------------------------------------
 
 

@@ -234,6 +234,16 @@ class SavedDesign(Model):
     updated_at: datetime
 
 
+class DecodedCode(Model):
+    format: str
+    text: str
+    position: list[list[int]]
+
+
+class DecodeResults(Model):
+    results: list[DecodedCode]
+
+
 class ErrorInfo(Model):
     code: str
     message: str

@@ -263,6 +263,20 @@ class Client:
     def create_design(self, name: str, design: Mapping[str, Any]) -> models.SavedDesign:
         return self.send(calls.create_design(name, design))
 
+    def get_design(self, design_id: str) -> models.SavedDesign:
+        return self.send(calls.get_design(design_id))
+
+    def update_design(self, design_id: str, **fields: Any) -> models.SavedDesign:
+        """``fields``: name, design (its fields to change; ``None`` removes one)."""
+        return self.send(calls.update_design(design_id, fields))
+
+    def delete_design(self, design_id: str) -> models.Deleted:
+        return self.send(calls.delete_design(design_id))
+
+    def decode_image(self, image: bytes, media_type: str = "image/png") -> models.DecodeResults:
+        """Every QR code and barcode found in a PNG, JPEG or WebP image."""
+        return self.send(calls.decode_image(image, media_type))
+
     # --- imports and exports ----------------------------------------------------------------
 
     def start_import(self, csv: bytes, source: str = "qrforge") -> models.Import:
