@@ -13,8 +13,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# The SDK and the `qrforge` command line (clients/python), after the project it is tested with.
+	$(BIN)/pip install --quiet -e ./clients/python
 	@# Generated stubs live in gen/ (ignored); make them importable without PYTHONPATH.
 	echo "$(CURDIR)/gen" > $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qrforge_gen.pth
 	touch $@
@@ -27,7 +29,10 @@ $(STUBS): $(PROTOS) | $(VENV)/.installed
 	rm -rf gen && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto \
 		--python_out=gen --grpc_python_out=gen --mypy_out=gen --mypy_grpc_out=gen $(PROTOS)
-	touch gen/qrforge/__init__.py gen/qrforge/v1/__init__.py gen/qrforge/py.typed $@
+	@# `qrforge` is shared with the SDK (clients/python: qrforge.client, qrforge.cli): each side
+	@# extends the package's path, so both import whichever comes first on sys.path.
+	echo '__path__ = __import__("pkgutil").extend_path(__path__, __name__)' > gen/qrforge/__init__.py
+	touch gen/qrforge/v1/__init__.py gen/qrforge/py.typed $@
 
 run: setup
 	@# setpriv: a SIGTERM to make (which make does not forward) still stops every service
@@ -52,7 +57,7 @@ gallery: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services tests bench scripts
+	$(BIN)/mypy services tests bench scripts clients/python/qrforge
 
 clean:
 	rm -rf gen $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -161,6 +161,15 @@ def _metadata(value: object) -> dict[str, object]:
         return {}
     if not isinstance(value, Mapping):
         raise ApiError("INVALID_PARAMETER", "metadata must be an object", field="metadata")
+    # A flat map of scalars (the spec's BarcodeMetadata): one precise type per value, which
+    # every client generator can express; a nested object or array is refused, naming it.
+    for name, item in value.items():
+        if isinstance(item, Mapping | list | tuple):
+            raise ApiError(
+                "INVALID_PARAMETER",
+                "metadata values must be strings, numbers, booleans or null",
+                field=f"metadata.{name}",
+            )
     try:
         encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):

@@ -131,7 +131,7 @@ def test_request_defaults() -> None:
 
 
 def test_request_full() -> None:
-    metadata = {"sku": "A-1", "name": "Widget", "price": 9.99, "tags": ["x"], "nested": {"a": 1}}
+    metadata = {"sku": "A-1", "name": "Widget", "price": 9.99, "fragile": True, "lot": None}
     options = parse_barcode_request(
         {
             "format": "CODE128",
@@ -164,6 +164,16 @@ def test_request_full() -> None:
         ({"format": "QR", "value": "x", "height": "200"}, "INVALID_PARAMETER", "height"),
         ({"format": "QR", "value": "x", "show_text": 1}, "INVALID_PARAMETER", "show_text"),
         ({"format": "QR", "value": "x", "metadata": [1]}, "INVALID_PARAMETER", "metadata"),
+        (
+            {"format": "QR", "value": "x", "metadata": {"tags": ["x"]}},
+            "INVALID_PARAMETER",
+            "metadata.tags",
+        ),
+        (
+            {"format": "QR", "value": "x", "metadata": {"nested": {"a": 1}}},
+            "INVALID_PARAMETER",
+            "metadata.nested",
+        ),
         (
             {"format": "QR", "value": "x", "metadata": {"a": float("nan")}},
             "INVALID_PARAMETER",

@@ -1,0 +1,1 @@
+"""The ``qrforge`` command line (``qrforge --help``), built on :mod:`qrforge.client`."""

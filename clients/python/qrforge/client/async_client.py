@@ -1,0 +1,270 @@
+"""The asyncio client: ``AsyncClient(api_key=…, base_url=…)``, the same methods as
+:class:`~qrforge.client.sync_client.Client`, awaited (``iter_…`` are async iterators).
+Same retries, timeouts and ``Idempotency-Key`` on every POST."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from qrforge.client import calls, models
+from qrforge.client.errors import NetworkError
+from qrforge.client.retries import RETRY_STATUSES, RetryPolicy, may_resend
+from qrforge.client.settings import ClientSettings, request_headers
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = ClientSettings.resolve(api_key, base_url, timeout, retry)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.settings.base_url,
+            headers=self.settings.headers(),
+            timeout=self.settings.timeout,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, call: calls.Call[T]) -> T:
+        """Send one described call with retries; decode its answer or raise ``ApiError``."""
+        headers = request_headers(call.method, call.headers)
+        policy = self.settings.retry
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    call.method,
+                    call.path,
+                    params=dict(call.params),
+                    json=call.json,
+                    content=call.content,
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                resendable = isinstance(exc, httpx.ConnectError) or may_resend(call.method, headers)
+                if resendable and attempt < policy.max_retries:
+                    await self._sleep(policy.delay(attempt, None, time.time()))
+                    attempt += 1
+                    continue
+                raise NetworkError(
+                    f"cannot reach {self.settings.base_url}: {exc or type(exc).__name__}"
+                ) from exc
+            if response.status_code in RETRY_STATUSES and attempt < policy.max_retries:
+                await self._sleep(policy.delay(attempt, response.headers, time.time()))
+                attempt += 1
+                continue
+            return call.read(response)
+
+    async def _pages(
+        self, make: Callable[[str | None], calls.Call[models.Page[T]]]
+    ) -> AsyncIterator[T]:
+        cursor: str | None = None
+        while True:
+            page = await self.send(make(cursor))
+            for item in page.items:
+                yield item
+            cursor = page.pagination.next_cursor
+            if not cursor or not page.items:
+                return
+
+    # --- QR codes ---------------------------------------------------------------------------
+
+    async def generate_qr(
+        self, type: str, content: str | Mapping[str, Any], **options: Any
+    ) -> models.StaticQrCode:
+        """A static QR code, stored; ``options``: format, size, error_correction, quiet_zone,
+        name, design, design_id, include_image, tags."""
+        return await self.send(calls.generate_qr(type, content, options))
+
+    async def generate_qr_image(
+        self, type: str, content: str | Mapping[str, Any], format: str = "png", **options: Any
+    ) -> models.Image:
+        """A static QR code's image bytes straight away (the code is stored too: ``.qr_id``)."""
+        return await self.send(calls.generate_qr_image(type, content, format, options))
+
+    async def create_dynamic(
+        self, name: str, destination_url: str, **options: Any
+    ) -> models.DynamicQrCode:
+        """A dynamic QR code; ``options``: protection, slug, domain, rules, design, format, …"""
+        return await self.send(calls.create_dynamic(name, destination_url, options))
+
+    async def get_qr_code(self, qr_id: str) -> models.QrCode:
+        return await self.send(calls.get_qr_code(qr_id))
+
+    async def list_qr_codes(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        type: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+    ) -> models.Page[models.QrCode]:
+        return await self.send(
+            calls.list_qr_codes(
+                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag
+            )
+        )
+
+    def iter_qr_codes(
+        self,
+        *,
+        type: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[models.QrCode]:
+        """Every code of the account, newest first, fetched a page at a time."""
+        return self._pages(
+            lambda cursor: calls.list_qr_codes(
+                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag
+            )
+        )
+
+    async def update_qr_code(self, qr_id: str, **fields: Any) -> models.QrCode:
+        return await self.send(calls.update_qr_code(qr_id, fields))
+
+    async def set_destination(self, qr_id: str, destination_url: str) -> models.DynamicQrCode:
+        return await self.send(calls.set_destination(qr_id, destination_url))
+
+    async def delete_qr_code(self, qr_id: str) -> models.Deleted:
+        return await self.send(calls.delete_qr_code(qr_id))
+
+    async def download_qr_code(
+        self, qr_id: str, format: str | None = None, size: int | None = None
+    ) -> models.Image:
+        return await self.send(calls.download_qr_code(qr_id, format, size))
+
+    async def batch_create(self, items: list[Mapping[str, Any]]) -> models.BatchResults:
+        return await self.send(calls.batch_create(items))
+
+    # --- statistics -------------------------------------------------------------------------
+
+    async def code_stats(self, qr_id: str, **window: Any) -> models.CodeStats:
+        """``window``: from_, to, tz, include_bots."""
+        return await self.send(calls.code_stats(qr_id, window))
+
+    async def time_series(
+        self, qr_id: str, granularity: str = "day", **window: Any
+    ) -> models.TimeSeries:
+        return await self.send(calls.time_series(qr_id, granularity, window))
+
+    async def breakdown(self, qr_id: str, dimension: str, **window: Any) -> list[models.ShareRow]:
+        """``dimension``: countries, cities or referrers."""
+        return await self.send(calls.breakdown(qr_id, dimension, window))
+
+    async def device_breakdown(self, qr_id: str, **window: Any) -> models.DeviceBreakdown:
+        return await self.send(calls.device_breakdown(qr_id, window))
+
+    async def overview(self, **window: Any) -> models.Overview:
+        return await self.send(calls.overview(window))
+
+    # --- barcodes ---------------------------------------------------------------------------
+
+    async def generate_barcode(self, format: str, value: str, **options: Any) -> models.Barcode:
+        """``options``: output, width, height, show_text, metadata, include_image."""
+        return await self.send(calls.generate_barcode(format, value, options))
+
+    async def list_barcodes(
+        self, *, page: int | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> models.Page[models.Barcode]:
+        return await self.send(calls.list_barcodes(page=page, limit=limit, cursor=cursor))
+
+    def iter_barcodes(self, *, page_size: int = 100) -> AsyncIterator[models.Barcode]:
+        return self._pages(lambda cursor: calls.list_barcodes(limit=page_size, cursor=cursor))
+
+    async def get_barcode(self, barcode_id: str) -> models.Barcode:
+        return await self.send(calls.get_barcode(barcode_id))
+
+    async def delete_barcode(self, barcode_id: str) -> models.Deleted:
+        return await self.send(calls.delete_barcode(barcode_id))
+
+    async def download_barcode(self, barcode_id: str, output: str | None = None) -> models.Image:
+        return await self.send(calls.download_barcode(barcode_id, output))
+
+    # --- keys, account, designs -------------------------------------------------------------
+
+    async def list_api_keys(self) -> list[models.ApiKey]:
+        return await self.send(calls.list_api_keys())
+
+    async def create_api_key(
+        self, name: str, permissions: list[str], **options: Any
+    ) -> models.CreatedApiKey:
+        """``options``: expires_at, rate_limit. The secret is in ``.api_key``, shown once."""
+        return await self.send(calls.create_api_key(name, permissions, options))
+
+    async def revoke_api_key(self, key_id: str) -> models.RevokedKey:
+        return await self.send(calls.revoke_api_key(key_id))
+
+    async def usage(self) -> models.Usage:
+        return await self.send(calls.usage())
+
+    async def list_designs(
+        self, *, page: int | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> models.Page[models.SavedDesign]:
+        return await self.send(calls.list_designs(page=page, limit=limit, cursor=cursor))
+
+    async def create_design(self, name: str, design: Mapping[str, Any]) -> models.SavedDesign:
+        return await self.send(calls.create_design(name, design))
+
+    async def get_design(self, design_id: str) -> models.SavedDesign:
+        return await self.send(calls.get_design(design_id))
+
+    async def update_design(self, design_id: str, **fields: Any) -> models.SavedDesign:
+        """``fields``: name, design (its fields to change; ``None`` removes one)."""
+        return await self.send(calls.update_design(design_id, fields))
+
+    async def delete_design(self, design_id: str) -> models.Deleted:
+        return await self.send(calls.delete_design(design_id))
+
+    async def decode_image(
+        self, image: bytes, media_type: str = "image/png"
+    ) -> models.DecodeResults:
+        """Every QR code and barcode found in a PNG, JPEG or WebP image."""
+        return await self.send(calls.decode_image(image, media_type))
+
+    # --- imports and exports ----------------------------------------------------------------
+
+    async def start_import(self, csv: bytes, source: str = "qrforge") -> models.Import:
+        return await self.send(calls.start_import(csv, source))
+
+    async def get_import(self, import_id: str) -> models.Import:
+        return await self.send(calls.get_import(import_id))
+
+    async def import_errors(self, import_id: str) -> bytes:
+        return await self.send(calls.import_errors(import_id))
+
+    async def export_qr_codes(
+        self, format: str = "csv", *, kind: str | None = None, tag: str | None = None
+    ) -> bytes:
+        return await self.send(calls.export_qr_codes(format, kind, tag))
