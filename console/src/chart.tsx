@@ -26,7 +26,9 @@ function options(props: Props, width: number): uPlot.Options {
     scales: { x: { time: false } },
     axes: [
       {
-        values: (_u, splits) => splits.map((i) => labels[Math.round(i)] ?? ""),
+        values: (_u, splits) => splits.map((i) => (Number.isInteger(i) ? labels[i] ?? "" : "")),
+        // Room for a "MM-DD HH:mm" label: fewer, readable ticks on long ranges.
+        space: 90,
         stroke: "#1f2933",
         grid: { stroke: "#e4e7eb" },
       },

@@ -178,7 +178,7 @@ async def test_create_a_framed_dynamic_code_repoint_it_and_follow_it(
     typed = await _preview_after(page, lambda: destination.fill("https://example.com/spring"))
     assert decode_single_qr(typed) == "https://example.com/spring"
     framed = await _preview_after(
-        page, lambda: page.get_by_label("Style").select_option("banner-bottom")
+        page, lambda: page.get_by_label("Frame style").select_option("banner-bottom")
     )
     # The user sees the new drawing: taller than wide (the banner), still the same payload.
     assert decode_single_qr(framed) == "https://example.com/spring"

@@ -171,7 +171,8 @@ function CodeDetail({ record, reload }: { record: QrRecord; reload: () => void }
       {saved ? <p class="success" role="status">{saved}</p> : null}
       <div class="two-columns">
         <div>
-          {preview ? <img class="qr-image" src={preview} alt={`QR code ${record.name ?? record.qr_id}`} data-testid="code-image" /> : <p aria-busy="true">Drawing…</p>}
+          {preview ? <img class="qr-image" src={preview} alt={`QR code ${record.name ?? record.qr_id}`} data-testid="code-image" />
+            : error ? null : <p aria-busy="true">Drawing…</p>}
           <h2>Download</h2>
           <div class="button-row">
             {DOWNLOAD_FORMATS.map((fmt) => (

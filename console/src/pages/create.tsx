@@ -207,7 +207,7 @@ export function CreatePage() {
           <fieldset>
             <legend>Gradient</legend>
             <div class="grid">
-              <label>Type
+              <label>Gradient type
                 <select name="gradient" value={design.gradient} onChange={set("gradient")}>
                   <option value="">none</option><option value="linear">linear</option><option value="radial">radial</option>
                 </select>
@@ -219,12 +219,12 @@ export function CreatePage() {
           <fieldset>
             <legend>Frame</legend>
             <div class="grid">
-              <label>Style
+              <label>Frame style
                 <select name="frame" value={design.frame} onChange={set("frame")}>
                   {["none", "banner-bottom", "banner-top", "box"].map((s) => <option>{s}</option>)}
                 </select>
               </label>
-              <label>Text <input name="frame_text" maxLength={30} value={design.frame_text} onInput={set("frame_text")} /></label>
+              <label>Frame text <input name="frame_text" maxLength={30} value={design.frame_text} onInput={set("frame_text")} /></label>
               <label>Frame colour <input type="color" value={design.frame_color} onInput={set("frame_color")} /></label>
               <label>Text colour <input type="color" value={design.frame_text_color} onInput={set("frame_text_color")} /></label>
             </div>

@@ -9,6 +9,12 @@ interface Daily { granularity: string; tz: string; series: { period: string; sca
 interface Summary { total_scans: number; unique_scans: number; bot_scans: number; last_scan_at: string | null; top_country: string | null; top_city: string | null }
 export interface ScanEvent { qr_id: string; scanned_at: string; country: string | null; city: string | null; device: string | null; os: string | null; browser: string | null; referrer_host: string | null; rule: number | null; variant: number | null }
 
+/** "2026-11-02T00:00:00+01:00" as "11-02" (or "11-02 14:00" per hour): the API's own bucket. */
+function periodLabel(period: string, granularity: string): string {
+  const day = period.slice(5, 10);
+  return granularity === "hour" ? `${day} ${period.slice(11, 16)}` : day;
+}
+
 function isoDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
@@ -60,7 +66,7 @@ function ShareTable({ title, rows, name }: { title: string; rows: Share[]; name:
         <thead><tr><th scope="col">{name}</th><th scope="col">Scans</th><th scope="col">Unique</th><th scope="col">Share</th></tr></thead>
         <tbody>
           {rows.length === 0 ? <tr><td colSpan={4}>No scans yet</td></tr> : rows.map((row) => (
-            <tr><td>{String(row[name] ?? row.destination_url ?? (row.index ?? "default"))}</td><td>{row.scans}</td><td>{row.unique_scans}</td><td>{Math.round(row.share * 1000) / 10}%</td></tr>
+            <tr><td>{String(row[name] ?? row.destination_url ?? (row.index ?? "default"))}</td><td>{row.scans}</td><td>{row.unique_scans}</td><td>{Math.round(row.share * 10) / 10}%</td></tr>
           ))}
         </tbody>
       </table>
@@ -140,7 +146,7 @@ export function StatsPage({ qrId }: { qrId: string }) {
                 <div><dt>Bots (excluded)</dt><dd>{s.summary.bot_scans}</dd></div>
                 <div><dt>Last scan</dt><dd>{formatDate(s.summary.last_scan_at)}</dd></div>
               </dl>
-              <LineChart title={`Scans per ${s.daily.granularity} (${s.daily.tz})`} labels={series.map((p) => p.period)}
+              <LineChart title={`Scans per ${s.daily.granularity} (${s.daily.tz})`} labels={series.map((p) => periodLabel(p.period, s.daily.granularity))}
                 series={[{ label: "scans", values: scans, stroke: "#1d4ed8" }, { label: "unique", values: series.map((p) => p.unique_scans), stroke: "#b45309" }]} />
               <div class="tables">
                 <ShareTable title="Countries" rows={s.countries} name="country" />
