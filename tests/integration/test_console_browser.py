@@ -172,6 +172,12 @@ async def test_create_a_framed_dynamic_code_repoint_it_and_follow_it(
     stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
 ) -> None:
     await sign_in(page, console_url(stack), owner.api_key)
+    # The key is kept in the tab's memory only: no URL, cookie or browser storage holds it.
+    assert owner.api_key not in page.url
+    kept = await page.evaluate(
+        "() => [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)]"
+    )
+    assert kept == ["", "{}", "{}"]
     first = await _preview_after(page, page.get_by_role("link", name="New code").first.click)
     assert decode_single_qr(first) == "https://example.com"
     destination = page.get_by_label("Destination URL")

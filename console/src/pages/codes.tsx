@@ -27,6 +27,8 @@ export interface QrRecord {
   variants?: unknown[];
 }
 
+interface Overview { total_codes: number; dynamic_codes: number; total_scans: number; unique_scans: number }
+
 const PAGE_SIZE = 25;
 const QR_TYPES = ["url", "text", "phone", "email", "sms", "whatsapp", "wifi", "vcard", "maps", "event", "payment"];
 
@@ -42,6 +44,7 @@ export function CodesPage() {
   if (type) query.set("type", type);
   if (settledTag) query.set("tag", settledTag);
   const codes = useLoad(() => list<QrRecord>(`/v1/qrcodes?${query}`), [query.toString()]);
+  const overview = useLoad(() => call<Overview>("GET", `/v1/stats/overview${settledTag ? `?tag=${encodeURIComponent(settledTag)}` : ""}`), [settledTag]);
   const filter = (change: () => void) => { change(); setPage(1); };
   const needle = search.trim().toLowerCase();
 
@@ -51,6 +54,14 @@ export function CodesPage() {
         <h1 id="codes-title">QR codes</h1>
         <a class="button primary" href="#/codes/new">New code</a>
       </div>
+      {overview.value ? (
+        <dl class="counters">
+          <div><dt>Codes</dt><dd>{overview.value.total_codes.toLocaleString()}</dd></div>
+          <div><dt>Dynamic</dt><dd>{overview.value.dynamic_codes.toLocaleString()}</dd></div>
+          <div><dt>Scans</dt><dd>{overview.value.total_scans.toLocaleString()}</dd></div>
+          <div><dt>Unique scans</dt><dd>{overview.value.unique_scans.toLocaleString()}</dd></div>
+        </dl>
+      ) : null}
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>Search by name
           <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} maxLength={200} />

@@ -58,12 +58,12 @@ export function useScanStream(qrId: string | null, onScan: (scan: ScanEvent) => 
   return { available, error };
 }
 
-function ShareTable({ title, rows, name }: { title: string; rows: Share[]; name: string }) {
+function ShareTable({ title, rows, name, column }: { title: string; rows: Share[]; name: string; column: string }) {
   return (
     <div class="table-wrap">
       <table>
         <caption>{title}</caption>
-        <thead><tr><th scope="col">{name}</th><th scope="col">Scans</th><th scope="col">Unique</th><th scope="col">Share</th></tr></thead>
+        <thead><tr><th scope="col">{column}</th><th scope="col">Scans</th><th scope="col">Unique</th><th scope="col">Share</th></tr></thead>
         <tbody>
           {rows.length === 0 ? <tr><td colSpan={4}>No scans yet</td></tr> : rows.map((row) => (
             <tr><td>{String(row[name] ?? row.destination_url ?? (row.index ?? "default"))}</td><td>{row.scans}</td><td>{row.unique_scans}</td><td>{Math.round(row.share * 10) / 10}%</td></tr>
@@ -149,14 +149,14 @@ export function StatsPage({ qrId }: { qrId: string }) {
               <LineChart title={`Scans per ${s.daily.granularity} (${s.daily.tz})`} labels={series.map((p) => periodLabel(p.period, s.daily.granularity))}
                 series={[{ label: "scans", values: scans, stroke: "#1d4ed8" }, { label: "unique", values: series.map((p) => p.unique_scans), stroke: "#b45309" }]} />
               <div class="tables">
-                <ShareTable title="Countries" rows={s.countries} name="country" />
-                <ShareTable title="Cities" rows={s.cities} name="city" />
-                <ShareTable title="Devices" rows={s.devices.devices} name="device" />
-                <ShareTable title="Operating systems" rows={s.devices.os} name="os" />
-                <ShareTable title="Browsers" rows={s.devices.browsers} name="browser" />
-                <ShareTable title="Referrers" rows={s.referrers} name="referrer" />
-                {s.variants ? <ShareTable title="Variants" rows={s.variants} name="index" /> : null}
-                {s.rules ? <ShareTable title="Rules" rows={s.rules} name="index" /> : null}
+                <ShareTable title="Countries" column="Country" rows={s.countries} name="country" />
+                <ShareTable title="Cities" column="City" rows={s.cities} name="city" />
+                <ShareTable title="Devices" column="Device" rows={s.devices.devices} name="device" />
+                <ShareTable title="Operating systems" column="OS" rows={s.devices.os} name="os" />
+                <ShareTable title="Browsers" column="Browser" rows={s.devices.browsers} name="browser" />
+                <ShareTable title="Referrers" column="Referrer" rows={s.referrers} name="referrer" />
+                {s.variants ? <ShareTable title="Variants" column="Variant" rows={s.variants} name="index" /> : null}
+                {s.rules ? <ShareTable title="Rules" column="Rule" rows={s.rules} name="index" /> : null}
               </div>
             </>
           );
