@@ -10,6 +10,7 @@ import gzip
 import io
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -218,6 +219,32 @@ async def test_create_a_framed_dynamic_code_repoint_it_and_follow_it(
             return r.headers.get("Location") == "https://example.com/summer"
 
     await eventually(repointed, 2.0, "the new destination live at the short URL")
+
+
+async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(
+    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page, tmp_path: Path
+) -> None:
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 120), (220, 20, 20)).save(logo)
+    await sign_in(page, console_url(stack), owner.api_key)
+    plain = await _preview_after(page, page.get_by_role("link", name="New code").first.click)
+    with_logo = await _preview_after(
+        page, lambda: page.get_by_label("Logo").set_input_files(str(logo))
+    )
+    # Still the same payload, and now red in the middle where the logo sits.
+    assert decode_single_qr(with_logo) == decode_single_qr(plain) == "https://example.com"
+    image = Image.open(io.BytesIO(with_logo)).convert("RGB")
+    assert image.getpixel((image.width // 2, image.height // 2)) == (220, 20, 20)
+    client = api.as_account(owner)
+    assert [d["name"] for d in (await client.list_designs()).data()] == [
+        "console logo preview (temporary)"
+    ]
+    await page.get_by_role("link", name="Codes", exact=True).click()
+
+    async def cleaned_up() -> bool:
+        return bool((await client.list_designs()).data() == [])
+
+    await eventually(cleaned_up, 2.0, "the logo's temporary design deleted on leaving the page")
 
 
 async def _stream_route_exists(

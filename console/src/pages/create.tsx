@@ -1,6 +1,8 @@
 // Create a static or dynamic code. The preview is the API's own drawing (GET
 // /v1/qrcodes/generate stores nothing), asked again 300 ms after the last change, with the fit
-// warnings the API reports in X-QR-Warnings.
+// warnings the API reports in X-QR-Warnings. That GET cannot carry a logo, but it draws a saved
+// design's logo: an uploaded logo is saved as a temporary design (deleted when replaced, when the
+// code is created or when the page is left) and the preview names it.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, image, list } from "../api";
 import { ErrorMessage, asApiError, navigate, useDebounced, useLoad } from "../ui";
@@ -80,7 +82,30 @@ function readLogo(file: File): Promise<string> {
   });
 }
 
-interface SavedDesign { design_id: string; name: string }
+interface SavedDesign { design_id: string; name: string; design: Record<string, unknown> }
+
+const PREVIEW_DESIGN_NAME = "console logo preview (temporary)";
+
+/** The temporary saved design that lets the preview draw ``logo``; null without a logo. */
+function useLogoPreviewDesign(logo: string | null, base: Record<string, unknown> | null): { id: string | null; error: ApiError | null } {
+  const [id, setId] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    if (logo === null) { setId(null); setError(null); return; }
+    let made: string | null = null;
+    let current = true;
+    call<SavedDesign>("POST", "/v1/designs", { name: PREVIEW_DESIGN_NAME, design: { ...(base ?? {}), logo_data: logo } }).then(
+      (design) => { made = design.design_id; if (current) { setId(design.design_id); setError(null); } else dropDesign(made); },
+      (err) => { if (current) { setId(null); setError(asApiError(err)); } },
+    );
+    return () => { current = false; if (made) dropDesign(made); };
+  }, [logo, base]);
+  return { id, error };
+}
+
+function dropDesign(designId: string): void {
+  call("DELETE", `/v1/designs/${designId}`).catch(() => undefined);
+}
 
 export function CreatePage() {
   const [kind, setKind] = useState<"static" | "dynamic">("dynamic");
@@ -96,8 +121,11 @@ export function CreatePage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [previews, setPreviews] = useState(0);
-  const saved = useLoad(() => list<SavedDesign>("/v1/designs?limit=100").then((r) => r.data), []);
-  const query = useDebounced(previewQuery(kind === "dynamic" ? "url" : type, content.trim(), design, designId), 300);
+  const saved = useLoad(() => list<SavedDesign>("/v1/designs?limit=100").then((r) => r.data.filter((d) => d.name !== PREVIEW_DESIGN_NAME)), []);
+  const chosen = saved.value?.find((d) => d.design_id === designId)?.design ?? null;
+  const logoDesign = useLogoPreviewDesign(logo, chosen);
+  const previewDesignId = logo !== null && logoDesign.id ? logoDesign.id : designId;
+  const query = useDebounced(previewQuery(kind === "dynamic" ? "url" : type, content.trim(), design, previewDesignId), 300);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -229,7 +257,7 @@ export function CreatePage() {
               <label>Text colour <input type="color" value={design.frame_text_color} onInput={set("frame_text_color")} /></label>
             </div>
           </fieldset>
-          <label>Logo (PNG, JPEG or SVG, ≤ 1 MiB; drawn when the code is created)
+          <label>Logo (PNG, JPEG or SVG, ≤ 1 MiB)
             <input type="file" accept="image/png,image/jpeg,image/svg+xml" onChange={async (e) => {
               const file = e.currentTarget.files?.[0];
               setLogo(file ? await readLogo(file) : null);
@@ -244,11 +272,10 @@ export function CreatePage() {
         <aside class="preview" aria-labelledby="preview-title">
           <h2 id="preview-title">Preview</h2>
           {preview ? <img src={preview.url} alt="Preview of the QR code" data-testid="preview" data-generation={previews} /> : null}
-          <ErrorMessage error={previewError} />
+          <ErrorMessage error={previewError ?? logoDesign.error} />
           <ul class="warnings" aria-live="polite" data-testid="warnings">
             {(preview?.warnings ?? []).map((w) => <li><strong>{w}</strong>: {WARNING_TEXT[w] ?? "see the API documentation"}</li>)}
           </ul>
-          {logo ? <p class="muted">The logo is not in the preview: the API draws it when the code is created.</p> : null}
         </aside>
       </div>
     </section>
