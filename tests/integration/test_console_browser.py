@@ -169,7 +169,7 @@ async def _preview_after(page: Page, change: Callable[[], Awaitable[object]]) ->
     return await shown_image(page, "preview")
 
 
-async def test_create_a_framed_dynamic_code_repoint_it_and_follow_it(
+async def test_create_a_framed_dynamic_code_repoint_deactivate_and_follow_it(
     stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
 ) -> None:
     await sign_in(page, console_url(stack), owner.api_key)
@@ -219,6 +219,16 @@ async def test_create_a_framed_dynamic_code_repoint_it_and_follow_it(
             return r.headers.get("Location") == "https://example.com/summer"
 
     await eventually(repointed, 2.0, "the new destination live at the short URL")
+
+    await page.get_by_label("active").uncheck()
+    await page.get_by_role("button", name="Save protection").click()
+    await expect(page.get_by_role("status").filter(has_text="Protection saved")).to_be_visible()
+
+    async def gone() -> bool:
+        async with http.get(short_url, headers={"User-Agent": PHONE}, allow_redirects=False) as r:
+            return r.status == 410
+
+    await eventually(gone, 2.0, "the deactivated code answering 410")
 
 
 async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(

@@ -222,8 +222,64 @@ function CodeDetail({ record, reload }: { record: QrRecord; reload: () => void }
           <button type="button" class="danger" onClick={remove}>Delete code</button>
         </div>
       </div>
+      {record.kind === "dynamic" ? <ProtectionForm record={record} onSaved={reload} /> : null}
       {record.kind === "dynamic" ? <RulesEditor record={record} onSaved={reload} /> : null}
     </>
+  );
+}
+
+/** Password, expiry, scan limit and the active switch of a dynamic code: one PATCH. */
+function ProtectionForm({ record, onSaved }: { record: QrRecord; onSaved: () => void }) {
+  const protection = record.protection ?? { password_protected: false, expiry_date: null, max_scans: 0 };
+  const [password, setPassword] = useState("");
+  const [removePassword, setRemovePassword] = useState(false);
+  const [expiry, setExpiry] = useState((protection.expiry_date ?? "").slice(0, 10));
+  const [maxScans, setMaxScans] = useState(String(protection.max_scans ?? 0));
+  const [active, setActive] = useState(record.active ?? true);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const fieldError = (field: string) => (error?.field === field ? <span class="field-error" role="alert">{error.message}</span> : null);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    const changes: Record<string, unknown> = { expiry_date: expiry || null, max_scans: Number(maxScans) || 0 };
+    if (removePassword) changes.password = null;
+    else if (password) changes.password = password;
+    try {
+      await call("PATCH", `/v1/qrcodes/${record.qr_id}`, { protection: changes, active });
+      setPassword("");
+      setSaved(true);
+      onSaved();
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
+  return (
+    <section aria-labelledby="protection-title">
+      <h2 id="protection-title">Protection</h2>
+      <form class="filters" onSubmit={save}>
+        <label>{protection.password_protected ? "New password" : "Password"}
+          <input type="password" autoComplete="new-password" maxLength={128} value={password} disabled={removePassword} onInput={(e) => setPassword(e.currentTarget.value)} />
+          {fieldError("protection.password")}
+        </label>
+        {protection.password_protected ? (
+          <label class="inline"><input type="checkbox" checked={removePassword} onChange={(e) => setRemovePassword(e.currentTarget.checked)} /> remove the password</label>
+        ) : null}
+        <label>Expires after
+          <input type="date" value={expiry} onChange={(e) => setExpiry(e.currentTarget.value)} />
+          {fieldError("protection.expiry_date")}
+        </label>
+        <label>Scan limit (0 = none)
+          <input type="number" min={0} value={maxScans} onInput={(e) => setMaxScans(e.currentTarget.value)} />
+          {fieldError("protection.max_scans")}
+        </label>
+        <label class="inline"><input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} /> active</label>
+        <button type="submit">Save protection</button>
+      </form>
+      {error && !error.field?.startsWith("protection.") ? <ErrorMessage error={error} /> : null}
+      {saved ? <p class="success" role="status">Protection saved</p> : null}
+    </section>
   );
 }
 

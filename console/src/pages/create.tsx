@@ -183,7 +183,7 @@ export function CreatePage() {
             <label class="inline"><input type="radio" name="kind" value="dynamic" checked={kind === "dynamic"} onChange={() => setKind("dynamic")} /> Dynamic (short URL, editable, counted)</label>
             <label class="inline"><input type="radio" name="kind" value="static" checked={kind === "static"} onChange={() => setKind("static")} /> Static</label>
           </fieldset>
-          <label>Name <input name="name" maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
+          <label>Name <input name="name" maxLength={200} required={kind === "dynamic"} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
           {kind === "static" ? (
             <label>Type
               <select name="type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
