@@ -25,7 +25,7 @@ import aiohttp
 import asyncpg
 from playwright.async_api import Page, expect
 
-from tests.support.browser import CONSOLE_DIST, chromium, sign_in
+from tests.support.browser import CONSOLE_DIST, chromium, chromium_path, sign_in
 from tests.support.stack import ApiAccount, Stack, unlimited_account
 from tests.support.system import whole_system
 
@@ -140,6 +140,9 @@ async def run(stack: Stack) -> dict[str, Any]:
 
 
 def main() -> None:
+    if chromium_path() is None or not (CONSOLE_DIST / "index.html").is_file():
+        print(json.dumps({"bench": "console", "skipped": "needs chromium and make console"}))
+        return
     with whole_system("qrforge_console_bench") as stack:
         print(json.dumps(asyncio.run(run(stack))))
 
