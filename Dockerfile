@@ -8,6 +8,7 @@
 # /var/lib/qrforge/clickhouse (embedded ClickHouse for analytics, CLICKHOUSE_URL=chdb:///...).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
 
 # --- builder: dependencies in a venv, gRPC stubs generated from proto/ ---------------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -38,6 +39,15 @@ RUN python -m venv /opt/protoc \
 COPY services ./services
 RUN /opt/venv/bin/python -m compileall -q -j 0 services gen
 
+# --- console: the browser console's static files (npm ci from the lockfile, vite build) ---------
+FROM ${NODE_IMAGE} AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY console/index.html console/vite.config.ts console/tsconfig.json ./
+COPY console/src ./src
+RUN npm run build
+
 # --- runtime: slim, non-root, nothing writable but mounted volumes ------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="qrforge" \
@@ -52,6 +62,8 @@ RUN groupadd --system --gid 10001 qrforge \
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /src/gen /app/gen
 COPY --from=builder /src/services /app/services
+# Served by the gateway at /console (CONSOLE_DIR defaults to /app/console/dist).
+COPY --from=console /console/dist /app/console/dist
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app:/app/gen \

@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PROTOS := $(wildcard proto/qrforge/v1/*.proto)
 STUBS := gen/qrforge/v1/.stamp
 
-.PHONY: setup proto run test test-unit test-integration bench lint gallery clean
+.PHONY: setup proto console console-screenshots run test test-unit test-integration bench lint gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,21 +34,41 @@ $(STUBS): $(PROTOS) | $(VENV)/.installed
 	echo '__path__ = __import__("pkgutil").extend_path(__path__, __name__)' > gen/qrforge/__init__.py
 	touch gen/qrforge/v1/__init__.py gen/qrforge/py.typed $@
 
-run: setup
+# The browser console (console/, served by the gateway at /console): npm ci from the committed
+# lockfile, then a vite build into console/dist (not committed). Rebuilt when a source changes.
+CONSOLE_DEPS := console/node_modules/.package-lock.json
+CONSOLE_BUILD := console/dist/index.html
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html \
+	console/vite.config.ts console/tsconfig.json
+
+$(CONSOLE_DEPS): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	touch $@
+
+$(CONSOLE_BUILD): $(CONSOLE_DEPS) $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+console: $(CONSOLE_BUILD)
+
+console-screenshots: setup console
+	bash scripts/test-tools.sh
+	$(BIN)/python -m scripts.console_screenshots
+
+run: setup console
 	@# setpriv: a SIGTERM to make (which make does not forward) still stops every service
 	setpriv --pdeathsig TERM bash scripts/run-local.sh
 
-test: setup
+test: setup console
 	bash scripts/test-tools.sh
 	$(BIN)/python -m pytest
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit
 
-test-integration: setup
+test-integration: setup console
 	$(BIN)/python -m pytest tests/integration
 
-bench: setup
+bench: setup console
 	$(BIN)/python -m bench
 
 gallery: setup
@@ -60,4 +80,4 @@ lint: setup
 	$(BIN)/mypy services tests bench scripts clients/python/qrforge
 
 clean:
-	rm -rf gen $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf gen $(VENV) .mypy_cache .ruff_cache .pytest_cache console/node_modules console/dist

@@ -51,6 +51,7 @@ cat <<MSG
 
   QRForge is running.
   Gateway:   http://127.0.0.1:$GATEWAY_PORT
+  Console:   http://127.0.0.1:$GATEWAY_PORT/console/   (sign in with the key below)
   API key:   $api_key   (shown once; stored only as a keyed hash)
 
   Try: curl -H "Authorization: Bearer $api_key" -H "Content-Type: application/json" \\

@@ -7,6 +7,7 @@ from aiohttp import web
 from services.gateway.account import key_routes, usage_routes
 from services.gateway.barcodes import routes as barcode_routes
 from services.gateway.batch import routes as batch_routes
+from services.gateway.console import routes as console_routes
 from services.gateway.decode import routes as decode_routes
 from services.gateway.designs import routes as design_routes
 from services.gateway.docs import routes as docs_routes
@@ -58,3 +59,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/openapi.json", docs_routes.openapi_spec)
     app.router.add_get("/docs", docs_routes.docs_page)
     app.router.add_get("/docs/assets/{name}", docs_routes.docs_asset)
+    app.router.add_get("/console", console_routes.console_page)
+    app.router.add_get("/console/", console_routes.console_page)
+    app.router.add_get("/console/assets/{name}", console_routes.console_asset)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
 
 from services.runtime.client_ip import IPNetwork, parse_networks
 from services.runtime.config import env_float, env_int, env_list, env_str
 from services.runtime.grpc_auth import grpc_auth_token_from_env
 from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.runtime.http_server import HttpLimits
+
+DEFAULT_CONSOLE_DIR: Final = Path(__file__).resolve().parents[2] / "console" / "dist"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class GatewaySettings:
     log_level: str
     http_limits: HttpLimits
     admin_host: str
+    console_dir: Path
     grpc_auth_token: str = field(repr=False)
     grpc_tls: GrpcTls | None = None
 
@@ -83,6 +88,8 @@ class GatewaySettings:
             log_level=env_str("LOG_LEVEL", "INFO", env),
             http_limits=HttpLimits.from_env(env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
+            # The built browser console (console/ at the top of the repository, `make console`).
+            console_dir=Path(env_str("CONSOLE_DIR", str(DEFAULT_CONSOLE_DIR), env)),
             # Presented on every call to render, keys and analytics.
             grpc_auth_token=grpc_auth_token_from_env(env),
             grpc_tls=grpc_tls_from_env(env),

@@ -30,10 +30,17 @@ HTTP_METHODS: Final = frozenset({"get", "put", "post", "delete", "patch", "optio
 # set can never go stale. Shared with test_schemathesis.py, which skips these operations.
 NOT_YET_ROUTED: Final[frozenset[tuple[str, str]]] = frozenset()
 
-# Routes that are not part of the v1 API and so are not in the spec: the spec itself and the
-# docs page with its assets.
+# Routes that are not part of the v1 API and so are not in the spec: the spec itself, the
+# docs page with its assets and the browser console with its assets.
 UNDOCUMENTED_ROUTES: Final = frozenset(
-    {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/assets/{name}")}
+    {
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/assets/{name}"),
+        ("GET", "/console"),
+        ("GET", "/console/"),
+        ("GET", "/console/assets/{name}"),
+    }
 )
 
 SPEC_URI: Final = "urn:qrforge:openapi"
