@@ -94,7 +94,6 @@ def encode_matrix(symbology: str, value: str) -> ModuleMatrix:
                 "INVALID_GS1",
                 f"not a valid GS1 element string: {exc}",
                 field="value",
-                details={"ai": None},
             ) from exc
         raise ApiError(
             "INVALID_BARCODE_VALUE",

@@ -178,10 +178,7 @@ def _digit_groups(symbology: str, value: str) -> tuple[DigitGroup, ...]:
 
 def _zint_error(symbology: str, message: str) -> ApiError:
     if symbology == "GS1_128":
-        return ApiError(
-            "INVALID_GS1", f"not a valid GS1 element string: {message}", field="value",
-            details={"ai": None},
-        )  # fmt: skip
+        return ApiError("INVALID_GS1", f"not a valid GS1 element string: {message}", field="value")
     if symbology in ("ITF14", "UPCE"):
         return ApiError("INVALID_EAN", f"{symbology}: {message}", field="value")
     return _bad_value(f"value cannot be encoded as {symbology}: {message}")

@@ -109,7 +109,7 @@ async def test_image_bytes_through_accept(api: ApiClient) -> None:
             {"format": "GS1_128", "value": value, "width": 700}, accept=content_type
         )
         assert resp.status == 200 and resp.headers["Content-Type"] == content_type
-        assert _decoded(resp.body, content_type, "GS1_128") == (f"01095060001343521726123110LOT42")
+        assert _decoded(resp.body, content_type, "GS1_128") == ("01095060001343521726123110LOT42")
         listed = (await api.list_barcodes(limit="5")).data()
         assert resp.headers["X-Barcode-Id"] in {item["barcode_id"] for item in listed}
 

@@ -19,8 +19,8 @@ variable-length field ends at a group separator ``\\x1d``) is what a scanner ret
 accepted so that scanned data can be re-printed, and it is where a missing separator shows up
 (a variable-length field then swallows what follows and exceeds its maximum length).
 
-Errors are ``INVALID_GS1`` with ``details: {field: "value", ai}`` (``ai`` is ``null`` when the
-string does not even reach an AI).
+Errors are ``INVALID_GS1`` with ``details: {field: "value", ai}`` (no ``ai`` when the string
+cannot be read as far as an AI).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class ElementString:
 
 
 def _error(message: str, ai: str | None) -> ApiError:
-    return ApiError("INVALID_GS1", message, field="value", details={"ai": ai})
+    return ApiError("INVALID_GS1", message, field="value", details={"ai": ai} if ai else None)
 
 
 def gs1_check_digit(body: str) -> str:
