@@ -60,6 +60,22 @@ def _ean13(i: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
+def _gtin14(i: int) -> str:
+    body = f"{(950_600_000_000 + i * 7_919) % 10_000_000_000_000:013d}"
+    total = sum(int(d) * (3 if k % 2 == 0 else 1) for k, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def _gs1_element_string(i: int) -> str:
+    """A GTIN, an expiry and a lot: the usual GS1-128 / GS1 DataMatrix label content."""
+    return f"(01){_gtin14(i)}(17)261231(10)LOT{i % 1_000_000}"
+
+
+def _part_marking(i: int) -> str:
+    """A DataMatrix part marking of a typical length (30-odd characters)."""
+    return f"PN:4711-{i % 100_000:05d};SN:{i:010d};REV:B"
+
+
 def _logo_png() -> bytes:
     image = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -130,6 +146,12 @@ def main() -> dict[str, Any]:
         {
             "python_barcode": python_barcode_png,
             "ean13": lambda i: render_barcode(BarcodeSpec("EAN13", _ean13(i), show_text=True)),
+            "datamatrix": lambda i: render_barcode(
+                BarcodeSpec("DATAMATRIX", _part_marking(i), width=200, height=200)
+            ),
+            "gs1_128": lambda i: render_barcode(
+                BarcodeSpec("GS1_128", _gs1_element_string(i), width=600, show_text=True)
+            ),
         }
     )
     return {
@@ -143,6 +165,15 @@ def main() -> dict[str, Any]:
         "ean13_png_with_text_per_s": round(bar_rates["ean13"], 1),
         "python_barcode_ean13_png_baseline_per_s": round(bar_rates["python_barcode"], 1),
         "ean13_vs_python_barcode_ratio": round(bar_rates["ean13"] / bar_rates["python_barcode"], 2),
+        "datamatrix_png_200_per_s": round(bar_rates["datamatrix"], 1),
+        "datamatrix_vs_python_barcode_ratio": round(
+            bar_rates["datamatrix"] / bar_rates["python_barcode"], 2
+        ),
+        "gs1_128_png_with_text_per_s": round(bar_rates["gs1_128"], 1),
+        "gs1_128_vs_python_barcode_ratio": round(
+            bar_rates["gs1_128"] / bar_rates["python_barcode"], 2
+        ),
+        "gs1_128_content": "(01) GTIN-14, (17) expiry, (10) lot; HRI with the AIs in brackets",
     }
 
 

@@ -55,10 +55,17 @@ class BarLayout:
 def _bar_runs(pattern: BarPattern, x0: int, m: int) -> tuple[tuple[int, int, bool], ...]:
     bars = np.concatenate(([False], pattern.bars, [False]))
     edges = np.flatnonzero(bars[1:] != bars[:-1])
-    runs = []
-    for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-        runs.append((x0 + start * m, (end - start) * m, bool(pattern.long_bars[start])))
-    return tuple(runs)
+    starts, ends = edges[::2], edges[1::2]
+    # Built by numpy and zipped: a GS1-128 symbol has ~70 bars, a Python loop a third of its
+    # layout time.
+    return tuple(
+        zip(
+            (x0 + starts * m).tolist(),
+            ((ends - starts) * m).tolist(),
+            pattern.long_bars[starts].tolist(),
+            strict=True,
+        )
+    )
 
 
 def layout_barcode(pattern: BarPattern, width: int, height: int, show_text: bool) -> BarLayout:
