@@ -70,7 +70,9 @@ def _decoded(data: bytes, content_type: str, fmt: str) -> str:
     result = results[0]
     assert (result.content_type == zxingcpp.ContentType.GS1) == fmt.startswith("GS1_")
     if fmt == "UPCE":
-        upce: str = result.extra["UPCE"]  # zxing's text is the expanded EAN-13
+        extra = result.extra  # zxing's text is the expanded EAN-13
+        assert isinstance(extra, dict)
+        upce: str = extra["UPCE"]
         return upce
     text: str = result.text
     return text

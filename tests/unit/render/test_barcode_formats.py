@@ -84,7 +84,7 @@ def test_every_format_and_output_decodes_to_its_content(
         assert result.text == element_string
     elif fmt == "UPCE":
         # zxing transmits UPC-E expanded to EAN-13; the symbol's own 8 digits are its extras.
-        assert result.extra["UPCE"] == value
+        assert isinstance(result.extra, dict) and result.extra["UPCE"] == value
     else:
         assert result.content_type != zxingcpp.ContentType.GS1
         assert result.text == value
