@@ -103,7 +103,7 @@ def linear_drawing(layout: BarLayout) -> BarcodeDrawing:
         (x, layout.top, w, (layout.long_bottom if is_long else layout.bottom) - layout.top)
         for x, w, is_long in layout.bars
     ]
-    return BarcodeDrawing(layout.width, layout.height, rects, layout.texts)
+    return BarcodeDrawing(layout.width, layout.height, rects + list(layout.bearers), layout.texts)
 
 
 def matrix_drawing(layout: MatrixLayout) -> BarcodeDrawing:
@@ -119,6 +119,8 @@ def draw_raster(layout: BarLayout) -> npt.NDArray[np.uint8]:
         canvas[layout.bottom : layout.long_bottom] = _bar_row(
             layout.width, [bar for bar in layout.bars if bar[2]]
         )
+    for x, y, w, h in layout.bearers:
+        canvas[y : y + h, x : x + w] = 0
     for item in layout.texts:
         draw_text(canvas, item.text, item.center_x, item.baseline, item.size)
     return canvas
@@ -143,6 +145,8 @@ def render_svg(layout: BarLayout) -> bytes:
     for x, w, is_long in layout.bars:
         h = (layout.long_bottom if is_long else layout.bottom) - layout.top
         d.append(f"M{x} {layout.top}h{w}v{h}h{-w}z")
+    for x, y, w, h in layout.bearers:
+        d.append(f"M{x} {y}h{w}v{h}h{-w}z")
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{layout.width}" '

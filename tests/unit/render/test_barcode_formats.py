@@ -145,3 +145,16 @@ def test_what_render_refuses(spec: BarcodeSpec, code: str, field: str) -> None:
     with pytest.raises(ApiError) as info:
         render_barcode(spec)
     assert (info.value.code, info.value.field) == (code, field)
+
+
+def test_itf14_has_bearer_bars_touching_its_bars() -> None:
+    value = "15400141288763"
+    layout = layout_barcode(encode_barcode("ITF14", value), 600, 250, show_text=True)
+    png = render_barcode(BarcodeSpec("ITF14", value, width=600, height=250)).data
+    gray = np.asarray(raster_image(png, "image/png").convert("L"))
+    (x, y, w, h), (_, y2, _, _) = layout.bearers
+    # Solid across the symbol and its quiet zones, right above and below the bars.
+    assert (gray[y : y + h, x : x + w] == 0).all()
+    assert (gray[y2 : y2 + h, x : x + w] == 0).all()
+    assert y + h == layout.top and y2 == layout.bottom
+    assert w == (135 + 20) * layout.module_px
