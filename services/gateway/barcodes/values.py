@@ -18,7 +18,11 @@ from typing import Final
 
 from stdnum import ean as stdnum_ean
 
-from services.gateway.barcodes.gs1 import GS1_128_MAX_CHARS, parse_element_string
+from services.gateway.barcodes.gs1 import (
+    GS1_128_MAX_CHARS,
+    MAX_ELEMENT_STRING,
+    parse_element_string,
+)
 from services.runtime.errors import ApiError
 
 SYMBOLOGIES: Final = (
@@ -224,11 +228,8 @@ def normalize_barcode_value(symbology: str, value: object) -> str:
     if fmt == "UPCE":
         return _upce(value)
     if fmt in GS1_SYMBOLOGIES:
-        limit = GS1_128_MAX_CHARS if fmt == "GS1_128" else None
-        parsed = (
-            parse_element_string(value, max_chars=limit) if limit else parse_element_string(value)
-        )
-        return parsed.human
+        limit = GS1_128_MAX_CHARS if fmt == "GS1_128" else MAX_ELEMENT_STRING
+        return parse_element_string(value, max_chars=limit).human
     if not value:
         raise ApiError("INVALID_BARCODE_VALUE", "value must not be empty", field="value")
     if fmt in MATRIX_SYMBOLOGIES:
