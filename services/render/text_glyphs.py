@@ -7,6 +7,7 @@ bitmaps with numpy instead of calling FreeType for every image.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,33 +73,60 @@ def text_width(text: str, size: int) -> float:
     return sum(_ink(ch, size)[3] for ch in text)
 
 
+@dataclass(frozen=True, slots=True)
+class _Atlas:
+    """The printable ASCII glyphs of one size as equal cells: ``cells[code - 32]`` is the ink
+    (255 = none) of a line box ``top`` .. ``top + height`` around the baseline, the glyph's
+    left edge at the cell's column 0."""
+
+    top: int
+    cells: npt.NDArray[np.uint8]  # (95, height, width)
+    lefts: npt.NDArray[np.int64]
+    advances: npt.NDArray[np.float64]
+    inked: npt.NDArray[np.bool_]
+    # Glyphs k apart in a line never share a column: k advances (at least k x the narrowest
+    # inked glyph's) minus one px of rounding and the spread of left bearings cover a cell.
+    strips: int
+
+    @property
+    def height(self) -> int:
+        return int(self.cells.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.cells.shape[2])
+
+
 @lru_cache(maxsize=64)
-def _line_box(size: int) -> tuple[int, int, npt.NDArray[np.uint8]]:
-    """(top, bottom) of every printable ASCII glyph at ``size`` relative to the baseline, and a
-    white block of that height to slice gaps from."""
+def _atlas(size: int) -> _Atlas:
     inks = [_ink(chr(code), size) for code in range(0x20, 0x7F)]
-    top = min(t for ink, _, t, _ in inks if ink is not None)
-    bottom = max(t + ink.shape[0] for ink, _, t, _ in inks if ink is not None)
-    blank = np.full((bottom - top, 4 * size + 16), 255, dtype=np.uint8)
-    blank.setflags(write=False)
-    return top, bottom, blank
+    drawn = [(ink, top) for ink, _, top, _ in inks if ink is not None]
+    top = min(t for _, t in drawn)
+    bottom = max(t + ink.shape[0] for ink, t in drawn)
+    width = max(ink.shape[1] for ink, _ in drawn)
+    cells = np.full((len(inks), bottom - top, width), 255, dtype=np.uint8)
+    for i, (ink, _, glyph_top, _) in enumerate(inks):
+        if ink is not None:
+            h, w = ink.shape
+            cells[i, glyph_top - top : glyph_top - top + h, :w] = ink
+    cells.setflags(write=False)
+    lefts = np.array([left for _, left, _, _ in inks], dtype=np.int64)
+    advances = np.array([advance for _, _, _, advance in inks], dtype=np.float64)
+    inked = np.array([ink is not None for ink, _, _, _ in inks])
+    spread = int(lefts[inked].max() - lefts[inked].min())
+    narrowest = float(advances[inked].min())
+    return _Atlas(
+        top=top,
+        cells=cells,
+        lefts=lefts,
+        advances=advances,
+        inked=inked,
+        strips=math.ceil((width + 1 + spread) / narrowest),
+    )
 
 
-@lru_cache(maxsize=4096)
-def _line_ink(char: str, size: int) -> npt.NDArray[np.uint8] | None:
-    """The glyph's ink padded with white to the line box's height."""
-    ink, _, top, _ = _ink(char, size)
-    if ink is None:
-        return None
-    box_top, box_bottom, _ = _line_box(size)
-    padded = np.full((box_bottom - box_top, ink.shape[1]), 255, dtype=np.uint8)
-    padded[top - box_top : top - box_top + ink.shape[0]] = ink
-    padded.setflags(write=False)
-    return padded
-
-
-# Below this many glyphs the per-glyph loop is as fast as composing a line.
-_LINE_MIN_GLYPHS = 8
+# Below this many characters the per-glyph loop is as fast as composing a line.
+_LINE_MIN_CHARS = 8
 
 
 def draw_text(
@@ -106,64 +134,57 @@ def draw_text(
 ) -> None:
     """Darken ``text`` into a grey ``canvas`` (255 white), centred on ``center_x``; clipped.
 
-    A long human-readable line (a GS1-128 element string has ~40 characters) was most of a
-    barcode's drawing time, one numpy call per glyph. A line inside the canvas is composed
-    instead as two strips, the even and the odd glyphs each joined by one concatenation
-    (neighbouring glyphs may overlap by a pixel; every other glyph never does), then darkened
-    in with one minimum: the same pixels, since white is the minimum's identity.
+    The pen starts at ``center_x`` minus half the advance width and moves by each glyph's
+    advance; each glyph is drawn at the pen rounded to a pixel plus its left bearing.
     """
-    height, width = canvas.shape
     pen = center_x - text_width(text, size) / 2
-    placed: list[tuple[int, int, npt.NDArray[np.uint8], str]] = []  # x0, y0, ink, char
+    if len(text) >= _LINE_MIN_CHARS and _draw_line(canvas, text, pen, baseline, size):
+        return
+    height, width = canvas.shape
     for ch in text:
         ink, left, top, advance = _ink(ch, size)
         if ink is not None:
-            placed.append((round(pen) + left, baseline + top, ink, ch))
+            x0, y0 = round(pen) + left, baseline + top
+            h, w = ink.shape
+            cx0, cy0 = max(0, x0), max(0, y0)
+            cx1, cy1 = min(width, x0 + w), min(height, y0 + h)
+            if cx0 < cx1 and cy0 < cy1:
+                region = canvas[cy0:cy1, cx0:cx1]
+                np.minimum(region, ink[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0], out=region)
         pen += advance
-    if len(placed) >= _LINE_MIN_GLYPHS and _draw_line(canvas, placed, baseline, size):
-        return
-    for x0, y0, ink, _ in placed:
-        h, w = ink.shape
-        cx0, cy0 = max(0, x0), max(0, y0)
-        cx1, cy1 = min(width, x0 + w), min(height, y0 + h)
-        if cx0 < cx1 and cy0 < cy1:
-            region = canvas[cy0:cy1, cx0:cx1]
-            np.minimum(region, ink[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0], out=region)
 
 
 def _draw_line(
-    canvas: npt.NDArray[np.uint8],
-    placed: list[tuple[int, int, npt.NDArray[np.uint8], str]],
-    baseline: int,
-    size: int,
+    canvas: npt.NDArray[np.uint8], text: str, pen: float, baseline: int, size: int
 ) -> bool:
-    """The two-strip drawing of :func:`draw_text`; False (nothing drawn) when the line leaves
-    the canvas or glyphs of one strip would overlap."""
-    box_top, box_bottom, blank = _line_box(size)
-    height, width = canvas.shape
-    x_start = placed[0][0]
-    x_end = max(x0 + ink.shape[1] for x0, _, ink, _ in placed)
-    y_top, y_bottom = baseline + box_top, baseline + box_bottom
-    if x_start < 0 or x_end > width or y_top < 0 or y_bottom > height:
+    """:func:`draw_text` for a printable ASCII line inside the canvas, in a fixed number of
+    numpy calls whatever its length (a GS1-128 element string has ~40 characters; one call
+    per glyph was most of such a barcode's drawing time). Glyph i goes into strip i mod K,
+    where no two cells overlap (see _Atlas.strips), all strips in one scatter of atlas cells;
+    the canvas takes their minimum: the very pixels of the per-glyph loop, since white is the
+    minimum's identity and the pen positions are the same sums in the same order. False
+    (nothing drawn) when the line does not qualify."""
+    if not (text.isascii() and text.isprintable()):
         return False
-    strips = []
-    for parity in (0, 1):
-        pieces: list[npt.NDArray[np.uint8]] = []
-        x = x_start
-        for x0, _, _, ch in placed[parity::2]:
-            gap = x0 - x
-            if gap < 0 or gap > blank.shape[1]:
-                return False
-            if gap:
-                pieces.append(blank[:, :gap])
-            ink = _line_ink(ch, size)
-            assert ink is not None
-            pieces.append(ink)
-            x = x0 + ink.shape[1]
-        if x < x_end:
-            pieces.append(blank[:, : x_end - x])
-        strips.append(np.concatenate(pieces, axis=1))
-    region = canvas[y_top:y_bottom, x_start:x_end]
-    np.minimum(region, strips[0], out=region)
-    np.minimum(region, strips[1], out=region)
+    atlas = _atlas(size)
+    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.intp) - 0x20
+    pens = np.cumsum(np.concatenate(([pen], atlas.advances[codes][:-1])))
+    x0 = np.rint(pens).astype(np.int64) + atlas.lefts[codes]  # rint: round half to even
+    keep = atlas.inked[codes]
+    codes, x0 = codes[keep], x0[keep]
+    if codes.size == 0:
+        return True
+    cell_h, cell_w = atlas.height, atlas.width
+    y_top = baseline + atlas.top
+    x_start, x_end = int(x0.min()), int(x0.max()) + cell_w
+    height, width = canvas.shape
+    if x_start < 0 or x_end > width or y_top < 0 or y_top + cell_h > height:
+        return False
+    strips = np.full((atlas.strips, cell_h, x_end - x_start), 255, dtype=np.uint8)
+    strip_of = (np.arange(codes.size) % atlas.strips)[:, None]
+    columns = (x0 - x_start)[:, None] + np.arange(cell_w)
+    # Advanced indexes around a slice: the indexed axes come first, (glyph, column, row).
+    strips[strip_of, :, columns] = atlas.cells[codes].transpose(0, 2, 1)
+    region = canvas[y_top : y_top + cell_h, x_start:x_end]
+    np.minimum(region, strips.min(axis=0), out=region)
     return True
