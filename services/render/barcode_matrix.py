@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import zint
 
-from services.render.barcode_pattern import GS1_INPUT, zint_rows
+from services.render.barcode_pattern import GS1_INPUT, gs1_error, zint_rows
 from services.runtime.errors import ApiError
 
 MATRIX_SYMBOLOGIES: Final = ("DATAMATRIX", "PDF417", "AZTEC", "GS1_DATAMATRIX", "GS1_QR")
@@ -90,11 +90,7 @@ def encode_matrix(symbology: str, value: str) -> ModuleMatrix:
         symbol.encode(value.encode("utf-8"))
     except RuntimeError as exc:
         if symbology in GS1_MATRIX:
-            raise ApiError(
-                "INVALID_GS1",
-                f"not a valid GS1 element string: {exc}",
-                field="value",
-            ) from exc
+            raise gs1_error(str(exc)) from exc
         raise ApiError(
             "INVALID_BARCODE_VALUE",
             f"value cannot be encoded as {symbology}: {exc}",

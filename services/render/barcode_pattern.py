@@ -71,6 +71,7 @@ _LONG_BARS: Final[dict[str, tuple[tuple[int, int], ...]]] = {
 }
 
 _LENGTHS: Final[dict[str, int]] = {"EAN13": 13, "EAN8": 8, "UPCA": 12, "ITF14": 14, "UPCE": 8}
+_ZINT_AI: Final = re.compile(r"AI \((\d{2,4})\)")
 _CODE39_CHARS: Final = re.compile(r"[0-9A-Z \-.$/+%]+")
 # Longest values accepted: far beyond anything that fits 4096 px, short of encoder limits.
 _MAX_LENGTH: Final = 80
@@ -176,9 +177,21 @@ def _digit_groups(symbology: str, value: str) -> tuple[DigitGroup, ...]:
     return ()
 
 
+def gs1_error(message: str) -> ApiError:
+    """libzint's refusal of GS1 data as INVALID_GS1, naming the AI when its message does
+    ("Error 261: AI (17) position 5: Invalid day '32'")."""
+    ai = _ZINT_AI.search(message)
+    return ApiError(
+        "INVALID_GS1",
+        f"not a valid GS1 element string: {message}",
+        field="value",
+        details={"ai": ai.group(1)} if ai else None,
+    )
+
+
 def _zint_error(symbology: str, message: str) -> ApiError:
     if symbology == "GS1_128":
-        return ApiError("INVALID_GS1", f"not a valid GS1 element string: {message}", field="value")
+        return gs1_error(message)
     if symbology in ("ITF14", "UPCE"):
         return ApiError("INVALID_EAN", f"{symbology}: {message}", field="value")
     return _bad_value(f"value cannot be encoded as {symbology}: {message}")

@@ -147,6 +147,22 @@ def test_what_render_refuses(spec: BarcodeSpec, code: str, field: str) -> None:
     assert (info.value.code, info.value.field) == (code, field)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "value", "ai"),
+    [
+        ("GS1_128", "(01)09506000134353", "01"),
+        ("GS1_DATAMATRIX", "(01)09506000134352(17)261332", "17"),
+        ("GS1_QR", "(01)09506000134352(10)A B", "10"),
+    ],
+)
+def test_render_names_the_ai_libzint_refuses(fmt: str, value: str, ai: str) -> None:
+    # Render re-checks what it is given: libzint's GS1 checks, their AI carried over.
+    with pytest.raises(ApiError) as info:
+        render_barcode(BarcodeSpec(fmt, value))
+    assert info.value.code == "INVALID_GS1"
+    assert info.value.details == {"field": "value", "ai": ai}
+
+
 def test_itf14_has_bearer_bars_touching_its_bars() -> None:
     value = "15400141288763"
     layout = layout_barcode(encode_barcode("ITF14", value), 600, 250, show_text=True)
