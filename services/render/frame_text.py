@@ -85,6 +85,26 @@ def text_outline(text: str, width: int, band: tuple[int, int, int, int]) -> list
     return commands
 
 
+def text_outline_at(text: str, center_x: float, baseline: float, size: float) -> list[PathCommand]:
+    """``text`` at font size ``size`` px centred on ``center_x`` with its baseline at
+    ``baseline``, as path commands in px (y down): a barcode's human-readable text where the
+    raster draws it (text_glyphs, the same font)."""
+    font = _font()
+    cmap = font.getBestCmap()
+    metrics = font["hmtx"].metrics
+    scale = size / font["head"].unitsPerEm
+    names = [cmap[ord(char)] for char in text]
+    x = center_x - sum(metrics[name][0] for name in names) * scale / 2
+    glyphs = font.getGlyphSet()
+    commands: list[PathCommand] = []
+    for name in names:
+        pen = _OutlinePen(glyphs, scale, x, baseline)
+        glyphs[name].draw(pen)
+        commands += pen.commands
+        x += metrics[name][0] * scale
+    return commands
+
+
 def _num(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 

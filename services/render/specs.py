@@ -23,8 +23,25 @@ GRADIENT_STOPS: Final = (2, 3)  # fewest, most colours
 MAX_GRADIENT_ANGLE: Final = 359
 # bg_color's one value that is not a colour: no background is drawn (JPEG: white).
 TRANSPARENT: Final = "transparent"
-BARCODE_SYMBOLOGIES: Final = ("EAN13", "EAN8", "UPCA", "CODE128", "CODE39", "ITF")
-BARCODE_OUTPUTS: Final = ("png", "svg")
+BARCODE_SYMBOLOGIES: Final = (
+    "EAN13",
+    "EAN8",
+    "UPCA",
+    "CODE128",
+    "CODE39",
+    "ITF",
+    "DATAMATRIX",
+    "PDF417",
+    "AZTEC",
+    "GS1_128",
+    "GS1_DATAMATRIX",
+    "GS1_QR",
+    "ITF14",
+    "UPCE",
+    "CODE93",
+    "CODABAR",
+)
+BARCODE_OUTPUTS: Final = ("png", "svg", "pdf", "eps")
 FIT_MODES: Final = ("auto", "strict")
 FRAME_STYLES: Final = ("none", "banner-bottom", "banner-top", "box")
 MAX_FRAME_TEXT: Final = 30
@@ -121,7 +138,8 @@ class QRSpec:
 
 @dataclass(frozen=True, slots=True)
 class BarcodeSpec:
-    """A linear barcode to render at exactly ``width`` x ``height`` pixels."""
+    """A barcode to render at exactly ``width`` x ``height`` pixels (a 2D symbol: the largest
+    whole-pixel modules that fit, centred); ``show_text`` applies to linear symbols."""
 
     symbology: str
     value: str

@@ -24,6 +24,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     "LOGO_FETCH_FAILED": 400,
     "INVALID_EAN": 400,
     "INVALID_BARCODE_VALUE": 400,
+    "INVALID_GS1": 400,
     "NOT_DYNAMIC": 400,
     "BATCH_TOO_LARGE": 400,
     "INVALID_IMAGE": 400,

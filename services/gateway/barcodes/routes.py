@@ -30,7 +30,11 @@ async def generate(request: web.Request) -> web.Response:
     options = parse_barcode_request(body)
     image_format = requested_image_format(request, OUTPUTS)
     if image_format is not None and image_format not in OUTPUTS:
-        raise ApiError("INVALID_PARAMETER", "barcodes are available as png or svg", field="output")
+        raise ApiError(
+            "INVALID_PARAMETER",
+            f"barcodes are available as {', '.join(OUTPUTS)}",
+            field="output",
+        )
     record = StoredBarcode(
         barcode_id=new_id("bc"),
         account_id=principal.account_id,
@@ -88,7 +92,9 @@ async def download(request: web.Request) -> web.Response:
     record = await _owned(request)
     output = request.query.get("format") or None
     if output is not None and output not in OUTPUTS:
-        raise ApiError("INVALID_PARAMETER", "format must be png or svg", field="format")
+        raise ApiError(
+            "INVALID_PARAMETER", f"format must be one of: {', '.join(OUTPUTS)}", field="format"
+        )
     disposition = f'attachment; filename="{record.barcode_id}.{output or record.output}"'
     return await barcode_image(
         request,

@@ -15,6 +15,7 @@ from aiohttp import web
 from services.gateway.backends.render import CONTENT_TYPES
 from services.gateway.barcodes import storage as barcode_storage
 from services.gateway.barcodes.images import barcode_image
+from services.gateway.barcodes.values import OUTPUTS
 from services.gateway.context import context_of
 from services.gateway.http.middlewares import public
 from services.gateway.http.path_params import is_well_formed_id
@@ -24,7 +25,7 @@ from services.gateway.qrcodes.images import qr_image
 from services.runtime.errors import ApiError
 
 PUBLIC_IMAGE_CACHE: Final = {"Cache-Control": "public, max-age=86400"}
-BARCODE_OUTPUTS: Final = ("png", "svg")
+BARCODE_OUTPUTS: Final = OUTPUTS
 
 
 @public

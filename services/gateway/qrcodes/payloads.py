@@ -32,6 +32,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from services.gateway.qrcodes.digital_link import digital_link_uri
 from services.gateway.qrcodes.fit_warnings import CodeWarning
 from services.runtime.errors import ApiError
 
@@ -47,11 +48,12 @@ QR_TYPES: Final[tuple[str, ...]] = (
     "maps",
     "event",
     "payment",
+    "gs1_digital_link",
 )
 """The static QR types of API.md, in the order the table lists them."""
 
 OBJECT_CONTENT_TYPES: Final[frozenset[str]] = frozenset(
-    {"email", "sms", "whatsapp", "wifi", "vcard", "maps", "event", "payment"}
+    {"email", "sms", "whatsapp", "wifi", "vcard", "maps", "event", "payment", "gs1_digital_link"}
 )
 """Types whose ``content`` is a JSON object; the others take a string."""
 
@@ -532,6 +534,7 @@ _BUILDERS: Final[Mapping[str, Callable[[object], str]]] = {
     "maps": _build_maps,
     "event": _build_event,
     "payment": _build_payment,
+    "gs1_digital_link": digital_link_uri,
 }
 
 

@@ -108,7 +108,7 @@ def test_numeric_json_value_is_a_type_error() -> None:
     assert (err.code, err.field) == ("INVALID_PARAMETER", "value")
 
 
-@pytest.mark.parametrize("symbology", ["PDF417", "", "EAN"])
+@pytest.mark.parametrize("symbology", ["MAXICODE", "", "EAN"])
 def test_unknown_format(symbology: str) -> None:
     err = value_error(symbology, "123")
     assert (err.code, err.field) == ("INVALID_PARAMETER", "format")
@@ -153,7 +153,7 @@ def test_request_full() -> None:
         ({"value": "123"}, "INVALID_PARAMETER", "format"),
         ({"format": "EAN13"}, "INVALID_PARAMETER", "value"),
         (
-            {"format": "EAN13", "value": "590123412345", "output": "pdf"},
+            {"format": "EAN13", "value": "590123412345", "output": "gif"},
             "INVALID_PARAMETER",
             "output",
         ),
@@ -200,3 +200,83 @@ def test_metadata_size_edge() -> None:
     assert parse_barcode_request({"format": "QR", "value": "x", "metadata": metadata}).metadata == (
         metadata
     )
+
+
+# --- v1.1 formats (API.md "Barcodes v1.1 and GS1") ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("symbology", "value", "expected"),
+    [
+        ("ITF14", "1540014128876", "15400141288763"),
+        ("ITF14", "15400141288763", "15400141288763"),
+        ("UPCE", "0123456", "01234565"),  # expands to 01234500006, check digit 5
+        ("UPCE", "01234565", "01234565"),
+        ("UPCE", "0654321", "06543217"),  # last digit 1: 06510000432
+        ("UPCE", "1234563", "12345639"),  # last digit 3, number system 1: 12340000056
+        ("UPCE", "0123454", "01234543"),  # last digit 4: 01234000005
+        ("CODABAR", "40156", "A40156A"),
+        ("CODABAR", "B40156-$:/.+D", "B40156-$:/.+D"),
+        ("CODE93", "Code 93 / full ASCII!", "Code 93 / full ASCII!"),
+        ("DATAMATRIX", "Part 4711\nlot ünï", "Part 4711\nlot ünï"),
+        ("PDF417", "x" * 1000, "x" * 1000),
+        ("AZTEC", "TICKET 42", "TICKET 42"),
+        (
+            "GS1_128",
+            "(01)09506000134352(17)261231(10)LOT42",
+            "(01)09506000134352(17)261231(10)LOT42",
+        ),
+        ("GS1-128", "01095060001343521726123110LOT42", "(01)09506000134352(17)261231(10)LOT42"),
+        ("GS1 DataMatrix", "(01)09506000134352(21)S1", "(01)09506000134352(21)S1"),
+        ("gs1_qr", "(00)106141411234567897", "(00)106141411234567897"),
+        ("Data Matrix", "x", "x"),
+        ("UPC-E", "0123456", "01234565"),
+        ("ITF-14", "1540014128876", "15400141288763"),
+    ],
+)
+def test_v11_values(symbology: str, value: str, expected: str) -> None:
+    assert normalize_barcode_value(symbology, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("symbology", "value", "code", "details"),
+    [
+        ("ITF14", "15400141288764", "INVALID_EAN", {"expected_check_digit": "3"}),
+        ("ITF14", "154001412887", "INVALID_EAN", {}),
+        ("UPCE", "01234566", "INVALID_EAN", {"expected_check_digit": "5"}),
+        ("UPCE", "2123456", "INVALID_EAN", {}),  # number system 0 or 1
+        ("UPCE", "012345", "INVALID_EAN", {}),
+        ("CODABAR", "A12X4B", "INVALID_BARCODE_VALUE", {}),
+        ("CODABAR", "", "INVALID_BARCODE_VALUE", {}),
+        ("CODE93", "ünï", "INVALID_BARCODE_VALUE", {}),
+        ("CODE93", "x" * 81, "INVALID_BARCODE_VALUE", {}),
+        ("DATAMATRIX", "a\x00b", "INVALID_BARCODE_VALUE", {}),
+        ("PDF417", "x" * 1001, "INVALID_BARCODE_VALUE", {}),
+        ("AZTEC", "   ", "INVALID_BARCODE_VALUE", {}),
+        ("GS1_128", "(01)09506000134353", "INVALID_GS1", {"ai": "01", "expected_check_digit": "2"}),
+        ("GS1_DATAMATRIX", "(17)261301", "INVALID_GS1", {"ai": "17"}),
+        ("GS1_QR", "(99)X", "INVALID_GS1", {"ai": "99"}),
+        # GS1-128 carries 48 characters: 16 + 22 + 22 here.
+        (
+            "GS1_128",
+            "(01)09506000134352(10)ABCDEFGHIJKLMNOPQRST(21)ABCDEFGHIJKLMNOPQRST",
+            "INVALID_GS1",
+            {"ai": "21"},
+        ),
+    ],
+)
+def test_v11_rejections(symbology: str, value: str, code: str, details: dict[str, str]) -> None:
+    err = value_error(symbology, value)
+    assert err.code == code
+    assert err.details == {"field": "value", **details}
+
+
+def test_the_long_gs1_string_fits_a_2d_carrier() -> None:
+    value = "(01)09506000134352(10)ABCDEFGHIJKLMNOPQRST(21)ABCDEFGHIJKLMNOPQRST"
+    assert normalize_barcode_value("GS1_DATAMATRIX", value) == value
+
+
+@pytest.mark.parametrize("output", ["png", "svg", "pdf", "eps", "PDF"])
+def test_v11_outputs(output: str) -> None:
+    options = parse_barcode_request({"format": "DATAMATRIX", "value": "x", "output": output})
+    assert options.output == output.lower()

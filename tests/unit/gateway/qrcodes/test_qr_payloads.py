@@ -193,6 +193,34 @@ EXACT: list[tuple[str, object, str]] = [
         "payment",
         {"iban": IBAN, "name": "ACME", "amount": "0.01", "label": "a" * 140},
         f"BCD\n002\n1\nSCT\n\nACME\n{IBAN}\nEUR0.01\n\n\n{'a' * 140}",
+    ),  # GS1 Digital Link: the URIs of the standard's examples (GS1 Digital Link Standard: URI
+    # Syntax 1.2, as listed by bwipp's GS1 Digital Link page), byte for byte.
+    ("gs1_digital_link", {"gtin": "09521234543213"}, "https://id.gs1.org/01/09521234543213"),
+    (
+        "gs1_digital_link",
+        {"gtin": "09521234543213", "lot": "ABC123", "serial": "12345"},
+        "https://id.gs1.org/01/09521234543213/10/ABC123/21/12345",
+    ),
+    (
+        "gs1_digital_link",
+        {"gtin": "09521234543213", "lot": "ABC123", "expiry": "2026-12-31"},
+        "https://id.gs1.org/01/09521234543213/10/ABC123?17=261231",
+    ),
+    (
+        "gs1_digital_link",
+        {"gtin": "09521234543213", "resolver": "https://example.com/products/"},
+        "https://example.com/products/01/09521234543213",
+    ),
+    # API.md's example; a GTIN-13 is written with 14 digits; "/" in a serial is percent-encoded.
+    (
+        "gs1_digital_link",
+        {"gtin": "9506000134352", "lot": "LOT42", "expiry": "2026-12-31"},
+        "https://id.gs1.org/01/09506000134352/10/LOT42?17=261231",
+    ),
+    (
+        "gs1_digital_link",
+        {"gtin": "09506000134352", "serial": "XYZ/987", "expiry": "2027-02-28"},
+        "https://id.gs1.org/01/09506000134352/21/XYZ%2F987?17=270228",
     ),
 ]
 
@@ -300,6 +328,25 @@ INVALID: list[tuple[str, object, str]] = [
     ("event", {"title": "x", "start": 1767225600}, "content.start"),
     ("event", {"start": "2026-06-02T10:00Z"}, "content.title"),
     ("payment", {"iban": "DE89370400440532013001", "name": "ACME"}, "content.iban"),
+    ("gs1_digital_link", {"gtin": "09521234543214"}, "content.gtin"),
+    ("gs1_digital_link", {"gtin": "0952123454321"}, "content.gtin"),
+    ("gs1_digital_link", {"gtin": 9521234543213}, "content.gtin"),
+    ("gs1_digital_link", {"lot": "A"}, "content.gtin"),
+    ("gs1_digital_link", {"gtin": "09521234543213", "lot": "A B"}, "content.lot"),
+    ("gs1_digital_link", {"gtin": "09521234543213", "serial": "S" * 21}, "content.serial"),
+    ("gs1_digital_link", {"gtin": "09521234543213", "expiry": "2026-02-30"}, "content.expiry"),
+    ("gs1_digital_link", {"gtin": "09521234543213", "expiry": "261231"}, "content.expiry"),
+    (
+        "gs1_digital_link",
+        {"gtin": "09521234543213", "resolver": "http://id.gs1.org"},
+        "content.resolver",
+    ),
+    (
+        "gs1_digital_link",
+        {"gtin": "09521234543213", "resolver": "https://x.example/?a=1"},
+        "content.resolver",
+    ),
+    ("gs1_digital_link", {"gtin": "09521234543213", "batch": "A"}, "content.batch"),
     ("payment", {"iban": "DE8937040044053201300", "name": "ACME"}, "content.iban"),
     ("payment", {"iban": "XX00", "name": "ACME"}, "content.iban"),
     ("payment", {"iban": IBAN}, "content.name"),
