@@ -278,6 +278,11 @@ def check_python_client(spec_path: Path, workdir: Path) -> list[str]:
         text=True,
         timeout=TIMEOUT_S,
         check=False,
+        # Its post-generation hook runs ruff, which sits beside this interpreter.
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        },
     )
     output = done.stdout + "\n" + done.stderr
     problems = [f"python client: {block}" for block in python_generator_warnings(output)]
