@@ -2,14 +2,14 @@
 
 Streams are indexed by account, so a scan costs one dict lookup plus one append per stream of
 its own account, and nothing for the others. A scan's SSE frame is built once, when the first
-stream that wants it is found, and shared as the same bytes by every stream.
+stream that wants it is found, and a message's frames are joined once per selection (the whole
+account, or one code) and shared as the same bytes by every stream that selected it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Final
 
@@ -29,6 +29,7 @@ SHUTDOWN: Final = "shutdown"
 KEY_REVOKED: Final = "key_revoked"
 
 Abort = Callable[[], None]
+_DROPPED: Final = scan_stream_events_total.labels("dropped")
 
 
 class StreamLimitError(Exception):
@@ -40,14 +41,24 @@ class StreamLimitError(Exception):
 
 
 class ScanSubscription:
-    """One open stream: the frames offered to it and not yet written, at most ``capacity``.
+    """One open stream: the chunks of SSE frames offered to it and not yet written, at most
+    ``capacity`` events in all.
 
-    A client that lets ``capacity`` frames pile up (it reads slower than its scans arrive) is
-    cut off: the queue is emptied, the frames counted as dropped and ``abort`` (closing the
+    A client that lets ``capacity`` events pile up (it reads slower than its scans arrive) is
+    cut off: the queue is emptied, the events counted as dropped and ``abort`` (closing the
     connection) called, so a handler blocked on a full socket buffer wakes up too.
     """
 
-    __slots__ = ("_abort", "_capacity", "_frames", "_ready", "account_id", "ended", "qr_id")
+    __slots__ = (
+        "_abort",
+        "_capacity",
+        "_chunks",
+        "_queued_events",
+        "_ready",
+        "account_id",
+        "ended",
+        "qr_id",
+    )
 
     def __init__(
         self, account_id: str, qr_id: str | None, capacity: int, abort: Abort | None = None
@@ -57,23 +68,24 @@ class ScanSubscription:
         self.ended: str | None = None  # why, once ended
         self._capacity = capacity
         self._abort = abort
-        self._frames: deque[bytes] = deque()
+        self._chunks: list[bytes] = []
+        self._queued_events = 0
         self._ready = asyncio.Event()
 
-    def wants(self, scan: EnrichedScan) -> bool:
-        return self.qr_id is None or self.qr_id == scan.qr_id
-
-    def offer(self, frame: bytes) -> None:
+    def offer(self, chunk: bytes, events: int) -> None:
+        """Queue ``chunk``, the frames of ``events`` scans (shared with other streams)."""
         if self.ended is not None:
             return
-        if len(self._frames) >= self._capacity:
-            scan_stream_events_total.labels("dropped").inc(len(self._frames) + 1)
-            self._frames.clear()
+        if self._queued_events + events > self._capacity:
+            _DROPPED.inc(self._queued_events + events)
+            self._chunks.clear()
+            self._queued_events = 0
             self.end(SLOW_CLIENT)
             if self._abort is not None:
                 self._abort()
             return
-        self._frames.append(frame)
+        self._chunks.append(chunk)
+        self._queued_events += events
         self._ready.set()
 
     def end(self, reason: str) -> None:
@@ -85,23 +97,55 @@ class ScanSubscription:
         if self._abort is not None:
             self._abort()
 
-    async def next_frames(self, timeout_s: float) -> list[bytes]:
-        """The frames queued so far, waiting up to ``timeout_s`` for one when there are none;
-        an empty list on timeout or once ended."""
-        if not self._frames and self.ended is None:
+    async def next_batch(self, timeout_s: float) -> tuple[bytes, int]:
+        """Everything queued so far, as one chunk, and how many events it holds; waits up to
+        ``timeout_s`` for something when nothing is queued (``(b"", 0)`` on timeout or once
+        ended)."""
+        if not self._chunks and self.ended is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout_s):
                     await self._ready.wait()
         self._ready.clear()
-        frames = list(self._frames)
-        self._frames.clear()
-        return frames
+        chunks, events = self._chunks, self._queued_events
+        self._chunks, self._queued_events = [], 0
+        if len(chunks) == 1:
+            return chunks[0], events
+        return b"".join(chunks), events
+
+
+class _AccountBatch:
+    """One message's scans of one account, framed lazily: each scan once (only if a stream
+    wants it), each distinct selection (all codes, one code) joined once."""
+
+    __slots__ = ("_frames", "_joined", "_scans")
+
+    def __init__(self, scans: list[EnrichedScan]) -> None:
+        self._scans = scans
+        self._frames: list[bytes | None] = [None] * len(scans)
+        self._joined: dict[str | None, tuple[bytes, int]] = {}
+
+    def _frame(self, index: int) -> bytes:
+        frame = self._frames[index]
+        if frame is None:
+            frame = self._frames[index] = sse.scan_event(self._scans[index])
+        return frame
+
+    def chunk_for(self, qr_id: str | None) -> tuple[bytes, int]:
+        joined = self._joined.get(qr_id)
+        if joined is None:
+            picked = [
+                self._frame(i)
+                for i, scan in enumerate(self._scans)
+                if qr_id is None or scan.qr_id == qr_id
+            ]
+            joined = self._joined[qr_id] = (b"".join(picked), len(picked))
+        return joined
 
 
 class ScanStreamHub:
-    def __init__(self, max_per_account: int, queue_frames: int) -> None:
+    def __init__(self, max_per_account: int, queue_events: int) -> None:
         self._max_per_account = max_per_account
-        self._queue_frames = queue_frames
+        self._queue_events = queue_events
         self._by_account: dict[str, set[ScanSubscription]] = {}
         self._open = 0
         self._none_open = asyncio.Event()
@@ -124,7 +168,7 @@ class ScanStreamHub:
         if len(streams) >= self._max_per_account:
             scan_streams_refused_total.inc()
             raise StreamLimitError(self._max_per_account)
-        subscription = ScanSubscription(account_id, qr_id, self._queue_frames, abort)
+        subscription = ScanSubscription(account_id, qr_id, self._queue_events, abort)
         if self._closing:
             subscription.end(SHUTDOWN)
         streams.add(subscription)
@@ -148,17 +192,19 @@ class ScanStreamHub:
             self._none_open.set()
 
     def publish(self, scans: Iterable[EnrichedScan]) -> None:
+        """Queue ``scans`` (one message's batch) for the streams that want them: one chunk per
+        stream and message, not one per scan, so a batch costs each stream one wake-up."""
+        by_account: dict[str, list[EnrichedScan]] = {}
         for scan in scans:
-            streams = self._by_account.get(scan.account_id)
-            if not streams:
-                continue
-            frame: bytes | None = None
+            if scan.account_id in self._by_account:
+                by_account.setdefault(scan.account_id, []).append(scan)
+        for account_id, account_scans in by_account.items():
+            batch = _AccountBatch(account_scans)
             # A copy: a slow stream's abort may end it (and its handler unsubscribe) meanwhile.
-            for subscription in tuple(streams):
-                if subscription.wants(scan):
-                    if frame is None:
-                        frame = sse.scan_event(scan)
-                    subscription.offer(frame)
+            for subscription in tuple(self._by_account.get(account_id, ())):
+                chunk, events = batch.chunk_for(subscription.qr_id)
+                if events:
+                    subscription.offer(chunk, events)
 
     async def close(self, grace_s: float) -> None:
         """End every stream (the gateway is stopping) and refuse new ones; the handlers write

@@ -19,6 +19,7 @@ from services.runtime.errors import ApiError
 LIVENESS_CHECK_S: Final = 1.0
 
 Write = Callable[[bytes], Awaitable[None]]
+_SENT: Final = scan_stream_events_total.labels("sent")
 
 
 def key_check(authenticator: Authenticator, secret: str | None) -> Callable[[], Awaitable[bool]]:
@@ -51,10 +52,10 @@ async def run_stream(
         next_heartbeat = loop.time() + heartbeat_s
         while True:
             wait_s = min(LIVENESS_CHECK_S, max(0.0, next_heartbeat - loop.time()))
-            frames = await subscription.next_frames(wait_s)
-            if frames:
-                await write(b"".join(frames))
-                scan_stream_events_total.labels("sent").inc(len(frames))
+            chunk, events = await subscription.next_batch(wait_s)
+            if events:
+                await write(chunk)
+                _SENT.inc(events)
             if subscription.ended is not None:
                 return subscription.ended
             if not connected():

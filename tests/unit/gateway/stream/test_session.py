@@ -50,7 +50,7 @@ async def allowed() -> bool:
 
 
 async def test_frames_then_heartbeats_then_a_clean_end_on_shutdown() -> None:
-    hub = ScanStreamHub(max_per_account=10, queue_frames=100)
+    hub = ScanStreamHub(max_per_account=10, queue_events=100)
     subscription = hub.subscribe("acc_a", None)
     client = Client()
     stream = asyncio.create_task(
@@ -72,7 +72,7 @@ async def test_frames_then_heartbeats_then_a_clean_end_on_shutdown() -> None:
 
 
 async def test_a_client_that_left_ends_the_stream() -> None:
-    hub = ScanStreamHub(max_per_account=10, queue_frames=100)
+    hub = ScanStreamHub(max_per_account=10, queue_events=100)
     client = Client()
     client.connected = False
     reason = await asyncio.wait_for(
@@ -89,7 +89,7 @@ async def test_a_client_that_left_ends_the_stream() -> None:
 
 
 async def test_a_failed_write_ends_the_stream() -> None:
-    hub = ScanStreamHub(max_per_account=10, queue_frames=100)
+    hub = ScanStreamHub(max_per_account=10, queue_events=100)
     subscription = hub.subscribe("acc_a", None)
     client = Client(fail_after=1)
     stream = asyncio.create_task(
@@ -107,7 +107,7 @@ async def test_a_failed_write_ends_the_stream() -> None:
 
 
 async def test_a_revoked_key_ends_the_stream_at_its_heartbeat() -> None:
-    hub = ScanStreamHub(max_per_account=10, queue_frames=100)
+    hub = ScanStreamHub(max_per_account=10, queue_events=100)
     client = Client()
 
     async def revoked() -> bool:
