@@ -15,9 +15,12 @@ What a client can rely on, and what it cannot:
   link is not seen by its streams (the queue goes with the connection); analytics' at-least-once
   publishing may repeat an ``id``.
 - **Slow clients are disconnected, never buffered without bound.** Each stream queues at most
-  ``STREAM_QUEUE_EVENTS`` frames (references to frames shared by every stream of the account);
-  a client that falls that far behind is disconnected and the frames it missed are counted as
-  dropped. Its EventSource reconnects and carries on from live.
+  ``STREAM_QUEUE_EVENTS`` scans (as references to chunks of frames shared by every stream of
+  the account), and the socket's own buffer is bounded by aiohttp's write high-water mark; a
+  client that falls that far behind is disconnected and the scans it missed are counted as
+  dropped (``qrforge_gateway_scan_stream_events_total{outcome="dropped"}``). Disconnecting,
+  rather than dropping scans and carrying on, tells the client something is missing; its
+  EventSource reconnects and carries on from live.
 - **Per-account cap.** ``STREAM_MAX_PER_ACCOUNT`` open streams per account on one gateway
   process; the next one is refused with 429 ``RATE_LIMIT_EXCEEDED``.
 - **Shutdown.** On SIGTERM every stream ends at once (the response completes cleanly), so the
