@@ -224,6 +224,24 @@ async def test_a_client_sees_its_scans_within_a_second_and_never_another_account
         assert await metric(http, gateway, SENT) >= sent_before + 6
 
 
+async def test_a_malformed_message_is_skipped_and_counted(
+    http: aiohttp.ClientSession,
+    gateway: StreamGateway,
+    exchange: AbstractExchange,
+    alice: ApiAccount,
+    checker: SpecChecker,
+) -> None:
+    malformed = 'qrforge_gateway_enriched_scan_messages_total{outcome="malformed"}'
+    before = await metric(http, gateway, malformed)
+    async with open_stream(http, gateway.url, alice) as stream:
+        for body in (b"not json", b'{"v": 2, "scans": []}', b'{"v": 1, "scans": [{"x": 1}]}'):
+            await exchange.publish(aio_pika.Message(body), routing_key=SCAN_ENRICHED)
+        scan = a_scan(alice)
+        await publish(exchange, [scan])
+        assert_is_the_scan(await stream.next_event(DELIVERY_BAR_S), scan, checker)
+    assert await metric(http, gateway, malformed) == before + 3
+
+
 async def test_a_code_stream_carries_that_codes_scans_only(
     http: aiohttp.ClientSession,
     gateway: StreamGateway,

@@ -4,8 +4,12 @@ idle, and its end: shutdown, a client gone, a revoked key."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import cast
 
+from services.gateway.account.auth import Authenticator
+from services.gateway.account.principal import Principal
 from services.gateway.stream import sse
 from services.gateway.stream.hub import (
     CLIENT_GONE,
@@ -13,8 +17,9 @@ from services.gateway.stream.hub import (
     SHUTDOWN,
     ScanStreamHub,
 )
-from services.gateway.stream.session import run_stream
+from services.gateway.stream.session import key_check, run_stream
 from services.runtime.enriched_scans import EnrichedScan
+from services.runtime.errors import ApiError
 
 
 def scan(n: int) -> EnrichedScan:
@@ -125,3 +130,44 @@ async def test_a_revoked_key_ends_the_stream_at_its_heartbeat() -> None:
     )
     assert reason == KEY_REVOKED
     assert client.received == [sse.OPENING]
+
+
+class FakeAuthenticator:
+    """Answers as keys would for the stream's key: a principal, or an error."""
+
+    def __init__(self, answer: Principal | ApiError) -> None:
+        self.answer = answer
+
+    def known(self, secret: str | None) -> Principal | None:
+        return None  # not cached: authenticate() is asked
+
+    async def authenticate(self, secret: str | None) -> Principal:
+        if isinstance(self.answer, ApiError):
+            raise self.answer
+        return self.answer
+
+
+READER = Principal(
+    account_id="acc_a",
+    plan="starter",
+    api_access=True,
+    rate_limit_per_min=1000,
+    max_codes=100,
+    key_id="key_a",
+    permissions=frozenset({"read"}),
+    expires_at=None,
+    key_rate_limit_per_min=None,
+)
+
+
+async def test_the_key_check_ends_streams_only_on_a_definite_no() -> None:
+    cases: list[tuple[Principal | ApiError, bool]] = [
+        (READER, True),
+        (ApiError("INVALID_API_KEY", "revoked"), False),
+        (replace(READER, permissions=frozenset({"write"})), False),
+        (replace(READER, api_access=False), False),
+        (ApiError("SERVICE_UNAVAILABLE", "keys is down"), True),
+    ]
+    for answer, allowed in cases:
+        check = key_check(cast(Authenticator, FakeAuthenticator(answer)), "secret")
+        assert await check() is allowed, answer
