@@ -12,7 +12,8 @@ Two phases in one run: a baseline with one client, then ``CLIENTS`` clients; the
 the two p99s says what the fan-out itself costs. Every client must receive every scan (the
 gateway's dropped-events counter is reported too). The clients are raw asyncio protocols that
 only look for ``id:`` lines, so the bench client (which shares the machine's cores with the
-gateway, RabbitMQ and the publisher) costs as little as it can.
+gateway, RabbitMQ and the publisher) costs as little as it can; they run in
+``CLIENT_PROCESSES`` processes, as a load generator runs threads.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import re
 import resource
 import sys
 import time
 import urllib.request
+from array import array
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -50,6 +55,7 @@ DURATION_S: Final = 15.0
 BASELINE_DURATION_S: Final = 5.0
 DRAIN_S: Final = 3.0
 OPEN_CONCURRENCY: Final = 50
+CLIENT_PROCESSES: Final = 2
 BAR_P99_S: Final = 1.0
 _ID_LINE: Final = re.compile(rb"^id: b\d+t(\d+)\r?$", re.MULTILINE)
 
@@ -174,6 +180,30 @@ def _percentile(ordered: list[int], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] / 1e9
 
 
+def _client_worker(host: str, port: int, api_key: str, count: int, link: Connection) -> None:
+    """A client process: ``count`` streams; says "ready" once all are open, is told how many
+    scans were published, then sends back every latency (ns, as int64 bytes) and how many of
+    its streams missed some."""
+    uvloop.run(_client_main(host, port, api_key, count, link))
+
+
+async def _client_main(host: str, port: int, api_key: str, count: int, link: Connection) -> None:
+    tally = Tally()
+    streams = await _open_clients(host, port, api_key, count, tally)
+    link.send("ready")
+    loop = asyncio.get_running_loop()
+    published: int = await loop.run_in_executor(None, link.recv)
+    tally.expected = published * count
+    if len(tally.latencies) < tally.expected:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.complete.wait(), DRAIN_S)
+    for stream in streams:
+        if stream.transport is not None:
+            stream.transport.close()
+    missing = sum(1 for stream in streams if stream.received < published)
+    link.send((array("q", tally.latencies).tobytes(), missing))
+
+
 async def _phase(
     exchange: AbstractExchange,
     host: str,
@@ -184,32 +214,53 @@ async def _phase(
     duration_s: float,
     first_seq: int,
 ) -> dict[str, Any]:
-    tally = Tally()
-    opened_at = time.monotonic()
-    streams = await _open_clients(host, port, api_key, clients, tally)
-    open_s = time.monotonic() - opened_at
+    """One run: ``clients`` streams spread over up to ``CLIENT_PROCESSES`` processes (one Python
+    process reading 100,000 events/s would measure itself, not the gateway)."""
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    processes = min(CLIENT_PROCESSES, clients)
+    shares = [clients // processes + (i < clients % processes) for i in range(processes)]
+    workers: list[tuple[BaseProcess, Connection]] = []
+    for share in shares:
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_client_worker, args=(host, port, api_key, share, theirs), daemon=True
+        )
+        process.start()
+        workers.append((process, ours))
     try:
+        opened_at = time.monotonic()
+        for _, link in workers:
+            if not await loop.run_in_executor(None, link.poll, 60):
+                raise RuntimeError("a client process did not open its streams in 60 s")
+            assert await loop.run_in_executor(None, link.recv) == "ready"
+        open_s = time.monotonic() - opened_at
         published = await _publish_steadily(exchange, account_id, duration_s, first_seq)
-        expected = published * clients
-        tally.expected = expected
-        if len(tally.latencies) < expected:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tally.complete.wait(), DRAIN_S)
+        for _, link in workers:
+            link.send(published)
+        latencies: list[int] = []
+        missing = 0
+        for _, link in workers:
+            raw, worker_missing = await loop.run_in_executor(None, link.recv)
+            latencies.extend(array("q", raw))
+            missing += worker_missing
     finally:
-        for stream in streams:
-            if stream.transport is not None:
-                stream.transport.close()
-    latencies = tally.latencies
+        for worker, _ in workers:
+            worker.join(10)
+            if worker.is_alive():
+                worker.kill()
+    expected = published * clients
     ordered = sorted(latencies)
     if not ordered:
         raise RuntimeError("no event reached any client")
     return {
         "clients": clients,
+        "client_processes": processes,
         "open_all_s": round(open_s, 2),
         "scans_published": published,
         "events_expected": expected,
         "events_received": len(latencies),
-        "clients_missing_events": sum(1 for s in streams if s.received < published),
+        "clients_missing_events": missing,
         "p50_ms": round(_percentile(ordered, 0.50) * 1000, 1),
         "p99_ms": round(_percentile(ordered, 0.99) * 1000, 1),
         "max_ms": round(ordered[-1] / 1e6, 1),
@@ -247,8 +298,12 @@ def _rss_mib(pid: int) -> float:
 
 
 def _own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU and its finished children's (the client processes)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 async def _measure(stack: Stack) -> dict[str, Any]:
