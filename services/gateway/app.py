@@ -9,12 +9,14 @@ and analytics, the rate limiter, then the broker connection.
 
 The broker is not needed to start: the connection is made in the background with backoff
 (:class:`~services.runtime.amqp.BrokerConnection`), and its set-up subscribes the revocation
-listener and declares the catalog exchange. Until it is up the gateway serves requests but
+listener, declares the catalog exchange and subscribes the live scan stream's feed
+(:mod:`services.gateway.stream`). Until it is up the gateway serves requests but
 ``/readyz`` fails its ``rabbitmq`` check (revocations are not heard; a key revoked meanwhile
 stays cached for at most ``AUTH_CACHE_TTL_S``), and catalog events fail at once, counted (see
 :mod:`services.gateway.qrcodes.events`).
 
-On stop (SIGTERM), the reverse: readiness fails first, the public site stops accepting and
+On stop (SIGTERM), the reverse: readiness fails first, the public site stops accepting, live
+scan streams end (cut off after ``STREAM_CLOSE_GRACE_S`` if their client stopped reading) and
 in-flight requests drain within ``SHUTDOWN_GRACE_S``, then the backends close (the broker stops
 connecting, the listener stops consuming, the catalog channel and the connection close, then
 the limiter, the gRPC channels and the pool), and the admin port closes last: its entry was
@@ -28,6 +30,7 @@ import gc
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from typing import Final
 
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
@@ -55,11 +58,16 @@ from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.routes import add_routes
 from services.gateway.settings import GatewaySettings
+from services.gateway.stream.feed import EnrichedScanFeed
+from services.gateway.stream.hub import ScanStreamHub
 from services.runtime.admin import AdminServer
 from services.runtime.amqp import BrokerConnection
 from services.runtime.grpc_client import open_channel
 from services.runtime.http_server import GuardedAppRunner
 from services.runtime.postgres import check_pool, open_pool
+
+# How long stopping waits for live streams to end by themselves before cutting them off.
+STREAM_CLOSE_GRACE_S: Final = 1.0
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
@@ -75,6 +83,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     app.on_response_prepare.append(add_standard_headers)
     app.cleanup_ctx.append(lambda app: _backends(app, settings))
+    app.on_shutdown.append(_end_scan_streams)
     add_routes(app)
     return app
 
@@ -86,6 +95,15 @@ def logo_policy(settings: GatewaySettings) -> LogoFetchPolicy:
         else None
     )
     return LogoFetchPolicy(allow_private=settings.logo_fetch_allowlist, ssl_context=context)
+
+
+async def _end_scan_streams(app: web.Application) -> None:
+    """First thing on stop (aiohttp's ``on_shutdown``, before it waits for handlers): live
+    streams never finish by themselves and would hold the drain for all of
+    ``SHUTDOWN_GRACE_S``."""
+    context = app.get(CONTEXT)
+    if context is not None:
+        await context.scan_streams.close(grace_s=STREAM_CLOSE_GRACE_S)
 
 
 async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIterator[None]:
@@ -116,14 +134,18 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
     authenticator = Authenticator(keys_stub, settings.auth_cache_ttl_s, settings.rpc_timeout_s)
     listener = RevocationListener(authenticator)
     catalog_events = CatalogEvents()
+    scan_streams = ScanStreamHub(settings.stream_max_per_account, settings.stream_queue_events)
+    scan_feed = EnrichedScanFeed(scan_streams)
 
     async def set_up(connection: AbstractRobustConnection) -> None:
         await listener.start(connection)
         await catalog_events.open(connection)
+        await scan_feed.start(connection)
 
     broker = BrokerConnection(settings.amqp_url, set_up, name="gateway")
     stack.push_async_callback(broker.close)
     stack.push_async_callback(catalog_events.close)
+    stack.push_async_callback(scan_feed.stop)
     stack.push_async_callback(listener.stop)
     stack.push_async_callback(broker.stop_connecting)  # first on close: no set-up after it
     broker.start()
@@ -140,6 +162,7 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
         logo_policy=logo_policy(settings),
         catalog_events=catalog_events,
         image_cache=ImageCache(settings.public_image_cache_bytes),
+        scan_streams=scan_streams,
     )
 
 

@@ -19,6 +19,7 @@ from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.qrcodes.grouped_inserts import GroupedInserts
 from services.gateway.qrcodes.prepared import DrawingTools
 from services.gateway.settings import GatewaySettings
+from services.gateway.stream.hub import ScanStreamHub
 from services.runtime.amqp import BrokerConnection
 
 
@@ -35,6 +36,7 @@ class GatewayContext:
     logo_policy: LogoFetchPolicy
     catalog_events: CatalogEvents
     image_cache: ImageCache
+    scan_streams: ScanStreamHub  # fed by the broker (stream/feed.py), read by the SSE route
     # Built from the fields above: what the domain modules are given instead of this context.
     render_backend: RenderBackend = field(init=False)
     keys_backend: KeysBackend = field(init=False)

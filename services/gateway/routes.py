@@ -15,6 +15,7 @@ from services.gateway.public_images import routes as public_image_routes
 from services.gateway.qrcodes import dynamic_routes
 from services.gateway.qrcodes import routes as qr_routes
 from services.gateway.stats import routes as stats_routes
+from services.gateway.stream import routes as stream_routes
 
 
 def add_routes(app: web.Application) -> None:
@@ -44,6 +45,8 @@ def add_routes(app: web.Application) -> None:
             f"/v1/qrcodes/{{qr_id}}/stats/{path}", stats_routes.breakdown_handler(dimension)
         )
     app.router.add_get("/v1/stats/overview", stats_routes.overview)
+    # No HEAD twin: a HEAD would hold a stream open with nothing to send.
+    app.router.add_get("/v1/stream/scans", stream_routes.scan_stream, allow_head=False)
     app.router.add_post("/v1/designs", design_routes.create)
     app.router.add_get("/v1/designs", design_routes.list_designs)
     app.router.add_get("/v1/designs/{design_id}", design_routes.get_design)

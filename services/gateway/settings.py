@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from services.runtime.client_ip import IPNetwork, parse_networks
-from services.runtime.config import env_float, env_int, env_list, env_str
+from services.runtime.config import ConfigError, env_float, env_int, env_list, env_str
 from services.runtime.grpc_auth import grpc_auth_token_from_env
 from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.runtime.http_server import HttpLimits
 
 DEFAULT_CONSOLE_DIR: Final = Path(__file__).resolve().parents[2] / "console" / "dist"
+_Number = TypeVar("_Number", int, float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,9 @@ class GatewaySettings:
     console_dir: Path
     grpc_auth_token: str = field(repr=False)
     grpc_tls: GrpcTls | None = None
+    stream_heartbeat_s: float = 15.0
+    stream_max_per_account: int = 10
+    stream_queue_events: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -93,4 +97,22 @@ class GatewaySettings:
             # Presented on every call to render, keys and analytics.
             grpc_auth_token=grpc_auth_token_from_env(env),
             grpc_tls=grpc_tls_from_env(env),
+            # The live scan stream (services/gateway/stream): a comment this often keeps proxies
+            # from closing an idle stream; open streams per account on one gateway process;
+            # frames one stream may have queued before its client counts as too slow.
+            stream_heartbeat_s=_positive(
+                env_float("STREAM_HEARTBEAT_S", 15.0, env), "STREAM_HEARTBEAT_S"
+            ),
+            stream_max_per_account=_positive(
+                env_int("STREAM_MAX_PER_ACCOUNT", 10, env), "STREAM_MAX_PER_ACCOUNT"
+            ),
+            stream_queue_events=_positive(
+                env_int("STREAM_QUEUE_EVENTS", 1000, env), "STREAM_QUEUE_EVENTS"
+            ),
         )
+
+
+def _positive(value: _Number, name: str) -> _Number:
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value

@@ -63,3 +63,22 @@ def test_every_value_is_read_from_the_given_mapping() -> None:
 def test_an_unusable_value_stops_the_start() -> None:
     with pytest.raises(ConfigError, match="GATEWAY_PORT"):
         GatewaySettings.from_env({GRPC_AUTH_TOKEN_ENV: TOKEN, "GATEWAY_PORT": "eighty"})
+
+
+def test_the_live_stream_settings_default_and_must_be_positive() -> None:
+    defaults = GatewaySettings.from_env({GRPC_AUTH_TOKEN_ENV: TOKEN})
+    assert (defaults.stream_heartbeat_s, defaults.stream_max_per_account) == (15.0, 10)
+    assert defaults.stream_queue_events == 1000
+    tuned = GatewaySettings.from_env(
+        {
+            GRPC_AUTH_TOKEN_ENV: TOKEN,
+            "STREAM_HEARTBEAT_S": "0.5",
+            "STREAM_MAX_PER_ACCOUNT": "3",
+            "STREAM_QUEUE_EVENTS": "50",
+        }
+    )
+    assert (tuned.stream_heartbeat_s, tuned.stream_max_per_account) == (0.5, 3)
+    assert tuned.stream_queue_events == 50
+    for name in ("STREAM_HEARTBEAT_S", "STREAM_MAX_PER_ACCOUNT", "STREAM_QUEUE_EVENTS"):
+        with pytest.raises(ConfigError, match=name):
+            GatewaySettings.from_env({GRPC_AUTH_TOKEN_ENV: TOKEN, name: "0"})
