@@ -22,6 +22,7 @@ class GatewaySettings:
     render_addr: str
     keys_addr: str
     analytics_addr: str
+    webhooks_addr: str
     public_base_url: str
     redirect_base_url: str
     auth_cache_ttl_s: float
@@ -56,6 +57,7 @@ class GatewaySettings:
             render_addr=env_str("RENDER_ADDR", "127.0.0.1:7051", env),
             keys_addr=env_str("KEYS_ADDR", "127.0.0.1:7052", env),
             analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:7053", env),
+            webhooks_addr=env_str("WEBHOOKS_ADDR", "127.0.0.1:7054", env),
             public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}", env).rstrip("/"),
             redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081", env).rstrip(
                 "/"
@@ -83,7 +85,7 @@ class GatewaySettings:
             log_level=env_str("LOG_LEVEL", "INFO", env),
             http_limits=HttpLimits.from_env(env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
-            # Presented on every call to render, keys and analytics.
+            # Presented on every call to render, keys, analytics and webhooks.
             grpc_auth_token=grpc_auth_token_from_env(env),
             grpc_tls=grpc_tls_from_env(env),
         )
