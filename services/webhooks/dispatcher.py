@@ -42,6 +42,10 @@ FLUSH_EVERY_S: Final = 0.05
 FLUSH_MAX: Final = 500
 STORE_RETRY_S: Final = 1.0
 SECRET_CACHE: Final = 4096
+_ATTEMPTS: Final = {
+    outcome: metrics.attempts_total.labels(outcome)
+    for outcome in ("delivered", "failed", "gave_up", "gone")
+}
 
 
 class Dispatcher:
@@ -194,7 +198,7 @@ class Dispatcher:
             status, outcome = (
                 ("pending", "failed") if next_at is not None else ("failed", "gave_up")
             )
-        metrics.attempts_total.labels(outcome).inc()
+        _ATTEMPTS[outcome].inc()
         self._outcomes.append(
             DeliveryOutcome(
                 delivery.delivery_id,

@@ -123,6 +123,9 @@ class HttpSender:
     async def _session_for(self, url: URL) -> aiohttp.ClientSession:
         host = url.raw_host or ""
         key = (url.scheme.lower(), host, default_port(url))
+        client = self._hosts.get(key)
+        if client is not None and time.monotonic() - client.vetted_at < self._revet_s:
+            return client.session  # the hot path: no lock, no DNS
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             client = self._hosts.get(key)
@@ -155,6 +158,7 @@ class HttpSender:
             return session
 
     async def _drop(self, key: tuple[str, str, int]) -> None:
+        self._locks.pop(key, None)
         client = self._hosts.pop(key, None)
         if client is not None:
             with contextlib.suppress(Exception):
