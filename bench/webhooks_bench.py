@@ -227,6 +227,10 @@ async def run() -> dict[str, Any]:
                 receiver.arrivals[k] - t for k, t in sent.items() if k in receiver.arrivals
             ]
             await connection.close()
+            stopping = time.perf_counter()
+            exit_code = process.stop()  # while its broker vhost still exists
+            stop_s = time.perf_counter() - stopping
+            process = None
             return {
                 "bench": "webhooks",
                 "deliveries": delivered,
@@ -240,6 +244,8 @@ async def run() -> dict[str, Any]:
                 "scan_to_delivered_p50_ms": round(statistics.median(latencies) * 1000, 1),
                 "scan_to_delivered_p99_ms": round(percentile(latencies, 99) * 1000, 1),
                 "bar_p99_ms": 1000,
+                "stop_s": round(stop_s, 2),
+                "exit_code": exit_code,
             }
     finally:
         if process is not None:
