@@ -91,8 +91,12 @@ async def test_scans_and_code_changes_arrive_signed_and_filtered(
         # The secret is shown once; the delivery log tells what happened.
         listed = (await owner.request("GET", "/v1/webhooks")).data()
         assert len(listed) == 2 and all("secret" not in w for w in listed)
-        log = (await owner.request("GET", f"/v1/webhooks/{hook['webhook_id']}/deliveries")).data()
-        assert {d["status"] for d in log} == {"delivered"}
+
+        async def all_delivered() -> list[dict[str, Any]] | None:
+            log = await _deliveries(owner, hook["webhook_id"])
+            return log if {d["status"] for d in log} == {"delivered"} else None
+
+        log = await eventually(all_delivered, 10, "the log showing every delivery delivered")
         assert {d["delivery_id"] for d in log} == set(everything.accepted)
 
         # Another account sees none of it.
@@ -114,8 +118,15 @@ async def test_failures_are_retried_until_accepted_once_each(
             await _scan(http, code["short_url"], f"81.2.69.{170 + i}")
         await eventually(lambda: _at_least(list(set(receiver.attempts)), 4), 30, "4 attempts")
         await eventually(lambda: _at_least(receiver.attempts, 8), 30, "retries")
-        log = (await owner.request("GET", f"/v1/webhooks/{hook['webhook_id']}/deliveries")).data()
-        assert all(d["status"] == "pending" and d["last_status_code"] == 500 for d in log)
+
+        async def all_pending_after_a_500() -> bool:
+            log = await _deliveries(owner, hook["webhook_id"])
+            return len(log) == 4 and all(
+                d["status"] == "pending" and d["last_status_code"] == 500 and d["next_attempt_at"]
+                for d in log
+            )
+
+        await eventually(all_pending_after_a_500, 10, "the log showing pending retries")
         failing["on"] = False
         await eventually(lambda: _at_least(list(receiver.accepted), 4), 30, "all 4 accepted")
         assert receiver.accepted_twice == []
@@ -184,6 +195,13 @@ async def test_a_killed_webhooks_service_loses_nothing(
         await eventually(lambda: _at_least(list(receiver.accepted), 5), lease + 20, "all 5")
         # Every attempt was one of the five events (a resend keeps its webhook-id).
         assert set(receiver.attempts) == set(receiver.accepted)
+
+
+async def _deliveries(owner: ApiClient, webhook_id: str) -> list[dict[str, Any]]:
+    log: list[dict[str, Any]] = (
+        await owner.request("GET", f"/v1/webhooks/{webhook_id}/deliveries")
+    ).data()
+    return log
 
 
 async def _at_least(items: list[Any], count: int) -> list[Any] | None:
