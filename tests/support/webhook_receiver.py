@@ -34,6 +34,7 @@ class WebhookReceiver:
     accepted: dict[str, Received] = field(default_factory=dict)
     accepted_twice: list[str] = field(default_factory=list)
     bad_signatures: int = 0
+    dropped: int = 0  # requests whose sender disconnected before the answer
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
         return [r.event for r in self.accepted.values() if r.event["type"] == event_type]
@@ -51,6 +52,11 @@ class WebhookReceiver:
             return web.Response(status=400)
         if self.hold_s:
             await asyncio.sleep(self.hold_s)
+            if request.transport is None or request.transport.is_closing():
+                # The sender went away mid-request (killed): it never learns of this answer,
+                # so it does not count as accepted.
+                self.dropped += 1
+                return web.Response(status=499)
         status = self.answer(webhook_id)
         if 200 <= status < 300:
             if webhook_id in self.accepted:
