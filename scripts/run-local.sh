@@ -15,7 +15,7 @@ export REDIRECT_BASE_URL="${REDIRECT_BASE_URL:-http://127.0.0.1:8081}"
 export CLICKHOUSE_URL="${CLICKHOUSE_URL:-chdb://$PWD/var/clickhouse}"
 mkdir -p var
 
-# The token every internal gRPC call presents (render, keys and analytics refuse calls without
+# The token every internal gRPC call presents (render, keys, analytics and webhooks refuse calls without
 # it): a fresh random one per run, in a file only this user can read, never printed.
 if [ -z "${GRPC_AUTH_TOKEN:-}" ]; then
   (umask 077 && python -c 'import secrets; print(secrets.token_hex(32))' >var/grpc-auth-token)

@@ -30,6 +30,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustC
 from aiormq.abc import DeliveredMessage
 
 from services.analytics import metrics
+from services.analytics.enriched_publisher import EnrichedScanPublisher
 from services.analytics.ingest_pipeline import IngestPipeline
 from services.runtime.amqp import BrokerConnection, NotConnectedError, declare_scans_topology
 from services.runtime.topics import SCANS_QUEUE
@@ -64,8 +65,10 @@ class ScanQueueTransport:
         *,
         prefetch_count: int,
         lag_poll_s: float = 5.0,
+        publisher: EnrichedScanPublisher | None = None,
     ) -> None:
         self._pipeline = pipeline
+        self._publisher = publisher
         self._prefetch = prefetch_count
         self._lag_poll_s = lag_poll_s
         self._broker = BrokerConnection(amqp_url, self._set_up, name="scans")
@@ -86,6 +89,8 @@ class ScanQueueTransport:
         assert isinstance(channel, AbstractRobustChannel)
         await channel.set_qos(prefetch_count=self._prefetch)
         await declare_scans_topology(channel)  # every start declares it again
+        if self._publisher is not None:
+            await self._publisher.open(connection)
         self._channel = channel
         channel.reopen_callbacks.add(self._subscribe)
         await self._subscribe(channel)
@@ -129,6 +134,8 @@ class ScanQueueTransport:
         if channel is not None:
             with contextlib.suppress(Exception):
                 await channel.close()
+        if self._publisher is not None:
+            await self._publisher.close()
         await self._broker.close()
 
     # -- lag ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The scan ingest pipeline, after snuba's processing strategies, independent of any broker:
 
-    submit → decode → validate → enrich → batch (size or age) → insert → settle (ack / dead-letter)
+    submit → decode → validate → enrich → batch (size or age) → insert → publish → settle
 
 A transport feeds it deliveries (opaque handles ``D``; ``body_of`` reads their bytes) and
 carries out what it decides through :class:`DeliverySettlement`; the pipeline never sees a
@@ -15,6 +15,10 @@ connection or a channel.
   A failed insert is retried with exponential backoff while the batch stays unsettled; the
   transport's prefetch (at least one batch) stops deliveries meanwhile, so the backlog waits in
   the broker, not in memory.
+- Between the insert and the ack, the batch's enriched scans are published (``publish``, for
+  webhooks and the live stream); a failed publish is retried the same way, without inserting
+  again, and the batch stays unsettled until it succeeded (at least once: consumers
+  deduplicate on ``event_id``).
 - :meth:`IngestPipeline.drain` flushes the open batch and settles it within a grace period.
   Whatever could not be flushed stays unsettled and is redelivered to the next consumer; the
   table's deduplication makes that harmless.
@@ -42,6 +46,9 @@ D_contra = TypeVar("D_contra", contravariant=True)
 
 InsertRows = Callable[[Sequence[ScanRow]], Awaitable[float]]
 """Inserts a batch, returns its duration in seconds, raises on failure."""
+
+PublishRows = Callable[[Sequence[ScanRow]], Awaitable[None]]
+"""Publishes a stored batch's enriched scans (with confirms), raises on failure."""
 
 RETRY_FIRST_DELAY_S: Final = 0.1
 
@@ -72,9 +79,11 @@ class IngestPipeline(Generic[D]):
         batch_max_events: int,
         batch_max_wait_s: float,
         retry_max_s: float = 5.0,
+        publish: PublishRows | None = None,
     ) -> None:
         self._enricher = enricher
         self._insert = insert
+        self._publish = publish
         self._settlement = settlement
         self._body_of = body_of
         self._batcher: Batcher[D] = Batcher(batch_max_events, batch_max_wait_s)
@@ -174,6 +183,8 @@ class IngestPipeline(Generic[D]):
                 return
             if batch.rows:
                 await self._insert_with_retry(batch.rows)
+                if self._publish is not None:
+                    await self._publish_with_retry(self._publish, batch.rows)
             await self._acknowledge(batch)
 
     async def _insert_with_retry(self, rows: list[ScanRow]) -> None:
@@ -200,6 +211,30 @@ class IngestPipeline(Generic[D]):
             metrics.batch_events.observe(len(rows))
             metrics.insert_duration_seconds.observe(duration)
             metrics.events_total.labels("inserted").inc(len(rows))
+            return
+
+    async def _publish_with_retry(self, publish: PublishRows, rows: list[ScanRow]) -> None:
+        delay = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                await publish(rows)
+            except Exception as exc:
+                metrics.publish_failures_total.inc()
+                log.warning(
+                    "publishing enriched scans failed; batch kept unacked, retrying",
+                    extra={
+                        "events": len(rows),
+                        "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                        "retry_in_s": delay,
+                    },
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._abandon.wait(), delay)
+                if self._abandon.is_set():
+                    raise
+                delay = min(delay * 2, self._retry_max_s)
+                continue
+            metrics.events_total.labels("published").inc(len(rows))
             return
 
     async def _acknowledge(self, batch: Batch[D]) -> None:

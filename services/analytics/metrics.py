@@ -27,8 +27,9 @@ insert_duration_seconds: Final = Histogram(
 )
 events_total: Final = Counter(
     "qrforge_analytics_events_total",
-    "Scan events by outcome: inserted, dead_lettered (malformed message), retried (an insert "
-    "attempt failed; the batch stays unacked and is tried again).",
+    "Scan events by outcome: inserted, published (enriched, on scans.enriched), dead_lettered "
+    "(malformed message), retried (an insert attempt failed; the batch stays unacked and is "
+    "tried again).",
     ["outcome"],
     registry=registry,
 )
@@ -45,5 +46,11 @@ ack_failures_total: Final = Counter(
     registry=registry,
 )
 
-for _outcome in ("inserted", "dead_lettered", "retried"):
+for _outcome in ("inserted", "published", "dead_lettered", "retried"):
     events_total.labels(_outcome)
+publish_failures_total: Final = Counter(
+    "qrforge_analytics_publish_failures_total",
+    "Failed attempts to publish a stored batch's enriched scans on scans.enriched (retried; "
+    "the batch stays unacked meanwhile).",
+    registry=registry,
+)

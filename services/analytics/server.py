@@ -4,7 +4,8 @@ Everything opens in one :class:`~contextlib.AsyncExitStack`, one entry each, so 
 closes what had opened and the shutdown is the opening order reversed:
 
 Open: ClickHouse (migrations, retention; unreachable fails the start: nothing can be stored)
-→ city database → admin port → gRPC → ingest pipeline → broker transport (connects in the
+→ city database → admin port → gRPC → ingest pipeline (inserts, then publishes the enriched
+scans on ``scans.enriched``, then acks) → broker transport (connects in the
 background with backoff: a broker that is away at start leaves the service running and not
 ready until it answers) → readiness.
 
@@ -29,6 +30,7 @@ from services.analytics.amqp_transport import (
     ScanQueueTransport,
     delivery_body,
 )
+from services.analytics.enriched_publisher import EnrichedScanPublisher
 from services.analytics.enrichment import Enricher
 from services.analytics.geo import CityLookup, MaxMindCityLookup
 from services.analytics.ingest_pipeline import IngestPipeline
@@ -65,6 +67,8 @@ async def serve(
             stack.callback(maxmind.close)
             cities = maxmind
 
+        # Stored scans, enriched, for webhooks and the live stream (published before the ack).
+        publisher = EnrichedScanPublisher()
         pipeline: IngestPipeline[DeliveredMessage] = IngestPipeline(
             Enricher(settings.visitor_salt, cities),
             store.insert,
@@ -73,12 +77,14 @@ async def serve(
             batch_max_events=settings.batch_max_events,
             batch_max_wait_s=settings.batch_max_wait_s,
             retry_max_s=settings.insert_retry_max_s,
+            publish=publisher.publish,
         )
         transport = ScanQueueTransport(
             settings.amqp_url,
             pipeline,
             prefetch_count=settings.prefetch_count,
             lag_poll_s=settings.lag_poll_s,
+            publisher=publisher,
         )
 
         admin = AdminServer(

@@ -5,7 +5,7 @@ failed start (Postgres unreachable, a taken port) closes what had opened and one
 does not skip the rest. :func:`serve` opens, in this order: the admin port's entry, the HTTP
 application (whose ``cleanup_ctx`` opens the backends, below), the admin port, then the public
 site. The backends, in :func:`open_backends`: Postgres pool, the gRPC channels to render, keys
-and analytics, the rate limiter, then the broker connection.
+analytics and webhooks, the rate limiter, then the broker connection.
 
 The broker is not needed to start: the connection is made in the background with backoff
 (:class:`~services.runtime.amqp.BrokerConnection`), and its set-up subscribes the revocation
@@ -35,7 +35,7 @@ from typing import Final
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
+from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc, webhooks_pb2_grpc
 from services.gateway.account.auth import Authenticator
 from services.gateway.account.rate_limit import (
     InMemorySlidingWindow,
@@ -124,6 +124,8 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
     stack.push_async_callback(keys_channel.close)
     analytics_channel = open_channel(settings.analytics_addr, auth_token=token, tls=tls)
     stack.push_async_callback(analytics_channel.close)
+    webhooks_channel = open_channel(settings.webhooks_addr, auth_token=token, tls=tls)
+    stack.push_async_callback(webhooks_channel.close)
 
     limiter: SlidingWindow = (
         RedisSlidingWindow(settings.redis_url) if settings.redis_url else InMemorySlidingWindow()
@@ -156,6 +158,7 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
         render=render_pb2_grpc.RenderServiceStub(render_channel),
         keys=keys_stub,
         analytics=analytics_pb2_grpc.AnalyticsServiceStub(analytics_channel),
+        webhooks=webhooks_pb2_grpc.WebhooksServiceStub(webhooks_channel),
         authenticator=authenticator,
         limiter=limiter,
         amqp=broker,

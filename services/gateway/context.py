@@ -7,12 +7,13 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc
+from qrforge.v1 import analytics_pb2_grpc, keys_pb2_grpc, render_pb2_grpc, webhooks_pb2_grpc
 from services.gateway.account.auth import Authenticator
 from services.gateway.account.principal import Principal
 from services.gateway.account.rate_limit import RateDecision, SlidingWindow
 from services.gateway.backends.keys import KeysBackend
 from services.gateway.backends.render import RenderBackend
+from services.gateway.backends.webhooks import WebhooksBackend
 from services.gateway.http.image_cache import ImageCache
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
@@ -30,6 +31,7 @@ class GatewayContext:
     render: render_pb2_grpc.RenderServiceAsyncStub
     keys: keys_pb2_grpc.KeysServiceAsyncStub
     analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub
+    webhooks: webhooks_pb2_grpc.WebhooksServiceAsyncStub
     authenticator: Authenticator
     limiter: SlidingWindow
     amqp: BrokerConnection  # connected in the background; check() says whether it is up
@@ -40,12 +42,15 @@ class GatewayContext:
     # Built from the fields above: what the domain modules are given instead of this context.
     render_backend: RenderBackend = field(init=False)
     keys_backend: KeysBackend = field(init=False)
+    webhooks_backend: WebhooksBackend = field(init=False)
     drawing: DrawingTools = field(init=False)
     qr_inserts: GroupedInserts = field(init=False)
 
     def __post_init__(self) -> None:
         self.render_backend = RenderBackend(self.render, self.settings.render_timeout_s)
         self.keys_backend = KeysBackend(self.keys, self.settings.rpc_timeout_s)
+        # Creating or changing an endpoint resolves its host: more than a plain RPC's deadline.
+        self.webhooks_backend = WebhooksBackend(self.webhooks, self.settings.rpc_timeout_s + 5.0)
         self.drawing = DrawingTools(
             self.render_backend, self.logo_policy, self.settings.redirect_base_url, self.pool
         )

@@ -16,6 +16,7 @@ from services.gateway.qrcodes import dynamic_routes
 from services.gateway.qrcodes import routes as qr_routes
 from services.gateway.stats import routes as stats_routes
 from services.gateway.stream import routes as stream_routes
+from services.gateway.webhooks import routes as webhook_routes
 
 
 def add_routes(app: web.Application) -> None:
@@ -52,6 +53,16 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/designs/{design_id}", design_routes.get_design)
     app.router.add_patch("/v1/designs/{design_id}", design_routes.patch_design)
     app.router.add_delete("/v1/designs/{design_id}", design_routes.delete_design)
+    app.router.add_post("/v1/webhooks", webhook_routes.create)
+    app.router.add_get("/v1/webhooks", webhook_routes.list_webhooks)
+    app.router.add_get("/v1/webhooks/{webhook_id}", webhook_routes.get_webhook)
+    app.router.add_patch("/v1/webhooks/{webhook_id}", webhook_routes.patch_webhook)
+    app.router.add_delete("/v1/webhooks/{webhook_id}", webhook_routes.delete_webhook)
+    app.router.add_post("/v1/webhooks/{webhook_id}/test", webhook_routes.send_test)
+    app.router.add_get("/v1/webhooks/{webhook_id}/deliveries", webhook_routes.list_deliveries)
+    app.router.add_post(
+        "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", webhook_routes.retry_delivery
+    )
     app.router.add_post("/v1/barcodes/generate", barcode_routes.generate)
     app.router.add_get("/v1/barcodes", barcode_routes.list_barcodes)
     app.router.add_get("/v1/barcodes/{barcode_id}", barcode_routes.get_barcode)

@@ -27,6 +27,7 @@ class GatewaySettings:
     render_addr: str
     keys_addr: str
     analytics_addr: str
+    webhooks_addr: str
     public_base_url: str
     redirect_base_url: str
     auth_cache_ttl_s: float
@@ -65,6 +66,7 @@ class GatewaySettings:
             render_addr=env_str("RENDER_ADDR", "127.0.0.1:7051", env),
             keys_addr=env_str("KEYS_ADDR", "127.0.0.1:7052", env),
             analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:7053", env),
+            webhooks_addr=env_str("WEBHOOKS_ADDR", "127.0.0.1:7054", env),
             public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}", env).rstrip("/"),
             redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081", env).rstrip(
                 "/"
@@ -94,7 +96,7 @@ class GatewaySettings:
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
             # The built browser console (console/ at the top of the repository, `make console`).
             console_dir=Path(env_str("CONSOLE_DIR", str(DEFAULT_CONSOLE_DIR), env)),
-            # Presented on every call to render, keys and analytics.
+            # Presented on every call to render, keys, analytics and webhooks.
             grpc_auth_token=grpc_auth_token_from_env(env),
             grpc_tls=grpc_tls_from_env(env),
             # The live scan stream (services/gateway/stream): a comment this often keeps proxies

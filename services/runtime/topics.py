@@ -14,8 +14,10 @@ EVENT_VERSION: Final = 1
 KEYS_EXCHANGE: Final = "keys"
 KEY_REVOKED: Final = "key.revoked"
 
-# Catalog changes, published by the gateway, consumed by every redirect replica.
+# Catalog changes, published by the gateway, consumed by every redirect replica (updated,
+# deleted) and by the webhooks service (all three).
 CATALOG_EXCHANGE: Final = "catalog"
+CODE_CREATED: Final = "code.created"
 CODE_UPDATED: Final = "code.updated"
 CODE_DELETED: Final = "code.deleted"
 
@@ -25,3 +27,9 @@ SCAN_RECORDED: Final = "scan.recorded"
 SCANS_QUEUE: Final = "analytics.scans"
 SCANS_DEAD_LETTER_EXCHANGE: Final = "scans.dlx"
 SCANS_DEAD_LETTER_QUEUE: Final = "analytics.scans.dead"
+
+# Events the webhooks service turns into deliveries: enriched scans (from analytics, on the
+# exchange of services.runtime.enriched_scans) and catalog changes, on one durable queue.
+WEBHOOK_EVENTS_QUEUE: Final = "webhooks.events"
+WEBHOOKS_DEAD_LETTER_EXCHANGE: Final = "webhooks.dlx"
+WEBHOOKS_DEAD_LETTER_QUEUE: Final = "webhooks.events.dead"

@@ -23,8 +23,8 @@ SERVICES_DIR: Final = ROOT / "services"
 DASHBOARD: Final = DEPLOY / "grafana" / "qrforge.json"
 SECRET_TEMPLATE: Final = K8S / "base" / "secret.template.yaml"
 
-SERVICES: Final = ("gateway", "render", "keys", "redirect", "analytics")
-GRPC_SERVICES: Final = ("render", "keys", "analytics")
+SERVICES: Final = ("gateway", "render", "keys", "redirect", "analytics", "webhooks")
+GRPC_SERVICES: Final = ("render", "keys", "analytics", "webhooks")
 HPA_SERVICES: Final = ("gateway", "render", "redirect")
 PUBLIC_SERVICES: Final = ("gateway", "redirect")
 # Env var prefix of each service's own port settings (``<PREFIX>_PORT``, ``<PREFIX>_ADMIN_PORT``).

@@ -17,6 +17,14 @@ from tests.support.stack import ApiAccount, Stack
 
 pytestmark = pytest.mark.integration
 
+WEBHOOKS_TEST_ENV = {
+    "WEBHOOK_ALLOWLIST": "127.0.0.1,localhost",
+    "WEBHOOK_RETRY_SCHEDULE_S": "0.5,1,1,2",
+    "WEBHOOK_RETRY_EVERY_S": "2",
+    "WEBHOOK_POLL_S": "0.2",
+    "WEBHOOK_LEASE_S": "11",
+}
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -52,6 +60,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "ANALYTICS_ADMIN_PORT",
                 "ANALYTICS_ADDR",
             )
+            # Deliveries may reach receivers on this machine, and retry within seconds.
+            webhooks = system.start_webhooks(WEBHOOKS_TEST_ENV)
             render.wait_ready()
             keys.wait_ready()
             redirect_port, redirect_admin = free_port(), free_port()
@@ -70,6 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
             analytics.wait_ready(60)
             redirect.wait_ready()
+            webhooks.wait_ready()
             gateway, system.gateway_url = system.start_gateway()
             gateway.wait_ready()
             yield system

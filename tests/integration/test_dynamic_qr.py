@@ -14,7 +14,7 @@ from services.runtime.topics import CATALOG_EXCHANGE
 from tests.support.api_client import ApiClient
 from tests.support.decoding import decode_single_qr
 from tests.support.polling import eventually
-from tests.support.stack import Stack
+from tests.support.stack import ApiAccount, Stack
 
 
 @pytest.fixture
@@ -37,7 +37,10 @@ async def _next_event(queue: aio_pika.abc.AbstractQueue) -> tuple[str, dict[str,
 
 
 async def test_create_repoint_patch_delete(
-    stack: Stack, api: ApiClient, catalog_events: aio_pika.abc.AbstractQueue
+    stack: Stack,
+    api: ApiClient,
+    account: ApiAccount,
+    catalog_events: aio_pika.abc.AbstractQueue,
 ) -> None:
     data = (
         await api.create_dynamic(
@@ -63,6 +66,10 @@ async def test_create_repoint_patch_delete(
     assert data["total_scans"] == 0
     assert "s3cret" not in json.dumps(data)
     assert decode_single_qr((await api.fetch(data["image_url"])).body) == short_url
+
+    event, body = await _next_event(catalog_events)
+    assert event == "code.created" and body["qr_id"] == data["qr_id"]
+    assert body["account_id"] == account.account_id and body["kind"] == "dynamic"
 
     repointed = (await api.set_destination(data["qr_id"], "https://example.com/summer")).data()
     assert repointed["destination_url"] == "https://example.com/summer"

@@ -1,4 +1,4 @@
-"""The internal gRPC services as a stranger on the host reaches them: render, keys and analytics
+"""The internal gRPC services as a stranger on the host reaches them: render, keys, analytics and webhooks
 refuse a call that lacks the deployment's token, or carries another one, before doing anything;
 the right token works. Every internal listener is bound to loopback only."""
 
@@ -19,6 +19,8 @@ from qrforge.v1 import (
     keys_pb2_grpc,
     render_pb2,
     render_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
 )
 from tests.support.decoding import decode_single_qr
 from tests.support.stack import ApiAccount, Stack
@@ -58,10 +60,20 @@ async def render_qr(channel: grpc.aio.Channel, _victim: ApiAccount, metadata: Me
     )
 
 
+async def list_webhooks(
+    channel: grpc.aio.Channel, victim: ApiAccount, metadata: Metadata
+) -> object:
+    request = webhooks_pb2.ListWebhooksRequest(account_id=victim.account_id, limit=10)
+    return await webhooks_pb2_grpc.WebhooksServiceStub(channel).ListWebhooks(
+        request, metadata=metadata, timeout=10
+    )
+
+
 CALLS: dict[str, tuple[str, Call]] = {
     "keys.CreateKey": ("KEYS_ADDR", create_key),
     "analytics.GetCodeStats": ("ANALYTICS_ADDR", code_stats),
     "render.RenderQR": ("RENDER_ADDR", render_qr),
+    "webhooks.ListWebhooks": ("WEBHOOKS_ADDR", list_webhooks),
 }
 
 
@@ -133,9 +145,13 @@ async def test_the_deployment_token_is_accepted(
     image = await render_qr(channels["RENDER_ADDR"], victim, metadata)
     assert isinstance(image, render_pb2.RenderedImage)
     assert decode_single_qr(image.data) == QR_PAYLOAD
+    hooks = await list_webhooks(channels["WEBHOOKS_ADDR"], victim, metadata)
+    assert isinstance(hooks, webhooks_pb2.ListWebhooksResponse) and hooks.total == 0
 
 
-@pytest.mark.parametrize("addr_var", ["RENDER_ADDR", "KEYS_ADDR", "ANALYTICS_ADDR"])
+@pytest.mark.parametrize(
+    "addr_var", ["RENDER_ADDR", "KEYS_ADDR", "ANALYTICS_ADDR", "WEBHOOKS_ADDR"]
+)
 async def test_health_answers_without_credentials(
     addr_var: str, channels: dict[str, grpc.aio.Channel]
 ) -> None:

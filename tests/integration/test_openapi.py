@@ -291,6 +291,26 @@ async def test_design_responses_match_the_spec(client: Client) -> None:
     await client("POST", "/v1/qrcodes/generate", json=generate, expect=404)
 
 
+async def test_webhook_responses_match_the_spec(client: Client) -> None:
+    # 127.0.0.1 is allow-listed for the tests' webhooks service; nothing listens there.
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["code.updated"], "description": "spec"}
+    hook = await client("POST", "/v1/webhooks", json=body, expect=201)
+    path = f"/v1/webhooks/{hook['webhook_id']}"
+    await client("GET", "/v1/webhooks/{webhook_id}", path)
+    await client("GET", "/v1/webhooks", params={"limit": "5"})
+    await client("PATCH", "/v1/webhooks/{webhook_id}", path, json={"active": False})
+    delivery = await client("POST", "/v1/webhooks/{webhook_id}/test", f"{path}/test", expect=202)
+    await client("GET", "/v1/webhooks/{webhook_id}/deliveries", f"{path}/deliveries")
+    await client(
+        "POST",
+        "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+        f"{path}/deliveries/{delivery['delivery_id']}/retry",
+        expect=202,
+    )
+    await client("DELETE", "/v1/webhooks/{webhook_id}", path)
+    await client("GET", "/v1/webhooks/{webhook_id}", path, expect=404)
+
+
 async def test_error_responses_match_the_spec(client: Client) -> None:
     body = {"type": "url", "content": "https://example.com", "design": {"fg_color": "red"}}
     bad = await client("POST", "/v1/qrcodes/generate", json=body, expect=400)

@@ -104,6 +104,13 @@ def target(stack: Stack) -> Iterator[FuzzTarget]:
         base, "/v1/barcodes/generate", headers, {"format": "CODE128", "value": "FUZZ-1"}
     )
     design = _post(base, "/v1/designs", headers, {"name": "fuzz", "design": {"fg_color": "#123"}})
+    # An allow-listed receiver address where nothing listens: deliveries fail fast, offline.
+    webhook = _post(
+        base,
+        "/v1/webhooks",
+        headers,
+        {"url": "http://127.0.0.1:9/fuzz", "events": ["code.updated"]},
+    )
     yield FuzzTarget(
         base_url=base,
         headers=headers,
@@ -111,6 +118,7 @@ def target(stack: Stack) -> Iterator[FuzzTarget]:
             "qr_id": [static["qr_id"], dynamic["qr_id"]],
             "barcode_id": [barcode["barcode_id"]],
             "design_id": [design["design_id"]],
+            "webhook_id": [webhook["webhook_id"]],
         },
     )
 

@@ -63,6 +63,18 @@ class Stack:
         self.addresses[addr_var] = f"127.0.0.1:{port}"
         return process
 
+    def start_webhooks(self, env: dict[str, str] | None = None) -> ServiceProcess:
+        """The webhooks service (its gRPC address goes to gateways started after it)."""
+        port, admin = free_port(), free_port()
+        process = self.start(
+            "webhooks",
+            "services.webhooks",
+            {"WEBHOOKS_PORT": str(port), "WEBHOOKS_ADMIN_PORT": str(admin), **(env or {})},
+            admin,
+        )
+        self.addresses["WEBHOOKS_ADDR"] = f"127.0.0.1:{port}"
+        return process
+
     def start_gateway(
         self, name: str = "gateway", env: dict[str, str] | None = None
     ) -> tuple[ServiceProcess, str]:

@@ -22,6 +22,8 @@ NOT_FOUND_CODES: Final = {
     "bc": "BARCODE_NOT_FOUND",
     "key": "KEY_NOT_FOUND",
     "dsg": "DESIGN_NOT_FOUND",
+    "wh": "WEBHOOK_NOT_FOUND",
+    "msg": "DELIVERY_NOT_FOUND",
 }
 
 

@@ -1,11 +1,10 @@
 """Fetch a ``design.logo_url`` without letting clients reach into our network (SSRF).
 
 Contract of :func:`fetch_logo`: only ``https://`` URLs; every address a host name resolves
-to must be public (not loopback, private, link-local, multicast, reserved, unspecified,
-shared 100.64/10, nor an IPv4-mapped / 6to4 / NAT64 IPv6 form of one of those), checked
-*before* any connection is opened; the connection then goes to exactly the addresses that
-were checked (a resolver pinned to them), so a DNS answer that changes between check and
-connect (rebinding) cannot redirect it. Redirects are followed by hand, at most
+to must be public (the rules of :mod:`services.runtime.public_addresses`, shared with webhook
+deliveries), checked *before* any connection is opened; the connection then goes to exactly
+the addresses that were checked (a resolver pinned to them), so a DNS answer that changes
+between check and connect (rebinding) cannot redirect it. Redirects are followed by hand, at most
 ``policy.max_redirects``, each hop checked like the first. One deadline covers everything
 (DNS, TLS, redirects, body); the body is streamed and abandoned as soon as it passes
 ``policy.max_bytes``; no proxy from the environment is used; compressed bodies are refused
@@ -19,14 +18,12 @@ message naming the cause; exception text from the network stack is never passed 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import ssl
 from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.abc import ResolveResult
 from yarl import URL
 
 from services.gateway.logos.images import (
@@ -37,6 +34,14 @@ from services.gateway.logos.images import (
     sanitize_svg,
 )
 from services.runtime.errors import ApiError
+from services.runtime.public_addresses import (
+    BlockedAddressError,
+    IPAddress,
+    PinnedResolver,
+    address_allowed,
+    is_public_address,
+    vet_host,
+)
 
 __all__ = [
     "DEFAULT_LOGO_POLICY",
@@ -47,8 +52,6 @@ __all__ = [
     "sanitize_svg",
 ]
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 _CHUNK: Final = 64 * 1024
 _MAX_URL_LENGTH: Final = 2048
@@ -58,30 +61,6 @@ _HEADERS: Final = {
     # A compressed body could expand far past the cap inside a single read.
     "Accept-Encoding": "identity",
 }
-# Ranges is_global does not (or, depending on the Python patch release, may not) cover.
-_BLOCKED_V4: Final = tuple(
-    ipaddress.IPv4Network(net)
-    for net in (
-        "0.0.0.0/8",
-        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
-        "192.0.0.0/24",  # IETF protocol assignments
-        "198.18.0.0/15",  # benchmarking
-        "224.0.0.0/4",  # multicast: Python counts it as global
-        "240.0.0.0/4",
-    )
-)
-_BLOCKED_V6: Final = tuple(
-    ipaddress.IPv6Network(net)
-    for net in (
-        "64:ff9b:1::/48",  # local-use NAT64
-        "2001::/32",  # Teredo: the tunnel endpoint is not what the address says
-        "fc00::/7",
-        "fe80::/10",
-        "fec0::/10",
-        "ff00::/8",
-    )
-)
-_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,85 +88,10 @@ class LogoFetchPolicy:
 
     def allows(self, address: IPAddress, host: str) -> bool:
         """True when ``address`` (reached as ``host``) may be connected to."""
-        for entry in self.allow_private:
-            if entry.lower() == host.lower():
-                return True
-            try:
-                network = ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                continue
-            if address.version == network.version and address in network:
-                return True
-        return is_public_address(address)
+        return address_allowed(self.allow_private, address, host)
 
 
 DEFAULT_LOGO_POLICY: Final = LogoFetchPolicy()
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for, if it is one of the translation forms."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """True only for globally routable unicast addresses (see the module docstring).
-
-    IPv6 forms that embed an IPv4 address (``::ffff:a.b.c.d``, ``2002:AABB:CCDD::``,
-    ``64:ff9b::a.b.c.d``) are judged by the embedded address, because that is where the
-    packets end up.
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id:
-            return False
-        embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            return is_public_address(embedded)
-        blocked: tuple[ipaddress.IPv4Network, ...] | tuple[ipaddress.IPv6Network, ...]
-        blocked = _BLOCKED_V6
-    else:
-        blocked = _BLOCKED_V4
-    if (
-        not address.is_global
-        or address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    ):
-        return False
-    return not any(address in network for network in blocked)
-
-
-class _PinnedResolver(AbstractResolver):
-    """Answers for one host with the addresses already vetted, and refuses anything else."""
-
-    def __init__(self, host: str, results: list[ResolveResult]) -> None:
-        self._host = host
-        self._results = results
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        if host != self._host:
-            raise OSError("host was not vetted")
-        results = [
-            ResolveResult({**result, "port": port or result["port"]})
-            for result in self._results
-            if family in (socket.AF_UNSPEC, result["family"])
-        ]
-        if not results:
-            raise OSError("no vetted address for this address family")
-        return results
-
-    async def close(self) -> None:
-        return None
 
 
 def _failed(message: str) -> ApiError:
@@ -213,42 +117,10 @@ def _checked_url(raw: str) -> URL:
 
 async def _vetted_addresses(url: URL, policy: LogoFetchPolicy) -> list[ResolveResult]:
     """Resolve and check the URL's host; ``[]`` for an IP literal (aiohttp will not resolve)."""
-    host = url.raw_host or ""
-    port = url.port or 443
     try:
-        literal: IPAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        if not policy.allows(literal, host):
-            raise _failed("logo_url points to a private or reserved address")
-        return []
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-        )
-    except (OSError, UnicodeError):
-        raise _failed("logo_url host could not be resolved") from None
-    results: list[ResolveResult] = []
-    for family, _, proto, _, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        # All or nothing: a name with one private answer is refused outright, whichever
-        # address the connection would have tried first.
-        if not policy.allows(address, host):
-            raise _failed("logo_url host resolves to a private or reserved address")
-        results.append(
-            ResolveResult(
-                hostname=host,
-                host=str(address),
-                port=port,
-                family=family,
-                proto=proto,
-                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
-            )
-        )
-    if not results:
-        raise _failed("logo_url host could not be resolved")
-    return results
+        return await vet_host(url.raw_host or "", url.port or 443, policy.allow_private)
+    except BlockedAddressError as exc:
+        raise _failed(f"logo_url {exc}") from None
 
 
 async def _get_once(
@@ -256,7 +128,7 @@ async def _get_once(
 ) -> tuple[int, str | None, bytes]:
     """One GET to the vetted addresses: ``(status, Location or None, body if 200)``."""
     connector = aiohttp.TCPConnector(
-        resolver=_PinnedResolver(url.raw_host or "", addresses),
+        resolver=PinnedResolver(url.raw_host or "", addresses),
         ssl=policy.ssl_context if policy.ssl_context is not None else True,
         use_dns_cache=False,
         force_close=True,

@@ -151,8 +151,7 @@ async def _apply(
     updated = await storage.update_code(pool, record.account_id, record.qr_id, changes)
     if updated is None:
         raise ApiError("QR_NOT_FOUND", "No QR code with this id in your account")
-    if updated.short_code is not None:
-        await events.publish(CODE_UPDATED, updated.qr_id, updated.short_code)
+    await events.publish(CODE_UPDATED, updated)
     return updated
 
 
@@ -198,5 +197,4 @@ async def patch_code(
 
 
 async def announce_deleted(events: CatalogEvents, record: StoredQR) -> None:
-    if record.short_code is not None:
-        await events.publish(CODE_DELETED, record.qr_id, record.short_code)
+    await events.publish(CODE_DELETED, record)

@@ -17,6 +17,7 @@ from services.gateway.qrcodes.dynamic_codes import (
     patch_code,
 )
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
+from services.runtime.topics import CODE_CREATED
 
 
 async def create(request: web.Request) -> web.Response:
@@ -26,6 +27,7 @@ async def create(request: web.Request) -> web.Response:
     record, rendered = await create_dynamic_code(
         ctx.drawing, ctx.pool, principal, body, fmt=image_format
     )
+    ctx.catalog_events.publish_soon(CODE_CREATED, record)
     return created_qr_response(ctx.settings, record, rendered, body, image_format, status=201)
 
 

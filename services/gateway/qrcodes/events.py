@@ -1,4 +1,8 @@
-"""Tells every redirect replica that a dynamic code changed or went away (``catalog`` exchange).
+"""Announces catalog changes on the ``catalog`` exchange: ``code.updated`` / ``code.deleted``
+tell every redirect replica to evict a code it may have cached; with ``code.created`` they are
+also what the webhooks service turns into customer events. Each event names its account and
+carries an ``event_id`` (the webhooks service's deduplication key), the code's kind and its
+short code (``null`` for a static code: a redirect evicts by ``qr_id`` then).
 
 Published after the database commit, with publisher confirms, on the gateway's broker
 connection (:class:`~services.runtime.amqp.BrokerConnection`, made in the background).
@@ -11,6 +15,10 @@ succeeds. A redirect replica that had the code cached serves its old state for a
 cache TTL (``REDIRECT_CACHE_TTL_S``, 60 s); a replica that itself lost the broker marks its
 whole cache stale when it reconnects. Meanwhile this gateway reports not ready, so a load
 balancer sends the writes to replicas that can announce them.
+
+``code.created`` is published without holding the request (:meth:`CatalogEvents.publish_soon`):
+no cache depends on it, and a generate must not wait for a broker round trip. Those publishes
+are tracked and awaited on close.
 """
 
 from __future__ import annotations
@@ -18,12 +26,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Final
 
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from services.gateway.metrics import catalog_events_total
+from services.gateway.qrcodes.records import StoredQR
 from services.runtime.amqp import NotConnectedError, declare_topic_exchange, event_message
+from services.runtime.ids import new_id
 from services.runtime.topics import CATALOG_EXCHANGE
 
 log = logging.getLogger(__name__)
@@ -37,6 +48,7 @@ class CatalogEvents:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def open(self, connection: AbstractRobustConnection) -> None:
         """Declare the exchange on ``connection`` (a broker connection's set-up step)."""
@@ -54,10 +66,20 @@ class CatalogEvents:
                 self._exchange = await declare_topic_exchange(self._channel, CATALOG_EXCHANGE)
             return self._exchange
 
-    async def publish(self, event: str, qr_id: str, short_code: str) -> None:
+    async def publish(self, event: str, record: StoredQR) -> None:
+        qr_id = record.qr_id
         try:
             exchange = await asyncio.wait_for(self._ready_exchange(), PUBLISH_TIMEOUT_S)
-            message = event_message({"qr_id": qr_id, "short_code": short_code})
+            message = event_message(
+                {
+                    "event_id": new_id("evt"),
+                    "account_id": record.account_id,
+                    "qr_id": qr_id,
+                    "short_code": record.short_code,
+                    "kind": record.kind,
+                    "ts": datetime.now(UTC).isoformat(),
+                }
+            )
             await asyncio.wait_for(exchange.publish(message, routing_key=event), PUBLISH_TIMEOUT_S)
         except (
             Exception
@@ -70,7 +92,15 @@ class CatalogEvents:
             return  # a channel the failure closed is opened again by the next publish
         catalog_events_total.labels(event, "published").inc()
 
+    def publish_soon(self, event: str, record: StoredQR) -> None:
+        """Publish in the background (awaited on :meth:`close`)."""
+        task = asyncio.create_task(self.publish(event, record))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def close(self) -> None:
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=PUBLISH_TIMEOUT_S * 2)
         channel, self._channel, self._exchange = self._channel, None, None
         if channel is not None and not channel.is_closed:
             # A broker that stopped answering must not hold the shutdown.

@@ -37,6 +37,7 @@ from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
 from services.gateway.qrcodes.static_codes import create_static_code
 from services.runtime.errors import ApiError
+from services.runtime.topics import CODE_CREATED
 
 KINDS: Final = ("static", "dynamic")
 
@@ -48,6 +49,7 @@ async def generate(request: web.Request) -> web.Response:
     record, rendered = await create_static_code(
         ctx.drawing, ctx.qr_inserts, principal, body, fmt=image_format
     )
+    ctx.catalog_events.publish_soon(CODE_CREATED, record)
     return created_qr_response(ctx.settings, record, rendered, body, image_format, status=200)
 
 

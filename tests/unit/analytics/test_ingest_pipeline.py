@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.analytics.enriched_publisher import enriched
 from services.analytics.enrichment import Enricher, ScanRow
 from services.analytics.ingest_pipeline import IngestPipeline
+from services.runtime.enriched_scans import decode_batch, encode_batch
 from services.runtime.scan_events import ScanEvent
 from tests.unit.analytics.test_enrichment import EVENT, SALT
 
@@ -150,3 +152,50 @@ async def test_a_store_that_stays_away_leaves_the_batch_unacknowledged_after_the
     await ingest.submit(Delivery(1, message("a")))
     await ingest.drain(0.05)
     assert (store.batches, settlement.acknowledged) == ([], [])
+
+
+async def test_a_stored_batch_is_published_enriched_before_it_is_acknowledged() -> None:
+    store, settlement = Store(), RecordedSettlement()
+    published: list[tuple[list[str], int]] = []  # (event ids, acks seen at publish time)
+    failures = 2
+
+    async def publish(rows: Sequence[ScanRow]) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise ConnectionError("broker is away")
+        published.append(([row.event_id for row in rows], len(settlement.acknowledged)))
+
+    ingest: IngestPipeline[Delivery] = IngestPipeline(
+        Enricher(SALT),
+        store.insert,
+        settlement,
+        operator.attrgetter("body"),
+        batch_max_events=2,
+        batch_max_wait_s=30.0,
+        retry_max_s=0.01,
+        publish=publish,
+    )
+    ingest.start()
+    await ingest.submit(Delivery(1, message("a", "b")))
+    await until(lambda: settlement.acknowledged)
+    # Inserted once though the publish failed twice; published before the ack.
+    assert store.batches == [["a", "b"]]
+    assert published == [(["a", "b"], 0)]
+    assert settlement.acknowledged == [1]
+    await ingest.drain(1.0)
+
+
+def test_the_enriched_scan_carries_no_ip_and_no_visitor_hash() -> None:
+    row = Enricher(SALT).enrich(EVENT)
+    body = encode_batch([enriched(row)])
+    assert EVENT.ip.encode() not in body
+    assert str(row.visitor_hash).encode() not in body
+    (scan,) = decode_batch(body)
+    assert (scan.event_id, scan.qr_id, scan.country, scan.device) == (
+        EVENT.event_id,
+        EVENT.qr_id,
+        row.country,
+        row.device,
+    )
+    assert scan.rule is None and scan.variant is None

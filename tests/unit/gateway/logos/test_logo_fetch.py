@@ -24,8 +24,9 @@ from aiohttp.abc import ResolveResult
 from PIL import Image
 
 from services.gateway.logos import fetch as logo_fetch
-from services.gateway.logos.fetch import LogoFetchPolicy, fetch_logo, is_public_address
+from services.gateway.logos.fetch import LogoFetchPolicy, fetch_logo
 from services.runtime.errors import ApiError
+from services.runtime.public_addresses import PinnedResolver, is_public_address
 
 MIB = 1024 * 1024
 
@@ -248,7 +249,7 @@ async def test_pinned_resolver_answers_only_for_its_host() -> None:
         proto=socket.IPPROTO_TCP,
         flags=socket.AI_NUMERICHOST,
     )
-    resolver = logo_fetch._PinnedResolver("logo.test", [vetted])
+    resolver = PinnedResolver("logo.test", [vetted])
     assert await resolver.resolve("logo.test", 8443, socket.AF_UNSPEC) == [{**vetted, "port": 8443}]
     with pytest.raises(OSError):
         await resolver.resolve("other.test", 443)

@@ -1,0 +1,1 @@
+"""``/v1/webhooks…``: endpoint management, handed to the webhooks service over gRPC."""

@@ -1,0 +1,1 @@
+"""The webhooks service: customer endpoints, and signed at-least-once deliveries to them."""
