@@ -12,6 +12,7 @@ what a customer may see. A message on :data:`ENRICHED_SCANS_EXCHANGE` carries a 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Final
 
 import msgspec
@@ -41,6 +42,40 @@ class EnrichedScan(msgspec.Struct, frozen=True, gc=False):
     bot: bool = False
     rule: Index | None = None  # index of the routing rule that matched, None: default
     variant: Index | None = None  # index of the A/B variant served, None: no variants
+
+
+class ScanCreatedData(msgspec.Struct, frozen=True, gc=False):
+    """The ``data`` of a ``scan.created`` webhook and of a live-stream ``scan`` event, one
+    shape for both (API.md): no IP, no visitor hash, no account id; unknown values (no GeoIP
+    match, no referrer) are ``null``; ``scanned_at`` in UTC."""
+
+    qr_id: str
+    scanned_at: datetime
+    country: str | None
+    city: str | None
+    device: str | None
+    os: str | None
+    browser: str | None
+    referrer_host: str | None
+    bot: bool
+    rule: int | None
+    variant: int | None
+
+
+def scan_created_data(scan: EnrichedScan) -> ScanCreatedData:
+    return ScanCreatedData(
+        qr_id=scan.qr_id,
+        scanned_at=scan.scanned_at.astimezone(UTC),
+        country=scan.country or None,
+        city=scan.city or None,
+        device=scan.device or None,
+        os=scan.os or None,
+        browser=scan.browser or None,
+        referrer_host=scan.referrer_host or None,
+        bot=scan.bot,
+        rule=scan.rule,
+        variant=scan.variant,
+    )
 
 
 class EnrichedScanBatch(msgspec.Struct, frozen=True, gc=False):

@@ -19,11 +19,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
-from services.runtime.enriched_scans import decode_batch
+from services.runtime.enriched_scans import decode_batch, scan_created_data
 from services.runtime.ids import new_id
 from services.runtime.topics import CODE_CREATED, CODE_DELETED, CODE_UPDATED
 
@@ -65,7 +65,7 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def event_body(event_type: str, moment: datetime, data: dict[str, Any]) -> bytes:
+def event_body(event_type: str, moment: datetime, data: object) -> bytes:
     return msgspec.json.encode({"type": event_type, "timestamp": rfc3339(moment), "data": data})
 
 
@@ -76,19 +76,7 @@ def scan_events(body: bytes) -> list[WebhookEvent]:
         raise MalformedEventError(str(exc)[:200]) from None
     events: list[WebhookEvent] = []
     for scan in scans:
-        data = {
-            "qr_id": scan.qr_id,
-            "scanned_at": rfc3339(scan.scanned_at),
-            "country": scan.country,
-            "city": scan.city,
-            "device": scan.device,
-            "os": scan.os,
-            "browser": scan.browser,
-            "referrer_host": scan.referrer_host,
-            "bot": scan.bot,
-            "rule": scan.rule,
-            "variant": scan.variant,
-        }
+        data = scan_created_data(scan)
         events.append(
             WebhookEvent(
                 scan.event_id,
