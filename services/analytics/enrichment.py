@@ -18,9 +18,9 @@ from functools import lru_cache
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
-from services.analytics.geo import CityLookup, countries_of, normalize_ip
-from services.analytics.user_agents import classify
+from services.runtime.geo import CityLookup, countries_of, normalize_ip
 from services.runtime.scan_events import ScanEvent
+from services.runtime.user_agents import classify
 
 _LANGUAGE: Final = re.compile(r"[a-z]{2,3}")
 MAX_DOMAIN_CHARS: Final = 253

@@ -1,6 +1,9 @@
 """Where a scan came from, from its IP address: the country from ``iptocc`` (which ships its
 own data, so it always works) and, when the operator supplies a MaxMind-format city database
 (``GEOIP_CITY_DB``), the city. Unknown, private and malformed addresses give ``""``.
+
+Shared by analytics (the stored country) and the redirect (routing rules on country), so a
+rule for ``FR`` matches exactly the scans the stats count as ``FR``.
 """
 
 from __future__ import annotations
