@@ -42,6 +42,8 @@ class ScanRow(NamedTuple):
     referrer: str
     language: str
     visitor_hash: int
+    rule: int | None = None  # the routing rule that sent the scan (None: the default destination)
+    variant: int | None = None  # the A/B variant served (None: none)
 
 
 COLUMNS: Final = ScanRow._fields
@@ -127,6 +129,8 @@ class Enricher:
                     referrer_domain(event.referer),
                     primary_language(event.accept_language),
                     self._visitor(event.ip.strip(), event.user_agent),
+                    event.rule,
+                    event.variant,
                 )
             )
         return rows

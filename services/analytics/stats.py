@@ -43,6 +43,9 @@ EMPTY_LABELS: Final = {
     "city": "unknown",
     "referrer": "direct",
     "language": "unknown",
+    # An index, or "" for the default destination (no rule matched, no variant).
+    "rule": "",
+    "variant": "",
 }
 
 

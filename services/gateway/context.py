@@ -45,7 +45,7 @@ class GatewayContext:
         self.render_backend = RenderBackend(self.render, self.settings.render_timeout_s)
         self.keys_backend = KeysBackend(self.keys, self.settings.rpc_timeout_s)
         self.drawing = DrawingTools(
-            self.render_backend, self.logo_policy, self.settings.redirect_base_url, self.pool
+            self.render_backend, self.logo_policy, self.settings.short_domains, self.pool
         )
         self.qr_inserts = GroupedInserts(self.pool)
 

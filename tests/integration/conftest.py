@@ -17,6 +17,8 @@ from tests.support.stack import ApiAccount, Stack
 
 pytestmark = pytest.mark.integration
 
+SECOND_SHORT_DOMAIN = "http://go.brand.test"
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -35,6 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "PUBLIC_IMAGE_REQUESTS_PER_MIN": "1000000",
             "SHUTDOWN_GRACE_S": "5",
             "VISITOR_SALT": "integration-test-salt",
+            "VARIANT_HASH_KEY": "integration-test-variant-key",
             "CLICKHOUSE_URL": f"chdb://{tmp_path_factory.mktemp('clickhouse')}",
         }
         system = Stack(database_url, amqp_url, base_env)
@@ -57,6 +60,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             redirect_port, redirect_admin = free_port(), free_port()
             system.redirect_url = f"http://127.0.0.1:{redirect_port}"
             system.addresses["REDIRECT_BASE_URL"] = system.redirect_url
+            # A second short domain (API.md "Dynamic codes v1.1"), reached by sending its name
+            # as Host (or X-Forwarded-Host from the trusted proxy) to the same redirect.
+            system.addresses["SHORT_DOMAINS"] = f"{system.redirect_url},{SECOND_SHORT_DOMAIN}"
             redirect = system.start(
                 "redirect",
                 "services.redirect",

@@ -1,4 +1,5 @@
-"""``POST /v1/qrcodes/dynamic``, ``PUT …/destination``, ``PATCH /v1/qrcodes/{qr_id}``."""
+"""``POST /v1/qrcodes/dynamic``, ``PUT …/destination``, ``PATCH /v1/qrcodes/{qr_id}``,
+``GET /v1/domains``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ async def put_destination(request: web.Request) -> web.Response:
     qr_id = path_id(request, "qr_id", "qr")
     record = await change_destination(ctx.pool, ctx.catalog_events, principal, qr_id, body)
     return ok(await detailed_qr_json(ctx.analytics, ctx.settings, record))
+
+
+async def list_domains(request: web.Request) -> web.Response:
+    """The short domains codes may use (``SHORT_DOMAINS``), the default one first."""
+    domains = context_of(request).settings.short_domains.domains
+    return ok(
+        [
+            {"domain": domain.name, "base_url": domain.base_url, "default": domain.default}
+            for domain in domains
+        ]
+    )
 
 
 async def patch(request: web.Request) -> web.Response:

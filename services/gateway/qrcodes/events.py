@@ -54,10 +54,11 @@ class CatalogEvents:
                 self._exchange = await declare_topic_exchange(self._channel, CATALOG_EXCHANGE)
             return self._exchange
 
-    async def publish(self, event: str, qr_id: str, short_code: str) -> None:
+    async def publish(self, event: str, qr_id: str, short_code: str, domain: str = "") -> None:
+        """``domain`` is the code's short domain key ("" = the default domain)."""
         try:
             exchange = await asyncio.wait_for(self._ready_exchange(), PUBLISH_TIMEOUT_S)
-            message = event_message({"qr_id": qr_id, "short_code": short_code})
+            message = event_message({"qr_id": qr_id, "short_code": short_code, "domain": domain})
             await asyncio.wait_for(exchange.publish(message, routing_key=event), PUBLISH_TIMEOUT_S)
         except (
             Exception

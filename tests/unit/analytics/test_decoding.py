@@ -72,7 +72,7 @@ def test_an_empty_batch_is_valid() -> None:
         (b"not json", "invalid_json"),
         (b"\xff\xfe", "invalid_json"),
         (body([1, 2]), "invalid_shape"),
-        (body({"v": 2, "events": []}), "unknown_version"),
+        (body({"v": 3, "events": []}), "unknown_version"),
         (body({"v": True, "events": []}), "unknown_version"),
         (body({"events": []}), "unknown_version"),
         (body({"v": 1, "events": {}}), "invalid_shape"),
