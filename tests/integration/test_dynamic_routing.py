@@ -121,7 +121,7 @@ async def test_each_rule_kind_routes_first_match_wins_and_stats_count_per_rule(
     ]
     served: Counter[int | None] = Counter()
     for headers, expected in cases:
-        resp = await scan(http, url, **headers)  # type: ignore[arg-type]
+        resp = await scan(http, url, **headers)
         want = code["destination_url"] if expected is None else rules[expected]["destination_url"]
         assert location(resp) == want, (headers, expected)
         served[expected] += 1
@@ -361,7 +361,7 @@ async def test_validation_points_into_the_lists(
 
 async def test_batch_items_and_idempotent_replay_take_the_new_fields(owner: ApiClient) -> None:
     slug = f"batch-{random.randrange(10**9)}"
-    items = [
+    items: list[dict[str, Any]] = [
         {"kind": "dynamic", "name": "B1", "destination_url": "https://example.com/1",
          "slug": slug, "variants": [{"destination_url": "https://example.com/v", "weight": 5}]},
         {"kind": "dynamic", "name": "B2", "destination_url": "https://example.com/2",
