@@ -110,7 +110,8 @@ class RedirectHandlers:
             ip,
             headers.get(hdrs.USER_AGENT, "")[:MAX_USER_AGENT],
             headers.get(hdrs.ACCEPT_LANGUAGE, "")[:MAX_ACCEPT_LANGUAGE],
-            request.query if routing.needs_query else _NO_QUERY,
+            # Parsing the query costs more than the rest: only when a rule reads a present one.
+            request.query if routing.needs_query and request.raw_path.find("?") >= 0 else _NO_QUERY,
             request.rel_url.raw_query_string if routing.forward_query else "",
             self._hasher,
         )

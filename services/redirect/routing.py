@@ -28,10 +28,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from services.runtime.geo import country_of, normalize_ip
+from services.runtime.geo import country_of_address
 from services.runtime.user_agents import classify
 
 MAX_FORWARDED_QUERY: Final = 2048
@@ -69,31 +69,43 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
-    devices: frozenset[str] | None
-    os: frozenset[str] | None
-    countries: frozenset[str] | None
-    languages: frozenset[str] | None
-    query: tuple[tuple[str, str], ...] | None
-    target: Target
+class Dimension:
+    """One condition kind of every rule at once: for a visitor's value, the bit set of the
+    rules it does not rule out (bit ``i`` = rule ``i``). Rules without this condition accept
+    every value; a value no rule names gets only those."""
+
+    masks: dict[str, int]
+    unconditioned: int  # rules without this condition
+
+    def accepting(self, value: str) -> int:
+        return self.masks.get(value, self.unconditioned)
 
 
 @dataclass(frozen=True, slots=True)
 class Routing:
+    """A code's compiled routing. Rules are matched as bit sets, one per condition kind: a
+    scan costs a dictionary look-up per kind the rules use, however many rules there are, and
+    the first matching rule is the lowest bit left."""
+
     default: Target
-    rules: tuple[Rule, ...]
+    targets: tuple[Target, ...]  # of the rules, in order
+    every_rule: int  # all rule bits
+    device: Dimension | None  # None: no rule has this condition
+    os: Dimension | None
+    country: Dimension | None
+    language: Dimension | None
+    query: tuple[tuple[int, tuple[tuple[str, str], ...]], ...]  # (rule bit, required pairs)
+    without_query: int  # rules without a query condition
     variants: tuple[Target, ...]
     thresholds: tuple[int, ...]  # cumulative weights
     forward_query: bool
-    # What the rules read, so a scan computes nothing it does not need.
-    needs_agent: bool
-    needs_country: bool
-    needs_language: bool
-    needs_query: bool
+
+    @property
+    def needs_query(self) -> bool:
+        return bool(self.query)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     location: str
     rule: int | None  # index of the rule that matched; None: none did
     variant: int | None  # index of the variant served; None: no variant
@@ -134,8 +146,16 @@ def target(url: str, utm: Mapping[str, str] | None) -> Target:
     return Target(base, hash_mark + fragment, frozenset(names))
 
 
-def _set(values: Any) -> frozenset[str] | None:
-    return frozenset(str(value) for value in values) if values else None
+def _dimension(conditions: Sequence[Any]) -> Dimension | None:
+    """The bit sets of one condition kind (``conditions[i]``: rule ``i``'s list or None)."""
+    if all(not values for values in conditions):
+        return None
+    unconditioned = sum(1 << i for i, values in enumerate(conditions) if not values)
+    masks: dict[str, int] = {}
+    for index, values in enumerate(conditions):
+        for value in values or ():
+            masks[str(value)] = masks.get(str(value), unconditioned) | (1 << index)
+    return Dimension(masks, unconditioned)
 
 
 def compile_routing(
@@ -148,35 +168,31 @@ def compile_routing(
     """The compiled routing of a code, or ``None`` for a plain one (a fixed destination)."""
     if not rules and not variants and not forward_query and not utm:
         return None
-    compiled: list[Rule] = []
-    for rule in rules:
-        condition = rule.get("if") or {}
-        query = condition.get("query")
-        compiled.append(
-            Rule(
-                devices=_set(condition.get("device")),
-                os=_set(condition.get("os")),
-                countries=_set(condition.get("country")),
-                languages=_set(condition.get("language")),
-                query=tuple((str(k), str(v)) for k, v in query.items()) if query else None,
-                target=target(str(rule["destination_url"]), utm),
-            )
-        )
+    conditions = [rule.get("if") or {} for rule in rules]
+    query = tuple(
+        (1 << index, tuple((str(k), str(v)) for k, v in condition["query"].items()))
+        for index, condition in enumerate(conditions)
+        if condition.get("query")
+    )
     thresholds: list[int] = []
     total = 0
     for variant in variants:
         total += max(1, int(variant.get("weight", 1)))
         thresholds.append(total)
+    every_rule = (1 << len(rules)) - 1
     return Routing(
         default=target(destination_url, utm),
-        rules=tuple(compiled),
+        targets=tuple(target(str(rule["destination_url"]), utm) for rule in rules),
+        every_rule=every_rule,
+        device=_dimension([c.get("device") for c in conditions]),
+        os=_dimension([c.get("os") for c in conditions]),
+        country=_dimension([c.get("country") for c in conditions]),
+        language=_dimension([c.get("language") for c in conditions]),
+        query=query,
+        without_query=every_rule & ~sum(bit for bit, _ in query),
         variants=tuple(target(str(v["destination_url"]), utm) for v in variants),
         thresholds=tuple(thresholds),
         forward_query=forward_query,
-        needs_agent=any(r.devices is not None or r.os is not None for r in compiled),
-        needs_country=any(r.countries is not None for r in compiled),
-        needs_language=any(r.languages is not None for r in compiled),
-        needs_query=any(r.query is not None for r in compiled),
     )
 
 
@@ -242,25 +258,31 @@ def decide_route(
     rule_index: int | None = None
     variant_index: int | None = None
     chosen = routing.default
-    if routing.rules:
-        device = os_name = country = language = ""
-        if routing.needs_agent:
+    matching = routing.every_rule
+    if matching:
+        if routing.device is not None or routing.os is not None:
             agent = classify(user_agent)
-            device, os_name = agent.device, agent.os
-        if routing.needs_country:
-            country = country_of(normalize_ip(ip))
-        if routing.needs_language:
-            language = preferred_language(accept_language)
-        for index, rule in enumerate(routing.rules):
-            if (
-                (rule.devices is None or device in rule.devices)
-                and (rule.os is None or os_name in rule.os)
-                and (rule.countries is None or country in rule.countries)
-                and (rule.languages is None or language in rule.languages)
-                and (rule.query is None or all(query.get(k) == v for k, v in rule.query))
-            ):
-                rule_index, chosen = index, rule.target
-                break
+            if routing.device is not None:
+                matching &= routing.device.accepting(agent.device)
+            if routing.os is not None:
+                matching &= routing.os.accepting(agent.os)
+        if matching and routing.country is not None:
+            matching &= routing.country.accepting(country_of_address(ip))
+        if matching and routing.language is not None:
+            matching &= routing.language.accepting(preferred_language(accept_language))
+        if matching and routing.query:
+            allowed = routing.without_query
+            for bit, pairs in routing.query:
+                if matching & bit:
+                    for name, value in pairs:
+                        if query.get(name) != value:
+                            break
+                    else:
+                        allowed |= bit
+            matching &= allowed
+        if matching:
+            rule_index = (matching & -matching).bit_length() - 1
+            chosen = routing.targets[rule_index]
     if rule_index is None and routing.variants:
         variant_index = pick_variant(routing.thresholds, hasher(ip, user_agent, code_id))
         chosen = routing.variants[variant_index]

@@ -40,6 +40,16 @@ def country_of(ip: str | None) -> str:
     return iptocc.country_code(ip) or ""
 
 
+def country_of_address(raw: str) -> str:
+    """:func:`country_of` for one raw address, as :func:`countries_of` does it: iptocc first
+    (it answers ``None`` for private, reserved and malformed input), normalised (IPv4-mapped
+    IPv6, stray whitespace) and looked up again only on a miss."""
+    country = iptocc.country_code(raw)
+    if country is None and (":" in raw or raw != raw.strip()):
+        return country_of(normalize_ip(raw))
+    return country or ""
+
+
 def countries_of(raw_ips: Sequence[str]) -> list[str]:
     """:func:`country_of` for many raw addresses at once (one call into iptocc's native
     lookup). iptocc itself answers ``None`` for private, reserved and malformed input, so only
