@@ -224,6 +224,14 @@ async def patch_code(
     return await _apply(pool, events, record, changes) if changes else record
 
 
+async def announce_created(
+    events: CatalogEvents, qr_id: str, short_code: str, domain_key: str
+) -> None:
+    """A new code evicts what replicas cached under its short URL: a slug can be tried (and
+    its 404 cached for ``REDIRECT_NEGATIVE_TTL_S``) before the code exists."""
+    await events.publish(CODE_UPDATED, qr_id, short_code, domain_key)
+
+
 async def announce_deleted(events: CatalogEvents, record: StoredQR) -> None:
     if record.short_code is not None:
         await events.publish(CODE_DELETED, record.qr_id, record.short_code, record.domain)

@@ -13,6 +13,7 @@ from services.gateway.http.image_responses import (
 from services.gateway.http.json_body import read_json_object
 from services.gateway.http.path_params import path_id
 from services.gateway.qrcodes.dynamic_codes import (
+    announce_created,
     change_destination,
     create_dynamic_code,
     patch_code,
@@ -27,6 +28,8 @@ async def create(request: web.Request) -> web.Response:
     record, rendered = await create_dynamic_code(
         ctx.drawing, ctx.pool, principal, body, fmt=image_format
     )
+    if record.short_code is not None:
+        await announce_created(ctx.catalog_events, record.qr_id, record.short_code, record.domain)
     return created_qr_response(ctx.settings, record, rendered, body, image_format, status=201)
 
 
