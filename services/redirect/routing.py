@@ -230,8 +230,13 @@ class VariantHasher:
         self._keyed = hashlib.blake2b(key=key, digest_size=8, person=b"qrf-variant")
 
     def __call__(self, ip: str, user_agent: str, code_id: str) -> int:
+        text = f"{ip}\n{user_agent}\n{code_id}"
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a header's invalid UTF-8 (kept by Python as surrogates)
+            data = text.encode(errors="surrogatepass")
         mac = self._keyed.copy()
-        mac.update(f"{ip}\n{user_agent}\n{code_id}".encode(errors="surrogatepass"))
+        mac.update(data)
         return int.from_bytes(mac.digest(), "big")
 
 
@@ -263,13 +268,17 @@ def decide_route(
         if routing.device is not None or routing.os is not None:
             agent = classify(user_agent)
             if routing.device is not None:
-                matching &= routing.device.accepting(agent.device)
+                matching &= routing.device.masks.get(agent.device, routing.device.unconditioned)
             if routing.os is not None:
-                matching &= routing.os.accepting(agent.os)
+                matching &= routing.os.masks.get(agent.os, routing.os.unconditioned)
         if matching and routing.country is not None:
-            matching &= routing.country.accepting(country_of_address(ip))
+            matching &= routing.country.masks.get(
+                country_of_address(ip), routing.country.unconditioned
+            )
         if matching and routing.language is not None:
-            matching &= routing.language.accepting(preferred_language(accept_language))
+            matching &= routing.language.masks.get(
+                preferred_language(accept_language), routing.language.unconditioned
+            )
         if matching and routing.query:
             allowed = routing.without_query
             for bit, pairs in routing.query:
