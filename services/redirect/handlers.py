@@ -215,9 +215,10 @@ class RedirectHandlers:
         return self._page_for(request, outcome, code, record)
 
     def get_cached(self, request: web.BaseRequest, code: str) -> web.Response | None:
-        """The cache hit of a plain code (no limit, password or expiry reached): resolved,
-        decided, counted and answered synchronously, with no database, no broker and no
-        coroutine. ``None`` for anything else, which :meth:`get` then answers."""
+        """The cache hit of a code without a limit, password or expiry reached (routed or
+        not): resolved, decided, routed, counted and answered synchronously, with no database,
+        no broker and no coroutine. ``None`` for anything else, which :meth:`get` then
+        answers."""
         record = self._cache.fresh(
             code if self._domains is None else self.key_of(request, code), monotonic()
         )
