@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -241,12 +242,9 @@ class VariantHasher:
 
 
 def pick_variant(thresholds: Sequence[int], point: int) -> int:
-    """The variant a 64-bit ``point`` falls in, weights as cumulative ``thresholds``."""
-    slot = point % thresholds[-1]
-    for index, threshold in enumerate(thresholds):
-        if slot < threshold:
-            return index
-    return len(thresholds) - 1  # unreachable: slot < thresholds[-1]
+    """The variant a 64-bit ``point`` falls in, weights as cumulative ``thresholds``: variant
+    ``i`` takes the slots from ``thresholds[i - 1]`` up to ``thresholds[i]``."""
+    return bisect_right(thresholds, point % thresholds[-1])
 
 
 def decide_route(
