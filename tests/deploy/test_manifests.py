@@ -218,7 +218,7 @@ def test_ingress_hosts_match_public_urls(each: Rendered) -> None:
         ("gateway", [config["PUBLIC_BASE_URL"]]),
         ("redirect", [u.strip() for u in short_domains if u.strip()]),
     ):
-        parsed = {urlparse(url).hostname: urlparse(url) for url in urls}
+        parsed = {urlparse(url).hostname or "": urlparse(url) for url in urls}
         ingress = each.get("Ingress", service)
         rules = ingress["spec"]["rules"]
         assert sorted(rule["host"] for rule in rules) == sorted(parsed), f"{service}: hosts"
