@@ -34,7 +34,14 @@ async def create(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     items = parse_items(await read_json_object(request))
     result = await create_batch(ctx.drawing, ctx.pool, ctx.settings, principal, items)
-    created = [item["data"] for item in result["results"] if item.get("data")]
+    # Codes with a client's slug (see announce_created), in results that succeeded.
+    created = [
+        item["data"]
+        for item in result["results"]
+        if item.get("data")
+        and isinstance(items[item["index"]], dict)
+        and items[item["index"]].get("slug") is not None
+    ]
     domains = ctx.settings.short_domains
     await asyncio.gather(
         *(

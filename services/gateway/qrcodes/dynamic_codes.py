@@ -227,8 +227,9 @@ async def patch_code(
 async def announce_created(
     events: CatalogEvents, qr_id: str, short_code: str, domain_key: str
 ) -> None:
-    """A new code evicts what replicas cached under its short URL: a slug can be tried (and
-    its 404 cached for ``REDIRECT_NEGATIVE_TTL_S``) before the code exists."""
+    """A new code with a client's slug evicts what replicas cached under its short URL: a slug
+    can be tried (and its 404 cached for ``REDIRECT_NEGATIVE_TTL_S``) before the code exists.
+    Generated codes need no event: nobody could have tried them."""
     await events.publish(CODE_UPDATED, qr_id, short_code, domain_key)
 
 

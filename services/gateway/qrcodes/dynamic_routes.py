@@ -28,7 +28,7 @@ async def create(request: web.Request) -> web.Response:
     record, rendered = await create_dynamic_code(
         ctx.drawing, ctx.pool, principal, body, fmt=image_format
     )
-    if record.short_code is not None:
+    if body.get("slug") is not None and record.short_code is not None:
         await announce_created(ctx.catalog_events, record.qr_id, record.short_code, record.domain)
     return created_qr_response(ctx.settings, record, rendered, body, image_format, status=201)
 
