@@ -15,8 +15,7 @@ from typing import Annotated, Any, Final
 
 import msgspec
 
-from services.runtime.scan_events import ScanEvent, well_formed_text
-from services.runtime.topics import EVENT_VERSION
+from services.runtime.scan_events import READABLE_SCAN_EVENT_VERSIONS, ScanEvent, well_formed_text
 
 MAX_EVENTS_PER_MESSAGE: Final = 10_000
 EARLIEST_TS: Final = datetime(2000, 1, 1, tzinfo=UTC)
@@ -82,10 +81,11 @@ def _refusal(raw_events: bytes, error: msgspec.ValidationError) -> MalformedMess
 
 
 def decode_and_validate(body: bytes, now: datetime) -> list[ScanEvent]:
-    """The events of a ``{"v": 1, "events": [...]}`` body, timestamps in UTC."""
+    """The events of a ``{"v": 1 or 2, "events": [...]}`` body, timestamps in UTC (version 1
+    events have no ``rule``/``variant``: ``None``)."""
     envelope = _open(body)
     version = envelope.v
-    if version != EVENT_VERSION or isinstance(version, bool):
+    if isinstance(version, bool) or version not in READABLE_SCAN_EVENT_VERSIONS:
         raise MalformedMessageError("unknown_version", f"cannot read version {version!r}")
     raw_events = bytes(envelope.events)
     if not raw_events.startswith(b"["):

@@ -34,8 +34,6 @@ PUBLISH_TIMEOUT_S: Final = 5.0
 
 
 def enriched(row: ScanRow) -> EnrichedScan:
-    # rule/variant come with the routing-rules scan format; until then every scan took the
-    # default destination.
     return EnrichedScan(
         event_id=row.event_id,
         account_id=row.account_id,
@@ -48,8 +46,8 @@ def enriched(row: ScanRow) -> EnrichedScan:
         browser=row.browser,
         referrer_host=row.referrer,
         bot=row.is_bot,
-        rule=None,
-        variant=None,
+        rule=row.rule,
+        variant=row.variant,
     )
 
 

@@ -18,9 +18,9 @@ from functools import lru_cache
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
-from services.analytics.geo import CityLookup, countries_of, normalize_ip
-from services.analytics.user_agents import classify
+from services.runtime.geo import CityLookup, countries_of, normalize_ip
 from services.runtime.scan_events import ScanEvent
+from services.runtime.user_agents import classify
 
 _LANGUAGE: Final = re.compile(r"[a-z]{2,3}")
 MAX_DOMAIN_CHARS: Final = 253
@@ -42,6 +42,8 @@ class ScanRow(NamedTuple):
     referrer: str
     language: str
     visitor_hash: int
+    rule: int | None = None  # the routing rule that sent the scan (None: the default destination)
+    variant: int | None = None  # the A/B variant served (None: none)
 
 
 COLUMNS: Final = ScanRow._fields
@@ -127,6 +129,8 @@ class Enricher:
                     referrer_domain(event.referer),
                     primary_language(event.accept_language),
                     self._visitor(event.ip.strip(), event.user_agent),
+                    event.rule,
+                    event.variant,
                 )
             )
         return rows

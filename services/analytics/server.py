@@ -32,13 +32,13 @@ from services.analytics.amqp_transport import (
 )
 from services.analytics.enriched_publisher import EnrichedScanPublisher
 from services.analytics.enrichment import Enricher
-from services.analytics.geo import CityLookup, MaxMindCityLookup
 from services.analytics.ingest_pipeline import IngestPipeline
 from services.analytics.servicer import AnalyticsServicer
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.stats import ScanStats
 from services.analytics.storage import ScanStore
 from services.runtime.admin import AdminServer
+from services.runtime.geo import CityLookup, MaxMindCityLookup
 from services.runtime.grpc_server import start_grpc_server
 
 log = logging.getLogger(__name__)

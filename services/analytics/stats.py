@@ -31,8 +31,8 @@ from services.analytics.time_buckets import (
     parse_tz,
     series_range,
 )
-from services.analytics.user_agents import DEVICES, OPERATING_SYSTEMS
 from services.runtime.errors import ApiError
+from services.runtime.user_agents import DEVICES, OPERATING_SYSTEMS
 
 QueryRunner = Callable[[str, Mapping[str, Any]], Awaitable[list[tuple[Any, ...]]]]
 
@@ -43,6 +43,9 @@ EMPTY_LABELS: Final = {
     "city": "unknown",
     "referrer": "direct",
     "language": "unknown",
+    # An index, or "" for the default destination (no rule matched, no variant).
+    "rule": "",
+    "variant": "",
 }
 
 

@@ -21,8 +21,11 @@ DIMENSIONS: Final = {
     "os": "os",
     "browser": "browser",
     "language": "language",
+    # Nullable indexes: "" is the default destination / no variant.
+    "rule": "ifNull(toString(rule), '')",
+    "variant": "ifNull(toString(variant), '')",
 }
-"""Breakdown dimension (API name) -> column."""
+"""Breakdown dimension (API name) -> column expression."""
 
 CODE_STATS_DIMENSIONS: Final = ("country", "city", "device", "os", "browser")
 OVERVIEW_DIMENSIONS: Final = ("country", "device")

@@ -52,7 +52,7 @@ class GatewayContext:
         # Creating or changing an endpoint resolves its host: more than a plain RPC's deadline.
         self.webhooks_backend = WebhooksBackend(self.webhooks, self.settings.rpc_timeout_s + 5.0)
         self.drawing = DrawingTools(
-            self.render_backend, self.logo_policy, self.settings.redirect_base_url, self.pool
+            self.render_backend, self.logo_policy, self.settings.short_domains, self.pool
         )
         self.qr_inserts = GroupedInserts(self.pool)
 

@@ -30,6 +30,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/qrcodes/dynamic", dynamic_routes.create)
     app.router.add_put("/v1/qrcodes/{qr_id}/destination", dynamic_routes.put_destination)
     app.router.add_patch("/v1/qrcodes/{qr_id}", dynamic_routes.patch)
+    app.router.add_get("/v1/domains", dynamic_routes.list_domains)
     app.router.add_get("/v1/qrcodes", qr_routes.list_codes)
     app.router.add_get("/v1/qrcodes/{qr_id}", qr_routes.get_code)
     app.router.add_delete("/v1/qrcodes/{qr_id}", qr_routes.delete_code)
@@ -45,6 +46,10 @@ def add_routes(app: web.Application) -> None:
         app.router.add_get(
             f"/v1/qrcodes/{{qr_id}}/stats/{path}", stats_routes.breakdown_handler(dimension)
         )
+    app.router.add_get("/v1/qrcodes/{qr_id}/stats/rules", stats_routes.route_stats_handler("rule"))
+    app.router.add_get(
+        "/v1/qrcodes/{qr_id}/stats/variants", stats_routes.route_stats_handler("variant")
+    )
     app.router.add_get("/v1/stats/overview", stats_routes.overview)
     # No HEAD twin: a HEAD would hold a stream open with nothing to send.
     app.router.add_get("/v1/stream/scans", stream_routes.scan_stream, allow_head=False)

@@ -12,6 +12,7 @@ from services.runtime.config import ConfigError, env_float, env_int, env_list, e
 from services.runtime.grpc_auth import grpc_auth_token_from_env
 from services.runtime.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.runtime.http_server import HttpLimits
+from services.runtime.short_links import ShortDomains
 
 DEFAULT_CONSOLE_DIR: Final = Path(__file__).resolve().parents[2] / "console" / "dist"
 _Number = TypeVar("_Number", int, float)
@@ -44,6 +45,7 @@ class GatewaySettings:
     http_limits: HttpLimits
     admin_host: str
     console_dir: Path
+    short_domains: ShortDomains
     grpc_auth_token: str = field(repr=False)
     grpc_tls: GrpcTls | None = None
     stream_heartbeat_s: float = 15.0
@@ -55,6 +57,7 @@ class GatewaySettings:
         """Every value from ``env`` (the process environment by default)."""
         port = env_int("GATEWAY_PORT", 8080, env)
         redis_url = env_str("REDIS_URL", "", env)
+        redirect_base_url = env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081", env).rstrip("/")
         return cls(
             port=port,
             admin_port=env_int("GATEWAY_ADMIN_PORT", 9080, env),
@@ -68,9 +71,7 @@ class GatewaySettings:
             analytics_addr=env_str("ANALYTICS_ADDR", "127.0.0.1:7053", env),
             webhooks_addr=env_str("WEBHOOKS_ADDR", "127.0.0.1:7054", env),
             public_base_url=env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}", env).rstrip("/"),
-            redirect_base_url=env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081", env).rstrip(
-                "/"
-            ),
+            redirect_base_url=redirect_base_url,
             # Revocations evict at once through the broker; the TTL bounds staleness if an
             # event is ever missed.
             auth_cache_ttl_s=env_float("AUTH_CACHE_TTL_S", 10.0, env),
@@ -94,6 +95,10 @@ class GatewaySettings:
             log_level=env_str("LOG_LEVEL", "INFO", env),
             http_limits=HttpLimits.from_env(env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
+            # The domains short URLs may use; REDIRECT_BASE_URL's is the default one.
+            short_domains=ShortDomains.from_config(
+                redirect_base_url, env_list("SHORT_DOMAINS", env=env)
+            ),
             # The built browser console (console/ at the top of the repository, `make console`).
             console_dir=Path(env_str("CONSOLE_DIR", str(DEFAULT_CONSOLE_DIR), env)),
             # Presented on every call to render, keys, analytics and webhooks.

@@ -26,6 +26,7 @@ from aiohttp import web
 from services.redirect import metrics
 from services.redirect.broker import BrokerLink
 from services.redirect.code_cache import CodeCache
+from services.redirect.codes import cache_key
 from services.redirect.handlers import RedirectHandlers
 from services.redirect.password_limiter import (
     InProcessPasswordLimiter,
@@ -35,6 +36,7 @@ from services.redirect.password_limiter import (
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
 from services.redirect.routes import create_server
+from services.redirect.routing import VariantHasher
 from services.redirect.settings import RedirectSettings
 from services.redirect.spool import Spool
 from services.redirect.storage import CodeStore
@@ -46,8 +48,9 @@ log = logging.getLogger(__name__)
 def on_catalog_event(cache: CodeCache, event: dict[str, Any]) -> None:
     metrics.catalog_evictions_total.inc()
     short_code = event.get("short_code")
+    domain = event.get("domain")
     if isinstance(short_code, str):
-        cache.evict(short_code)
+        cache.evict(cache_key(domain if isinstance(domain, str) else "", short_code))
     elif isinstance(event.get("qr_id"), str):
         cache.evict_qr_id(event["qr_id"])
 
@@ -95,7 +98,13 @@ async def serve(settings: RedirectSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(limiter.close)
 
         handlers = RedirectHandlers(
-            CodeResolver(cache, store), store, publisher, limiter, settings.trusted_proxies
+            CodeResolver(cache, store),
+            store,
+            publisher,
+            limiter,
+            settings.trusted_proxies,
+            short_domains=settings.short_domains,
+            variant_hasher=VariantHasher(settings.variant_hash_key),
         )
         runner = web.ServerRunner(
             create_server(handlers, settings.http_limits),

@@ -5,17 +5,31 @@ No I/O here: the record comes from the cache or Postgres, the clock from the cal
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-MIN_CODE_LENGTH: Final = 7
-MAX_CODE_LENGTH: Final = 32
+from services.redirect.routing import Routing, compile_routing
+from services.runtime.short_links import is_code_shaped
 
 
 def is_well_formed(code: str) -> bool:
-    """Base62 and 7..32 characters: anything else is a 404 without touching the database."""
-    return MIN_CODE_LENGTH <= len(code) <= MAX_CODE_LENGTH and code.isascii() and code.isalnum()
+    """A generated code or a slug (3..64 of ``[A-Za-z0-9_-]``): anything else is a 404
+    without touching the database."""
+    return is_code_shaped(code)
+
+
+def cache_key(domain: str, code: str) -> str:
+    """What the cache and the resolver know a code by: the code itself on the default domain
+    (the common case costs nothing), ``domain/code`` on another (codes never hold a ``/``)."""
+    return f"{domain}/{code}" if domain else code
+
+
+def split_cache_key(key: str) -> tuple[str, str]:
+    """(domain key, code) of a :func:`cache_key`."""
+    domain, _, code = key.rpartition("/")
+    return domain, code
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +45,13 @@ class CodeRecord:
     max_scans: int
     scan_count: int
     active: bool
+    domain: str = ""  # the short domain's key; "" = the default domain
+    routing: Routing | None = None  # None: always ``destination_url``
+    expired_url: str | None = None  # instead of the 410 page (a 302, not counted)
+
+    @property
+    def key(self) -> str:
+        return cache_key(self.domain, self.short_code)
 
     @property
     def limited(self) -> bool:
@@ -52,21 +73,21 @@ class CodeRecord:
             max_scans=int(row["max_scans"]),
             scan_count=int(row["scan_count"]),
             active=bool(row["active"]),
+            # Dynamic codes v1.1 columns (a row read without them is a plain code).
+            domain=row.get("domain") or "",
+            routing=compile_routing(
+                row["destination_url"] or "",
+                row.get("rules") or (),
+                row.get("variants") or (),
+                bool(row.get("forward_query")),
+                row.get("utm"),
+            ),
+            expired_url=row.get("expired_url") or None,
         )
 
     def exhausted(self) -> CodeRecord:
         """The same record once its last allowed scan was taken."""
-        return CodeRecord(
-            self.qr_id,
-            self.account_id,
-            self.short_code,
-            self.destination_url,
-            self.password_hash,
-            self.expires_at,
-            self.max_scans,
-            max(self.scan_count, self.max_scans),
-            self.active,
-        )
+        return dataclasses.replace(self, scan_count=max(self.scan_count, self.max_scans))
 
 
 class Outcome(enum.Enum):

@@ -22,6 +22,7 @@ class HotCounts:
         "cache_hit",
         "cache_miss",
         "cache_stale",
+        "expired_redirect",
         "gone",
         "head",
         "not_found",
@@ -41,6 +42,7 @@ class HotCounts:
         "password_invalid",
         "password_limited",
         "gone",
+        "expired_redirect",
         "not_found",
         "unavailable",
     )
@@ -50,6 +52,7 @@ class HotCounts:
         self.cache_hit = 0
         self.cache_miss = 0
         self.cache_stale = 0
+        self.expired_redirect = 0  # gone, sent to the code's expired_url instead of the page
         self.gone = 0
         self.head = 0
         self.not_found = 0

@@ -55,12 +55,17 @@ def _response(status: int, html: str, extra: dict[str, str] | None = None) -> we
     return web.Response(status=status, body=html.encode(), headers=headers)
 
 
-def password_form(code: str, *, status: int = 200, error: str | None = None) -> web.Response:
+def password_form(
+    code: str, *, status: int = 200, error: str | None = None, query: str = ""
+) -> web.Response:
+    """``query``: the scanned URL's raw query string, posted back with the form (rules and
+    ``forward_query`` read it)."""
     message = f"<p class=error role=alert>{escape(error)}</p>" if error else ""
+    action = f"/{code}?{query}" if query else f"/{code}"
     body = (
         "<h1>Password required</h1><p>This code is protected. Enter its password to continue.</p>"
         f"{message}"
-        f'<form method=post action="/{escape(code, quote=True)}">'
+        f'<form method=post action="{escape(action, quote=True)}">'
         "<input type=password name=password aria-label=Password placeholder=Password "
         "required autofocus autocomplete=current-password maxlength=1024>"
         "<button type=submit>Continue</button></form>"

@@ -55,4 +55,4 @@ class CodeResolver:
         return record
 
     def mark_exhausted(self, record: CodeRecord) -> None:
-        self.cache.replace(record.short_code, record.exhausted())
+        self.cache.replace(record.key, record.exhausted())

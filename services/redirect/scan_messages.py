@@ -16,11 +16,10 @@ from typing import Final
 import aio_pika
 import msgspec
 
-from services.runtime.scan_events import ScanEvent, well_formed_text
-from services.runtime.topics import EVENT_VERSION
+from services.runtime.scan_events import SCAN_EVENT_VERSION, ScanEvent, well_formed_text
 
-# (unix time, qr_id, account_id, ip, user_agent, referer, accept_language)
-Capture = tuple[float, str, str, str, str, str, str]
+# (unix time, qr_id, account_id, ip, user_agent, referer, accept_language, rule, variant)
+Capture = tuple[float, str, str, str, str, str, str, int | None, int | None]
 
 MAX_USER_AGENT: Final = 512
 MAX_REFERER: Final = 1024
@@ -35,6 +34,8 @@ def capture(
     user_agent: str,
     referer: str,
     accept_language: str,
+    rule: int | None = None,
+    variant: int | None = None,
 ) -> Capture:
     return (
         ts,
@@ -44,6 +45,8 @@ def capture(
         user_agent[:MAX_USER_AGENT],
         referer[:MAX_REFERER],
         accept_language[:MAX_ACCEPT_LANGUAGE],
+        rule,
+        variant,
     )
 
 
@@ -74,8 +77,12 @@ def to_events(captures: Sequence[Capture]) -> list[str]:
             user_agent,
             referer,
             language,
+            rule,
+            variant,
         )
-        for i, (ts, qr_id, account_id, ip, user_agent, referer, language) in enumerate(captures)
+        for i, (ts, qr_id, account_id, ip, user_agent, referer, language, rule, variant) in (
+            enumerate(captures)
+        )
     ]
     try:
         lines = _encoder.encode_lines(events)
@@ -86,9 +93,10 @@ def to_events(captures: Sequence[Capture]) -> list[str]:
 
 
 def message_body(events: Sequence[str]) -> bytes:
-    """``{"v": 1, "events": [...]}`` from events already in JSON (what ``event_message`` of
-    :mod:`services.runtime.amqp` would write for the same events)."""
-    return f'{{"v":{EVENT_VERSION},"events":[{",".join(events)}]}}'.encode()
+    """``{"v": 2, "events": [...]}`` from events already in JSON (what ``event_message`` of
+    :mod:`services.runtime.amqp` would write for the same events, at the scan event's own
+    version)."""
+    return f'{{"v":{SCAN_EVENT_VERSION},"events":[{",".join(events)}]}}'.encode()
 
 
 def event_message_for(events: Sequence[str]) -> aio_pika.Message:

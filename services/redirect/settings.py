@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.runtime.client_ip import IPNetwork, parse_networks
-from services.runtime.config import env_float, env_int, env_list, env_str
+from services.runtime.config import env_float, env_int, env_list, env_secret, env_str
 from services.runtime.http_server import (
     HttpLimits,
 )
+from services.runtime.short_links import ShortDomains
+
+DEV_VARIANT_HASH_KEY = "qrforge-dev-variant-key-do-not-use-in-production"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class RedirectSettings:
     log_level: str
     http_limits: HttpLimits
     admin_host: str
+    short_domains: ShortDomains
+    variant_hash_key: bytes = field(repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RedirectSettings:
@@ -66,4 +71,12 @@ class RedirectSettings:
             log_level=env_str("LOG_LEVEL", "INFO", env),
             http_limits=HttpLimits.from_env(env),
             admin_host=env_str("ADMIN_HOST", "127.0.0.1", env),
+            # The hosts codes are looked up by; the gateway reads the same two variables.
+            short_domains=ShortDomains.from_config(
+                env_str("REDIRECT_BASE_URL", "http://127.0.0.1:8081", env),
+                env_list("SHORT_DOMAINS", env=env),
+            ),
+            # One key for every replica, so a visitor keeps their A/B variant on all of them;
+            # changing it reshuffles who sees which variant.
+            variant_hash_key=env_secret("VARIANT_HASH_KEY", DEV_VARIANT_HASH_KEY, env).encode(),
         )

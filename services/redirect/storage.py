@@ -1,4 +1,5 @@
-"""Postgres access: read a dynamic code by its short code, take one scan of a limited code.
+"""Postgres access: read a dynamic code by its domain and short code, take one scan of a
+limited code.
 
 The pool is created lazily (``min_size=0``) so the service starts, and serves cached codes,
 while Postgres is down. Every failure is raised as :class:`DatabaseUnavailableError`.
@@ -10,14 +11,15 @@ from typing import Final
 
 import asyncpg
 
-from services.redirect.codes import CodeRecord
+from services.redirect.codes import CodeRecord, split_cache_key
 from services.runtime.postgres import open_pool
 
 _FETCH: Final = """
     SELECT qr_id, account_id, short_code, destination_url, password_hash, expires_at,
-           max_scans, scan_count, active, deleted_at
+           max_scans, scan_count, active, deleted_at, domain, rules, variants, expired_url,
+           forward_query, utm
     FROM qr_codes
-    WHERE short_code = $1 AND kind = 'dynamic'
+    WHERE domain = $1 AND short_code = $2 AND kind = 'dynamic'
 """
 # Atomic: concurrent scans of a code with max_scans = N give exactly N rows back.
 _CLAIM: Final = """
@@ -54,11 +56,13 @@ class CodeStore:
             raise DatabaseUnavailableError("pool not open")
         return self._pool
 
-    async def fetch(self, short_code: str) -> CodeRecord | None:
+    async def fetch(self, key: str) -> CodeRecord | None:
+        """The code a :func:`~services.redirect.codes.cache_key` names."""
+        domain, short_code = split_cache_key(key)
         pool = self._require_pool()
         try:
             async with pool.acquire(timeout=self._timeout_s) as conn:
-                row = await conn.fetchrow(_FETCH, short_code, timeout=self._timeout_s)
+                row = await conn.fetchrow(_FETCH, domain, short_code, timeout=self._timeout_s)
         except _ERRORS as exc:
             self.last_ok = False
             raise DatabaseUnavailableError(type(exc).__name__) from exc

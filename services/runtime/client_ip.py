@@ -1,4 +1,5 @@
-"""The client address: the socket peer, or ``X-Forwarded-For`` when the peer is a trusted proxy.
+"""The client address: the socket peer, or ``X-Forwarded-For`` when the peer is a trusted proxy;
+and the host the client asked for, from ``X-Forwarded-Host`` under the same rule.
 
 The header is read right to left, skipping addresses of trusted proxies; the first untrusted
 hop is the client. Anything unparsable stops the walk (a client can write any left part).
@@ -56,6 +57,18 @@ def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
 def client_source(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:
     """The unit per-address limits count for, from the request: see :func:`address_source`."""
     return address_source(client_ip(peer, forwarded_for, trusted))
+
+
+def forwarded_host(
+    peer: str | None, forwarded: str | None, trusted: Sequence[IPNetwork]
+) -> str | None:
+    """The host a trusted proxy says the client asked for (``X-Forwarded-Host``), or ``None``
+    (no header, or the peer is no trusted proxy: then its ``Host`` is the truth). With several
+    values the last one counts: it is the one the trusted proxy itself wrote."""
+    if not trusted or not forwarded or not _trusted(peer or "", trusted):
+        return None
+    host = forwarded.rsplit(",", 1)[-1].strip()
+    return host or None
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:

@@ -210,17 +210,25 @@ def test_secret_references_exist(rendered: dict[str, Rendered]) -> None:
 
 
 def test_ingress_hosts_match_public_urls(each: Rendered) -> None:
+    """The gateway's one host; the redirect's: every short domain (REDIRECT_BASE_URL's and
+    SHORT_DOMAINS'), one rule each."""
     config = each.config()
-    for service, url_key in (("gateway", "PUBLIC_BASE_URL"), ("redirect", "REDIRECT_BASE_URL")):
-        url = urlparse(config[url_key])
+    short_domains = [config["REDIRECT_BASE_URL"], *config.get("SHORT_DOMAINS", "").split(",")]
+    for service, urls in (
+        ("gateway", [config["PUBLIC_BASE_URL"]]),
+        ("redirect", [u.strip() for u in short_domains if u.strip()]),
+    ):
+        parsed = {urlparse(url).hostname or "": urlparse(url) for url in urls}
         ingress = each.get("Ingress", service)
-        (rule,) = ingress["spec"]["rules"]
-        assert rule["host"] == url.hostname, f"{service}: ingress host vs {url_key}"
-        (path,) = rule["http"]["paths"]
-        backend = path["backend"]["service"]
-        assert backend == {"name": service, "port": {"name": "http"}}
+        rules = ingress["spec"]["rules"]
+        assert sorted(rule["host"] for rule in rules) == sorted(parsed), f"{service}: hosts"
         tls_hosts = {h for t in ingress["spec"].get("tls", []) for h in t["hosts"]}
-        assert (url.scheme == "https") == (url.hostname in tls_hosts), f"{url_key} scheme vs TLS"
+        for rule in rules:
+            (path,) = rule["http"]["paths"]
+            backend = path["backend"]["service"]
+            assert backend == {"name": service, "port": {"name": "http"}}
+            url = parsed[rule["host"]]
+            assert (url.scheme == "https") == (url.hostname in tls_hosts), f"{url} scheme vs TLS"
     assert {i["metadata"]["name"] for i in each.of_kind("Ingress")} == set(PUBLIC_SERVICES)
 
 

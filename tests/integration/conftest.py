@@ -24,6 +24,7 @@ WEBHOOKS_TEST_ENV = {
     "WEBHOOK_POLL_S": "0.2",
     "WEBHOOK_LEASE_S": "11",
 }
+SECOND_SHORT_DOMAIN = "http://go.brand.test"
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "PUBLIC_IMAGE_REQUESTS_PER_MIN": "1000000",
             "SHUTDOWN_GRACE_S": "5",
             "VISITOR_SALT": "integration-test-salt",
+            "VARIANT_HASH_KEY": "integration-test-variant-key",
             "CLICKHOUSE_URL": f"chdb://{tmp_path_factory.mktemp('clickhouse')}",
         }
         system = Stack(database_url, amqp_url, base_env)
@@ -67,6 +69,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             redirect_port, redirect_admin = free_port(), free_port()
             system.redirect_url = f"http://127.0.0.1:{redirect_port}"
             system.addresses["REDIRECT_BASE_URL"] = system.redirect_url
+            # A second short domain (API.md "Dynamic codes v1.1"), reached by sending its name
+            # as Host (or X-Forwarded-Host from the trusted proxy) to the same redirect.
+            system.addresses["SHORT_DOMAINS"] = f"{system.redirect_url},{SECOND_SHORT_DOMAIN}"
             redirect = system.start(
                 "redirect",
                 "services.redirect",

@@ -262,6 +262,27 @@ async def test_qr_code_responses_match_the_spec(client: Client) -> None:
     await client("DELETE", "/v1/qrcodes/{qr_id}", f"/v1/qrcodes/{qr_id}")
 
 
+async def test_routing_responses_match_the_spec(client: Client) -> None:
+    body = {
+        "name": "routed",
+        "destination_url": "https://example.com/a",
+        "slug": f"spec-{secrets.token_hex(6)}",
+        "rules": [
+            {"if": {"os": ["ios"], "query": {"src": "x"}}, "destination_url": "https://e.com/i"}
+        ],
+        "variants": [{"destination_url": "https://example.com/v", "weight": 3}],
+        "expired_url": "https://example.com/",
+        "forward_query": True,
+        "utm": {"source": "s", "medium": "m", "campaign": "c", "term": None},
+    }
+    dynamic = await client("POST", "/v1/qrcodes/dynamic", json=body, expect=201)
+    dyn = f"/v1/qrcodes/{dynamic['qr_id']}"
+    await client("PATCH", "/v1/qrcodes/{qr_id}", dyn, json={"rules": None, "utm": None})
+    for suffix in ("/rules", "/variants"):
+        await client("GET", f"/v1/qrcodes/{{qr_id}}/stats{suffix}", f"{dyn}/stats{suffix}")
+    await client("GET", "/v1/domains")
+
+
 async def test_barcode_key_and_account_responses_match_the_spec(client: Client) -> None:
     body = {"format": "EAN13", "value": "400638133393", "metadata": {"sku": "A"}}
     barcode = await client("POST", "/v1/barcodes/generate", json=body)

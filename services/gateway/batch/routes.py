@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from services.gateway.batch.creation import create_batch, parse_items
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.json_body import read_json_object
+from services.gateway.qrcodes.dynamic_codes import announce_created
 
 
 async def create(request: web.Request) -> web.Response:
@@ -30,4 +33,26 @@ async def create(request: web.Request) -> web.Response:
     """
     ctx, principal = context_of(request), principal_of(request)
     items = parse_items(await read_json_object(request))
-    return ok(await create_batch(ctx.drawing, ctx.pool, ctx.settings, principal, items))
+    result = await create_batch(ctx.drawing, ctx.pool, ctx.settings, principal, items)
+    # Codes with a client's slug (see announce_created), in results that succeeded.
+    created = [
+        item["data"]
+        for item in result["results"]
+        if item.get("data")
+        and isinstance(items[item["index"]], dict)
+        and items[item["index"]].get("slug") is not None
+    ]
+    domains = ctx.settings.short_domains
+    await asyncio.gather(
+        *(
+            announce_created(
+                ctx.catalog_events,
+                data["qr_id"],
+                data["slug"],
+                getattr(domains.by_name(data["domain"]), "key", ""),
+            )
+            for data in created
+            if data.get("kind") == "dynamic"
+        )
+    )
+    return ok(result)

@@ -10,7 +10,9 @@ from services.runtime.errors import ApiError
 
 
 def format_rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime("%Y"): it does not zero-pad years before 1000 ("353-02-24T…").
+    utc = moment.astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return f"{utc.isoformat()}Z"
 
 
 def format_timestamp(message: Timestamp, present: bool) -> str | None:

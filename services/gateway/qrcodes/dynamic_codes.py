@@ -1,6 +1,8 @@
 """Dynamic QR codes: a short URL printed once, whose destination and protection change later.
 
-The image encodes ``REDIRECT_BASE_URL/<short_code>``; only the row behind it changes. Every
+The image encodes ``<short domain>/<short_code>`` (``REDIRECT_BASE_URL`` unless the body names
+another of ``SHORT_DOMAINS``; the code is the client's ``slug`` or a generated one); only the
+row behind it changes, routing included (:mod:`services.gateway.qrcodes.routing`). Every
 change is published as ``code.updated`` / ``code.deleted`` after the commit so each redirect
 replica evicts its cached copy within a second.
 """
@@ -20,6 +22,13 @@ from services.gateway.qrcodes.options import parse_qr_options
 from services.gateway.qrcodes.payloads import validate_http_url
 from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode, store_prepared_on_pool
 from services.gateway.qrcodes.records import StoredQR
+from services.gateway.qrcodes.routing import (
+    ADDRESS_FIELDS,
+    ROUTING_FIELDS,
+    parse_domain,
+    parse_slug,
+    routing_columns,
+)
 from services.gateway.qrcodes.static_codes import new_record, with_fetched_logo
 from services.runtime.errors import ApiError
 from services.runtime.ids import random_base62
@@ -31,7 +40,7 @@ SHORT_CODE_LENGTH: Final = 7
 _SHORT_CODE_ATTEMPTS: Final = 5
 MAX_PASSWORD_LENGTH: Final = 128
 _PROTECTION_KEYS: Final = frozenset({"password", "expiry_date", "max_scans"})
-_PATCH_KEYS: Final = frozenset({"name", "destination_url", "protection", "active"})
+_PATCH_KEYS: Final = frozenset({"name", "destination_url", "protection", "active"}) | ROUTING_FIELDS
 
 
 def _destination(value: object) -> str:
@@ -103,23 +112,33 @@ async def prepare_dynamic_code(
         )
     body = await with_saved_design(tools.pool, principal.account_id, body)
     options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
+    slug = parse_slug(body.get("slug"))
+    domain_key = parse_domain(body.get("domain"), tools.short_domains)
+    base_url = tools.short_domains.by_key(domain_key).base_url
+    routing = routing_columns(body)
     protection = await protection_changes(body.get("protection") or {})
     options = await with_fetched_logo(tools.logo_policy, options)
     attempts = 0
 
     async def draw() -> PreparedCode:
         nonlocal attempts
+        if slug is not None and attempts:
+            # The insert found the slug taken on this domain (the unique index decides, so
+            # of concurrent creates of one slug exactly one succeeds).
+            raise ApiError(
+                "SLUG_TAKEN", f"The slug {slug!r} is already taken on this domain", field="slug"
+            )
         if attempts == _SHORT_CODE_ATTEMPTS:
             raise ApiError("SERVICE_UNAVAILABLE", "Could not allocate a short code, try again")
         attempts += 1
-        short_code = random_base62(SHORT_CODE_LENGTH)
-        payload = f"{tools.redirect_base_url}/{short_code}"
+        short_code = slug if slug is not None else random_base62(SHORT_CODE_LENGTH)
+        payload = f"{base_url}/{short_code}"
         rendered = await render_options(tools.render, payload, options, principal.account_id)
         record = new_record(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,
             password_hash=protection.get("password_hash"), expires_at=protection.get("expires_at"),
-            max_scans=protection.get("max_scans", 0),
+            max_scans=protection.get("max_scans", 0), domain=domain_key, **routing,
         )  # fmt: skip
         return PreparedCode(record, rendered, options.design.logo_data, redraw=draw)
 
@@ -167,6 +186,13 @@ async def change_destination(
 async def patch_code(
     pool: Any, events: CatalogEvents, principal: Principal, qr_id: str, body: dict[str, Any]
 ) -> StoredQR:
+    fixed = sorted(ADDRESS_FIELDS & set(body))
+    if fixed:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            f"{fixed[0]} cannot be changed: the printed image encodes the short URL",
+            field=fixed[0],
+        )
     unknown = set(body) - _PATCH_KEYS
     if unknown:
         field = sorted(unknown)[0]
@@ -182,7 +208,7 @@ async def patch_code(
                 "INVALID_PARAMETER", "name must be a string of at most 200 characters", field="name"
             )
         changes["name"] = name or None
-    dynamic_only = {"destination_url", "protection", "active"} & set(body)
+    dynamic_only = ({"destination_url", "protection", "active"} | ROUTING_FIELDS) & set(body)
     if dynamic_only:
         _require_dynamic(record)
     if "destination_url" in body:
@@ -193,7 +219,17 @@ async def patch_code(
         changes["active"] = body["active"]
     if "protection" in body:
         changes.update(await protection_changes(body["protection"]))
+    changes.update(routing_columns(body))
     return await _apply(pool, events, record, changes) if changes else record
+
+
+async def announce_created(
+    events: CatalogEvents, qr_id: str, short_code: str, domain_key: str
+) -> None:
+    """A new code with a client's slug evicts what replicas cached under its short URL: a slug
+    can be tried (and its 404 cached for ``REDIRECT_NEGATIVE_TTL_S``) before the code exists.
+    Generated codes need no event: nobody could have tried them."""
+    await events.evict_short_url(qr_id, short_code, domain_key)
 
 
 async def announce_deleted(events: CatalogEvents, record: StoredQR) -> None:

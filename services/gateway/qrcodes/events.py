@@ -35,7 +35,7 @@ from services.gateway.metrics import catalog_events_total
 from services.gateway.qrcodes.records import StoredQR
 from services.runtime.amqp import NotConnectedError, declare_topic_exchange, event_message
 from services.runtime.ids import new_id
-from services.runtime.topics import CATALOG_EXCHANGE
+from services.runtime.topics import CATALOG_EXCHANGE, CODE_UPDATED
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +67,32 @@ class CatalogEvents:
             return self._exchange
 
     async def publish(self, event: str, record: StoredQR) -> None:
-        qr_id = record.qr_id
+        """A change of ``record``: redirect replicas evict it, webhooks tell its account."""
+        await self._publish(
+            event,
+            {
+                "event_id": new_id("evt"),
+                "account_id": record.account_id,
+                "qr_id": record.qr_id,
+                "short_code": record.short_code,
+                # The code's short domain key ("" = the default domain).
+                "domain": record.domain,
+                "kind": record.kind,
+                "ts": datetime.now(UTC).isoformat(),
+            },
+        )
+
+    async def evict_short_url(self, qr_id: str, short_code: str, domain: str) -> None:
+        """Redirect replicas forget what they cached under a short URL (a 404 of a slug tried
+        before its code existed). No event or account id: not a change customers hear of."""
+        await self._publish(
+            CODE_UPDATED, {"qr_id": qr_id, "short_code": short_code, "domain": domain}
+        )
+
+    async def _publish(self, event: str, payload: dict[str, object]) -> None:
         try:
             exchange = await asyncio.wait_for(self._ready_exchange(), PUBLISH_TIMEOUT_S)
-            message = event_message(
-                {
-                    "event_id": new_id("evt"),
-                    "account_id": record.account_id,
-                    "qr_id": qr_id,
-                    "short_code": record.short_code,
-                    "kind": record.kind,
-                    "ts": datetime.now(UTC).isoformat(),
-                }
-            )
+            message = event_message(payload)
             await asyncio.wait_for(exchange.publish(message, routing_key=event), PUBLISH_TIMEOUT_S)
         except (
             Exception
@@ -87,7 +100,7 @@ class CatalogEvents:
             catalog_events_total.labels(event, "failed").inc()
             log.warning(
                 "catalog event not published",
-                extra={"event": event, "qr_id": qr_id, "error": type(exc).__name__},
+                extra={"event": event, "qr_id": payload["qr_id"], "error": type(exc).__name__},
             )
             return  # a channel the failure closed is opened again by the next publish
         catalog_events_total.labels(event, "published").inc()

@@ -18,17 +18,18 @@ from services.gateway.backends.render import RenderBackend, Rendered
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.records import StoredQR
+from services.runtime.short_links import ShortDomains
 
 
 @dataclass(frozen=True, slots=True)
 class DrawingTools:
     """What preparing a code draws with: the render service, the policy ``logo_url`` is
-    fetched under, the base of the short URLs dynamic codes encode, and the catalog pool the
+    fetched under, the short domains dynamic codes' URLs may use, and the catalog pool the
     saved designs a request names (``design_id``) are read from."""
 
     render: RenderBackend
     logo_policy: LogoFetchPolicy
-    redirect_base_url: str
+    short_domains: ShortDomains
     pool: Any  # asyncpg.Pool (untyped library)
 
 

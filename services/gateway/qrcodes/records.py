@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from services.gateway.http.timestamps import format_rfc3339
 from services.gateway.settings import GatewaySettings
+from services.runtime.short_links import ShortDomains
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,14 @@ class StoredQR:
     # stored before fitting existed, drawn at its design's size) and [{code, message}].
     applied_logo_size: float | None = None
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # Dynamic codes v1.1 (services/gateway/qrcodes/routing.py): the short domain's key ("" is
+    # the default domain) and how the code routes.
+    domain: str = ""
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    expired_url: str | None = None
+    forward_query: bool = False
+    utm: dict[str, str] | None = None
 
 
 def image_url(public_base_url: str, qr_id: str, fmt: str) -> str:
@@ -52,7 +61,7 @@ def qr_json(
     """How the API shows ``record``, static or dynamic (``total_scans`` only for dynamic)."""
     if record.kind == "dynamic":
         return dynamic_qr_json(
-            record, settings.public_base_url, settings.redirect_base_url, total_scans
+            record, settings.public_base_url, settings.short_domains, total_scans
         )
     return static_qr_json(record, settings.public_base_url)
 
@@ -112,15 +121,23 @@ def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
 
 
 def dynamic_qr_json(
-    record: StoredQR, public_base_url: str, redirect_base_url: str, total_scans: int | None
+    record: StoredQR, public_base_url: str, short_domains: ShortDomains, total_scans: int | None
 ) -> dict[str, Any]:
+    domain = short_domains.by_key(record.domain)
     return {
         "qr_id": record.qr_id,
         "kind": "dynamic",
         "type": record.qr_type,
         "name": record.name,
-        "short_url": f"{redirect_base_url}/{record.short_code}",
+        "short_url": f"{domain.base_url}/{record.short_code}",
+        "slug": record.short_code,
+        "domain": domain.name,
         "destination_url": record.destination_url,
+        "rules": record.rules,
+        "variants": record.variants,
+        "expired_url": record.expired_url,
+        "forward_query": record.forward_query,
+        "utm": record.utm,
         "protection": {
             "password_protected": record.password_hash is not None,
             "expiry_date": format_rfc3339(record.expires_at) if record.expires_at else None,

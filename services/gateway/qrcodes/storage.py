@@ -13,7 +13,7 @@ from services.runtime.errors import ApiError
 _QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
     error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at,
     short_code, destination_url, password_hash, expires_at, max_scans, scan_count, active,
-    applied_logo_size, warnings"""
+    applied_logo_size, warnings, domain, rules, variants, expired_url, forward_query, utm"""
 
 
 def _stored_qr(row: Any) -> StoredQR:
@@ -49,9 +49,11 @@ async def load_logo(pool: Any, digest: str) -> bytes | None:
 
 _INSERT_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
     error_correction, quiet_zone, design, logo_sha256, version, short_code, destination_url,
-    password_hash, expires_at, max_scans, active, applied_logo_size, warnings"""
+    password_hash, expires_at, max_scans, active, applied_logo_size, warnings, domain, rules,
+    variants, expired_url, forward_query, utm"""
 _INSERT_QR_VALUES = """$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-    $17, $18, $19, $20, $21, $22"""
+    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28"""
+_LIMIT_PARAMETER = "$29"  # after the row's values
 
 _INSERT_QR = f"""INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) VALUES ({_INSERT_QR_VALUES})
     RETURNING {_QR_COLUMNS}"""
@@ -88,14 +90,14 @@ _COUNT_ONE_MORE_TEMPLATES = {
     False: _COUNT_ONE_MORE_UNLIMITED_TEMPLATE,
 }
 # By "is the account under a limit": the statement that counts one more code ($1 the account,
-# $2 the limit), and the one that counts and inserts together ($23 the limit), so the counter
+# $2 the limit), and the one that counts and inserts together (the limit after the row), so the counter
 # row is locked for no longer than the statement and its commit.
 _COUNT_ONE_MORE = {
     limited: _count_one_more(template, "$1", "$2")
     for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
 }
 _COUNT_AND_INSERT_QR = {
-    limited: f"""WITH counted AS ({_count_one_more(template, "$2", "$23")})
+    limited: f"""WITH counted AS ({_count_one_more(template, "$2", _LIMIT_PARAMETER)})
     INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) SELECT {_INSERT_QR_VALUES} FROM counted
     RETURNING {_QR_COLUMNS}"""
     for limited, template in _COUNT_ONE_MORE_TEMPLATES.items()
@@ -127,6 +129,12 @@ def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
         record.active,
         record.applied_logo_size,
         record.warnings,
+        record.domain,
+        record.rules,
+        record.variants,
+        record.expired_url,
+        record.forward_query,
+        record.utm,
     )
 
 
@@ -179,7 +187,8 @@ _INSERT_UNLIMITED_STATIC = f"""WITH new AS (
             design jsonb, logo_sha256 text, version integer, short_code text,
             destination_url text, password_hash text, expires_at timestamptz,
             max_scans integer, active boolean, applied_logo_size double precision,
-            warnings jsonb)
+            warnings jsonb, domain text, rules jsonb, variants jsonb, expired_url text,
+            forward_query boolean, utm jsonb)
     ), counted AS (
         INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
         SELECT account_id, 1 + floor(random() * 15)::smallint, count(*) FROM new
@@ -202,6 +211,8 @@ def _json_row(record: StoredQR) -> dict[str, Any]:
         "short_code": None, "destination_url": None, "password_hash": None,
         "expires_at": None, "max_scans": record.max_scans, "active": record.active,
         "applied_logo_size": record.applied_logo_size, "warnings": record.warnings,
+        "domain": record.domain, "rules": [], "variants": [], "expired_url": None,
+        "forward_query": False, "utm": None,
     }  # fmt: skip
 
 
@@ -301,7 +312,10 @@ async def update_code(
     pool: Any, account_id: str, qr_id: str, changes: dict[str, Any]
 ) -> StoredQR | None:
     """Apply ``changes`` (column -> value, from a fixed set of columns) to a live code."""
-    allowed = {"name", "destination_url", "password_hash", "expires_at", "max_scans", "active"}
+    allowed = {
+        "name", "destination_url", "password_hash", "expires_at", "max_scans", "active",
+        "rules", "variants", "expired_url", "forward_query", "utm",
+    }  # fmt: skip
     if not changes or not set(changes) <= allowed:
         raise ValueError(f"unexpected columns {sorted(set(changes) - allowed)}")
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))

@@ -124,6 +124,48 @@ def breakdown_handler(dimension: str) -> Any:
     return handler
 
 
+def _route_rows(
+    shares: Any, destinations: list[str], default_destination: str | None
+) -> list[dict[str, Any]]:
+    """``[{index, destination_url, scans, unique_scans, share}]``: every current rule or
+    variant in order (zero-filled), then the default destination (``index: null``), then any
+    index that scanned before the list was shortened (its destination no longer known)."""
+    by_key = {share.key: share for share in shares}
+
+    def row(index: int | None, destination: str | None) -> dict[str, Any]:
+        share = by_key.pop("" if index is None else str(index), None)
+        return {
+            "index": index,
+            "destination_url": destination,
+            "scans": share.scans if share else 0,
+            "unique_scans": share.unique_scans if share else 0,
+            "share": share.share if share else 0.0,
+        }
+
+    rows = [row(index, url) for index, url in enumerate(destinations)]
+    rows.append(row(None, default_destination))
+    for key in sorted(list(by_key), key=lambda k: int(k) if k.isdigit() else -1):
+        if key.isdigit():
+            rows.append(row(int(key), None))
+    return rows
+
+
+def route_stats_handler(dimension: str) -> Any:
+    """``…/stats/rules`` and ``…/stats/variants``: scans per routing rule or A/B variant."""
+
+    async def handler(request: web.Request) -> web.Response:
+        ctx, principal = context_of(request), principal_of(request)
+        qr_id = path_id(request, "qr_id", "qr")
+        record = await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
+        shares = await _breakdown(ctx.analytics, stats_query(request, qr_id), dimension)
+        listed = record.rules if dimension == "rule" else record.variants
+        destinations = [str(item["destination_url"]) for item in listed]
+        return ok(_route_rows(shares, destinations, record.destination_url))
+
+    handler.__name__ = f"{dimension}_stats"
+    return handler
+
+
 async def devices(request: web.Request) -> web.Response:
     ctx = context_of(request)
     query = stats_query(request, await _owned_qr_id(request))

@@ -18,7 +18,7 @@ from tests.service.analytics.harness import (
     wait_total,
 )
 from tests.support.polling import eventually
-from tests.unit.analytics.test_user_agents import IPHONE_SAFARI
+from tests.unit.runtime.test_user_agents import IPHONE_SAFARI
 
 DAY = datetime(2026, 4, 2, 8, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from tests.service.analytics.harness import Client, Publisher, make_event, new_account, wait_total
-from tests.unit.analytics.test_user_agents import (
+from tests.unit.runtime.test_user_agents import (
     ANDROID_PHONE,
     GOOGLEBOT,
     IPAD_SAFARI,

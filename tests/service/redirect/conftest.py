@@ -28,6 +28,7 @@ from services.runtime.amqp import declare_topic_exchange, event_message
 from services.runtime.ids import BASE62, new_id
 from services.runtime.migrations import apply_migrations, discover
 from services.runtime.passwords import hash_password
+from services.runtime.scan_events import SCAN_EVENT_VERSION
 from services.runtime.topics import CATALOG_EXCHANGE, SCANS_EXCHANGE
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
 from tests.support.processes import ServiceProcess, free_port
@@ -125,7 +126,7 @@ class ScanTap:
     async def _drain(self) -> None:
         while (message := await self.queue.get(no_ack=True, fail=False)) is not None:
             body = json.loads(message.body)
-            assert body["v"] == 1
+            assert body["v"] == SCAN_EVENT_VERSION
             self.events.extend(body["events"])
 
     def of(self, qr_id: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from services.analytics.decoding import MalformedMessageError, decode_and_validate
+from services.analytics.enrichment import Enricher
 
 NOW = datetime(2026, 3, 12, 12, 0, tzinfo=UTC)
 
@@ -72,7 +73,7 @@ def test_an_empty_batch_is_valid() -> None:
         (b"not json", "invalid_json"),
         (b"\xff\xfe", "invalid_json"),
         (body([1, 2]), "invalid_shape"),
-        (body({"v": 2, "events": []}), "unknown_version"),
+        (body({"v": 3, "events": []}), "unknown_version"),
         (body({"v": True, "events": []}), "unknown_version"),
         (body({"events": []}), "unknown_version"),
         (body({"v": 1, "events": {}}), "invalid_shape"),
@@ -109,3 +110,21 @@ def test_refusal_counts_the_events_it_drops() -> None:
     with pytest.raises(MalformedMessageError) as caught:
         decode_and_validate(body({"v": 1, "events": [event(), event(ts="bad"), event()]}), NOW)
     assert caught.value.events == 3
+
+
+def test_version_2_carries_rule_and_variant_and_version_1_reads_as_none() -> None:
+    old, new = (
+        decode_and_validate(body({"v": v, "events": [event(**extra)]}), NOW)[0]
+        for v, extra in ((1, {}), (2, {"rule": 3, "variant": None}))
+    )
+    assert (old.rule, old.variant) == (None, None)
+    assert (new.rule, new.variant) == (3, None)
+    rows = Enricher(b"salt").enrich_many([old, new])
+    assert [(row.rule, row.variant) for row in rows] == [(None, None), (3, None)]
+
+
+@pytest.mark.parametrize("index", [-1, 1001, "1", 1.5])
+def test_a_route_index_out_of_range_is_malformed(index: Any) -> None:
+    with pytest.raises(MalformedMessageError) as caught:
+        decode_and_validate(body({"v": 2, "events": [event(variant=index)]}), NOW)
+    assert caught.value.reason == "invalid_event"

@@ -13,7 +13,7 @@ from services.analytics.enrichment import (
     visitor_hash,
 )
 from services.runtime.scan_events import ScanEvent
-from tests.unit.analytics.test_user_agents import GOOGLEBOT, IPHONE_SAFARI
+from tests.unit.runtime.test_user_agents import GOOGLEBOT, IPHONE_SAFARI
 
 SALT = b"unit-test-salt"
 EVENT = ScanEvent(

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import msgspec
+
 from services.analytics.enriched_publisher import enriched
 from services.analytics.enrichment import Enricher, ScanRow
 from services.analytics.ingest_pipeline import IngestPipeline
@@ -199,3 +201,9 @@ def test_the_enriched_scan_carries_no_ip_and_no_visitor_hash() -> None:
         row.device,
     )
     assert scan.rule is None and scan.variant is None
+
+
+def test_the_enriched_scan_says_which_rule_and_variant_served_it() -> None:
+    row = Enricher(SALT).enrich(msgspec.structs.replace(EVENT, rule=3, variant=1))
+    (scan,) = decode_batch(encode_batch([enriched(row)]))
+    assert (scan.rule, scan.variant) == (3, 1)

@@ -178,3 +178,11 @@ def test_helpers() -> None:
         "desktop",
         "bot",
     ]
+
+
+@pytest.mark.parametrize("dimension", ["rule", "variant"])
+async def test_route_breakdowns_keep_the_default_as_empty_key(dimension: str) -> None:
+    runner = FakeRunner([("1", 3, 2, 60.0), ("", 2, 2, 40.0)])
+    rows = await stats(runner).breakdown(StatsRequest(account_id="acc"), dimension, 50)
+    assert rows == [Share("1", 3, 2, 60.0), Share("", 2, 2, 40.0)]
+    assert f"ifNull(toString({dimension}), '')" in runner.calls[0][0]

@@ -4,6 +4,7 @@ request (fake store and publisher, mocked requests)."""
 
 from __future__ import annotations
 
+import dataclasses
 from time import monotonic
 from typing import cast
 from unittest import mock
@@ -19,6 +20,7 @@ from services.redirect.handlers import RedirectHandlers
 from services.redirect.password_limiter import InProcessPasswordLimiter
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
+from services.redirect.routing import compile_routing
 from services.redirect.scan_messages import Capture, capture, to_events
 from services.redirect.storage import CodeStore
 from services.runtime.client_ip import parse_networks
@@ -48,15 +50,20 @@ class RecordingPublisher:
 
 
 class OneRecordStore:
+    def __init__(self, record: CodeRecord) -> None:
+        self.record = record
+
     async def fetch(self, _code: str) -> CodeRecord | None:
-        return RECORD
+        return self.record
 
 
-def _handlers(publisher: RecordingPublisher, *, cached: bool) -> RedirectHandlers:
+def _handlers(
+    publisher: RecordingPublisher, *, cached: bool, record: CodeRecord = RECORD
+) -> RedirectHandlers:
     cache = CodeCache(10, ttl_s=60, negative_ttl_s=2)
     if cached:
-        cache.put(CODE, RECORD, monotonic())
-    store = cast(CodeStore, OneRecordStore())
+        cache.put(CODE, record, monotonic())
+    store = cast(CodeStore, OneRecordStore(record))
     return RedirectHandlers(
         CodeResolver(cache, store),
         store,
@@ -66,9 +73,9 @@ def _handlers(publisher: RecordingPublisher, *, cached: bool) -> RedirectHandler
     )
 
 
-def _request(headers: dict[str, str]) -> web.BaseRequest:
+def _request(headers: dict[str, str], query: str = "") -> web.BaseRequest:
     return make_mocked_request(
-        "GET", f"/{CODE}", headers=headers, protocol=mock.Mock(peername=(PROXY, 40000))
+        "GET", f"/{CODE}{query}", headers=headers, protocol=mock.Mock(peername=(PROXY, 40000))
     )
 
 
@@ -110,3 +117,41 @@ async def test_a_cache_hit_and_a_miss_count_the_same_scan(headers: dict[str, str
     ((_, *fast_rest),) = fast.offered
     ((_, *slow_rest),) = slow.offered
     assert fast_rest == slow_rest  # everything but the timestamp
+
+
+ROUTED = dataclasses.replace(
+    RECORD,
+    routing=compile_routing(
+        RECORD.destination_url,
+        [{"if": {"query": {"src": "poster"}}, "destination_url": "https://example.com/poster"}],
+        [
+            {"destination_url": "https://example.com/a", "weight": 1},
+            {"destination_url": "https://example.com/b", "weight": 1},
+        ],
+        True,
+        {"source": "qr", "medium": "print", "campaign": "c"},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "rule"), [("?src=poster&x=1", 0), ("?x=1", None)], ids=["rule", "variant"]
+)
+async def test_a_routed_code_goes_and_counts_alike_on_a_hit_and_a_miss(
+    query: str, rule: int | None
+) -> None:
+    fast, slow = RecordingPublisher(), RecordingPublisher()
+    hit = _handlers(fast, cached=True, record=ROUTED).get_cached(
+        _request(FULL_HEADERS, query), CODE
+    )
+    assert hit is not None
+    miss = await _handlers(slow, cached=False, record=ROUTED).get(
+        _request(FULL_HEADERS, query), CODE
+    )
+    assert hit.headers["Location"] == miss.headers["Location"]
+    assert "utm_source=qr" in hit.headers["Location"] and "x=1" in hit.headers["Location"]
+    ((_, *fast_rest),) = fast.offered
+    ((_, *slow_rest),) = slow.offered
+    assert fast_rest == slow_rest
+    assert fast_rest[-2] == rule and (fast_rest[-1] is None) == (rule is not None)
+    assert _event_without_id(fast.offered[0]).rule == rule

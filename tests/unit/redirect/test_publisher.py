@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from services.redirect.broker import BrokerLink, BrokerSession
 from services.redirect.publisher import ScanPublisher
-from services.redirect.scan_messages import capture
+from services.redirect.scan_messages import Capture, capture
 from services.redirect.spool import Spool
 
 
@@ -26,7 +26,7 @@ class FakeExchange:
         assert routing_key == "scan.recorded" and not mandatory
         assert message.delivery_mode == 2  # persistent
         body = json.loads(message.body)
-        assert body["v"] == 1
+        assert body["v"] == 2
         self.events.extend(body["events"])
 
 
@@ -46,7 +46,7 @@ class FakeBroker:
             self.connected.clear()
 
 
-def scan(i: int) -> tuple[float, str, str, str, str, str, str]:
+def scan(i: int) -> Capture:
     return capture(1_800_000_000.0 + i, "qr_1", "acc_1", "203.0.113.1", "UA", "", "")
 
 

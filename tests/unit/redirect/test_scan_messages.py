@@ -25,7 +25,7 @@ def test_events_match_the_shared_wire_format() -> None:
     assert len({e.event_id for e in parsed}) == 2
     assert all(len(e.event_id) == 32 for e in parsed)
     body = json.loads(message_body(events))
-    assert body == {"v": 1, "events": [json.loads(e) for e in events]}
+    assert body == {"v": 2, "events": [json.loads(e) for e in events]}
 
 
 def test_hostile_header_values_stay_valid_json() -> None:

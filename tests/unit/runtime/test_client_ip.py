@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services.runtime.client_ip import client_ip, parse_networks
+from services.runtime.client_ip import client_ip, forwarded_host, parse_networks
 
 PROXIES = parse_networks(("10.0.0.0/8", "127.0.0.1", "fd00::/8"))
 
@@ -34,3 +34,17 @@ def test_garbage_stops_the_walk() -> None:
 def test_ipv6() -> None:
     assert client_ip("fd00::1", "2001:db8::1", PROXIES) == "2001:db8::1"
     assert client_ip(None, None, PROXIES) == ""
+
+
+def test_forwarded_host_only_from_a_trusted_proxy() -> None:
+    assert forwarded_host("10.1.2.3", "go.brand.example", PROXIES) == "go.brand.example"
+    assert forwarded_host("203.0.113.7", "go.brand.example", PROXIES) is None
+    assert forwarded_host("10.1.2.3", "go.brand.example", ()) is None
+    assert forwarded_host("10.1.2.3", None, PROXIES) is None
+
+
+def test_forwarded_host_takes_the_value_the_proxy_wrote() -> None:
+    # A client may send its own header; the trusted proxy appends the host it was asked for.
+    assert forwarded_host("10.1.2.3", "evil.example, go.brand.example", PROXIES) == (
+        "go.brand.example"
+    )

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.analytics.geo import MaxMindCityLookup, country_of, normalize_ip
 from services.runtime.config import ConfigError
+from services.runtime.geo import MaxMindCityLookup, country_of, normalize_ip
 
 
 def test_known_public_addresses_get_their_country() -> None:

@@ -1,6 +1,9 @@
 """User-agent classification: device class, OS family, browser, and whether the client is a
 bot (crawler, link-preview fetcher, HTTP library) rather than a person's browser.
 
+Shared by analytics (what a scan is stored as) and the redirect (routing rules on device and
+OS), so a rule for ``ios`` matches exactly the scans the stats count as ``ios``.
+
 Pure and cached: ua-parser (with its Rust backend, ``ua-parser-rs``, when installed) does the
 matching, a small keyword list catches the previewers and libraries it misses, and an LRU cache
 keeps repeat agents (most of a campaign's traffic) at a dictionary look-up.

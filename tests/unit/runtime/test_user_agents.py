@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.analytics.user_agents import browser_family, classify, os_family
+from services.runtime.user_agents import browser_family, classify, os_family
 
 IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 "

@@ -1,6 +1,9 @@
 """Where a scan came from, from its IP address: the country from ``iptocc`` (which ships its
 own data, so it always works) and, when the operator supplies a MaxMind-format city database
 (``GEOIP_CITY_DB``), the city. Unknown, private and malformed addresses give ``""``.
+
+Shared by analytics (the stored country) and the redirect (routing rules on country), so a
+rule for ``FR`` matches exactly the scans the stats count as ``FR``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ def country_of(ip: str | None) -> str:
     if ip is None:
         return ""
     return iptocc.country_code(ip) or ""
+
+
+def country_of_address(raw: str) -> str:
+    """:func:`country_of` for one raw address, as :func:`countries_of` does it: iptocc first
+    (it answers ``None`` for private, reserved and malformed input), normalised (IPv4-mapped
+    IPv6, stray whitespace) and looked up again only on a miss."""
+    country = iptocc.country_code(raw)
+    if country is None and (":" in raw or raw != raw.strip()):
+        return country_of(normalize_ip(raw))
+    return country or ""
 
 
 def countries_of(raw_ips: Sequence[str]) -> list[str]:
