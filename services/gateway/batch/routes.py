@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiohttp import web
 
-from services.gateway.batch.creation import create_batch, parse_items
+from services.gateway.batch.creation import (
+    ItemResult,
+    create_batch,
+    create_batch_items,
+    parse_items,
+)
+from services.gateway.batch.zip_archive import MANIFEST_NAME, ZipWriter, image_members, manifest
 from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.json_body import read_json_object
+from services.gateway.idempotency.policy import HEADER as IDEMPOTENCY_HEADER
+
+ZIP_TYPE: Final = "application/zip"
 
 
-async def create(request: web.Request) -> web.Response:
+async def create(request: web.Request) -> web.StreamResponse:
     """Create up to 100 QR codes, static or dynamic, mixed: ``{"items": [...]}``.
 
     Each item is a static generate body, or a dynamic body with ``"kind": "dynamic"``, and is
@@ -30,4 +41,40 @@ async def create(request: web.Request) -> web.Response:
     """
     ctx, principal = context_of(request), principal_of(request)
     items = parse_items(await read_json_object(request))
+    if wants_zip(request):
+        results = await create_batch_items(ctx.drawing, ctx.pool, ctx.settings, principal, items)
+        return await _zip_response(request, results)
     return ok(await create_batch(ctx.drawing, ctx.pool, ctx.settings, principal, items))
+
+
+def wants_zip(request: web.Request) -> bool:
+    return any(
+        part.split(";", 1)[0].strip().lower() == ZIP_TYPE
+        for part in request.headers.get("Accept", "").split(",")
+    )
+
+
+async def _zip_response(request: web.Request, results: list[ItemResult]) -> web.StreamResponse:
+    """The stored items' images and ``manifest.csv``, sent member by member -- or, under an
+    ``Idempotency-Key``, built whole first: the idempotency layer stores (and replays) only a
+    complete body, and a retry must not create the codes again."""
+    headers = {
+        "Content-Type": ZIP_TYPE,
+        "Content-Disposition": 'attachment; filename="batch.zip"',
+        "Cache-Control": "no-store",
+    }
+    archive = ZipWriter()
+    members = [
+        *((name, data, text) for name, data, text in image_members(results)),
+        (MANIFEST_NAME, manifest(results), True),
+    ]
+    if IDEMPOTENCY_HEADER in request.headers:
+        body = b"".join(archive.add(name, data, text=text) for name, data, text in members)
+        return web.Response(body=body + archive.close(), headers=headers)
+    response = web.StreamResponse(headers=headers)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for name, data, text in members:
+        await response.write(archive.add(name, data, text=text))
+    await response.write_eof(archive.close())
+    return response

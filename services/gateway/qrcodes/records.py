@@ -40,6 +40,7 @@ class StoredQR:
     # stored before fitting existed, drawn at its design's size) and [{code, message}].
     applied_logo_size: float | None = None
     warnings: list[dict[str, str]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 def image_url(public_base_url: str, qr_id: str, fmt: str) -> str:
@@ -106,6 +107,7 @@ def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
         "type": record.qr_type,
         "name": record.name,
         "content": record.content,
+        "tags": record.tags,
         **_drawing_json(record, public_base_url),
         "created_at": format_rfc3339(record.created_at),
     }
@@ -127,6 +129,7 @@ def dynamic_qr_json(
             "max_scans": record.max_scans,
         },
         "active": record.active,
+        "tags": record.tags,
         "total_scans": total_scans,
         **_drawing_json(record, public_base_url),
         "created_at": format_rfc3339(record.created_at),
