@@ -51,6 +51,7 @@ from services.gateway.http.middlewares import (
     request_id_middleware,
 )
 from services.gateway.idempotency.middleware import idempotency_middleware
+from services.gateway.imports.queue import ImportQueue
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.routes import add_routes
@@ -116,14 +117,17 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
     authenticator = Authenticator(keys_stub, settings.auth_cache_ttl_s, settings.rpc_timeout_s)
     listener = RevocationListener(authenticator)
     catalog_events = CatalogEvents()
+    import_queue = ImportQueue()
 
     async def set_up(connection: AbstractRobustConnection) -> None:
         await listener.start(connection)
         await catalog_events.open(connection)
+        await import_queue.open(connection)
 
     broker = BrokerConnection(settings.amqp_url, set_up, name="gateway")
     stack.push_async_callback(broker.close)
     stack.push_async_callback(catalog_events.close)
+    stack.push_async_callback(import_queue.close)
     stack.push_async_callback(listener.stop)
     stack.push_async_callback(broker.stop_connecting)  # first on close: no set-up after it
     broker.start()
@@ -140,6 +144,7 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
         logo_policy=logo_policy(settings),
         catalog_events=catalog_events,
         image_cache=ImageCache(settings.public_image_cache_bytes),
+        import_queue=import_queue,
     )
 
 

@@ -14,6 +14,7 @@ from services.gateway.account.rate_limit import RateDecision, SlidingWindow
 from services.gateway.backends.keys import KeysBackend
 from services.gateway.backends.render import RenderBackend
 from services.gateway.http.image_cache import ImageCache
+from services.gateway.imports.queue import ImportQueue
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.qrcodes.grouped_inserts import GroupedInserts
@@ -35,6 +36,7 @@ class GatewayContext:
     logo_policy: LogoFetchPolicy
     catalog_events: CatalogEvents
     image_cache: ImageCache
+    import_queue: ImportQueue
     # Built from the fields above: what the domain modules are given instead of this context.
     render_backend: RenderBackend = field(init=False)
     keys_backend: KeysBackend = field(init=False)

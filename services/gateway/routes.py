@@ -11,6 +11,7 @@ from services.gateway.decode import routes as decode_routes
 from services.gateway.designs import routes as design_routes
 from services.gateway.docs import routes as docs_routes
 from services.gateway.exports import routes as export_routes
+from services.gateway.imports import routes as import_routes
 from services.gateway.public_images import routes as public_image_routes
 from services.gateway.qrcodes import dynamic_routes
 from services.gateway.qrcodes import routes as qr_routes
@@ -57,6 +58,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/v1/barcodes/{barcode_id}", barcode_routes.patch_barcode)
     app.router.add_delete("/v1/barcodes/{barcode_id}", barcode_routes.delete_barcode)
     app.router.add_get("/v1/barcodes/{barcode_id}/download", barcode_routes.download)
+    app.router.add_post("/v1/imports", import_routes.create)
+    app.router.add_get("/v1/imports/{import_id}", import_routes.get_import)
+    app.router.add_get("/v1/imports/{import_id}/errors", import_routes.errors_csv)
     app.router.add_post("/v1/decode", decode_routes.decode)
     app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", public_image_routes.public_image)
     app.router.add_get("/openapi.json", docs_routes.openapi_spec)

@@ -25,3 +25,7 @@ SCAN_RECORDED: Final = "scan.recorded"
 SCANS_QUEUE: Final = "analytics.scans"
 SCANS_DEAD_LETTER_EXCHANGE: Final = "scans.dlx"
 SCANS_DEAD_LETTER_QUEUE: Final = "analytics.scans.dead"
+
+# Import jobs (gateway -> its import worker): one message {"v", "import_id"} per upload, on the
+# default exchange, straight to this durable queue.
+IMPORTS_QUEUE: Final = "gateway.imports"

@@ -22,6 +22,7 @@ NOT_FOUND_CODES: Final = {
     "bc": "BARCODE_NOT_FOUND",
     "key": "KEY_NOT_FOUND",
     "dsg": "DESIGN_NOT_FOUND",
+    "imp": "IMPORT_NOT_FOUND",
 }
 
 

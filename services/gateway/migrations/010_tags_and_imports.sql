@@ -24,34 +24,48 @@ CREATE INDEX barcodes_account_tags ON barcodes USING gin (account_tag_keys(accou
     WHERE deleted_at IS NULL;
 
 -- Imports (API.md "Tags, import and export", DESIGN.md "Imports are jobs"): an upload is
--- parsed once into one row per CSV line -- the code body it maps to and the line as the file
--- had it -- and a consumer works through the rows still without an outcome. A chunk's codes
--- and its rows' outcomes commit in one transaction, so a consumer killed mid-chunk leaves
--- neither, and the chunk is done again on restart: no row creates a code twice.
+-- parsed once into one row per CSV line -- the code body it maps to and the line's cells --
+-- and a worker works through the rows still without an outcome. A chunk's codes and its rows'
+-- outcomes commit in one transaction, so a worker killed mid-chunk leaves neither, and the
+-- chunk is done again on restart: no row creates a code twice.
 CREATE TABLE imports (
-    import_id   text PRIMARY KEY,
-    account_id  text NOT NULL,
-    source      text NOT NULL,
-    status      text NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
-    rows        integer NOT NULL,
-    processed   integer NOT NULL DEFAULT 0,
-    succeeded   integer NOT NULL DEFAULT 0,
-    failed      integer NOT NULL DEFAULT 0,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    import_id    text PRIMARY KEY,
+    account_id   text NOT NULL,
+    api_key_id   text NOT NULL,              -- who uploaded it (Idempotency-Key scope)
+    source       text NOT NULL,
+    status       text NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    rows         integer NOT NULL,
+    processed    integer NOT NULL DEFAULT 0,
+    succeeded    integer NOT NULL DEFAULT 0,
+    failed       integer NOT NULL DEFAULT 0,
+    max_codes    integer NOT NULL,            -- the plan's code limit when uploaded (0: none)
+    columns      text[] NOT NULL,             -- the file's header line
+    key_hash     bytea,                       -- sha256 of the Idempotency-Key, if one was sent
+    fingerprint  bytea NOT NULL,              -- sha256 of source and file: same key, same file?
+    error        text,                        -- why a failed job stopped
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE UNIQUE INDEX imports_idempotency ON imports (account_id, api_key_id, key_hash)
+    WHERE key_hash IS NOT NULL;
+CREATE INDEX imports_unfinished ON imports (created_at) WHERE status IN ('queued', 'running');
+
+-- body and cells are JSON kept as text: written by COPY (asyncpg has no binary jsonb encoder)
+-- and only ever read back whole.
 CREATE TABLE import_rows (
     import_id   text NOT NULL REFERENCES imports (import_id) ON DELETE CASCADE,
     line        integer NOT NULL,          -- 1 = the first data line after the header
-    body        jsonb NOT NULL,            -- the code body the line maps to
-    source_row  jsonb NOT NULL,            -- the line's cells by column name (errors CSV)
+    body        text NOT NULL,             -- JSON: the code body the line maps to
+    cells       text NOT NULL,             -- JSON array: the line's cells, for the errors CSV
     qr_id       text,                      -- outcome: created
     error_code  text,                      -- outcome: failed, with reason
     reason      text,
     PRIMARY KEY (import_id, line)
 );
 
--- What the consumer reads next: the rows of a job without an outcome, in line order.
+-- What the worker reads next: the rows of a job without an outcome, in line order.
 CREATE INDEX import_rows_pending ON import_rows (import_id, line)
     WHERE qr_id IS NULL AND error_code IS NULL;
+-- The errors CSV: the failed rows of a job, in line order.
+CREATE INDEX import_rows_failed ON import_rows (import_id, line) WHERE error_code IS NOT NULL;
