@@ -6,7 +6,10 @@ A chunk is one transaction: claim up to :data:`CHUNK_ROWS` lines without an outc
 line's outcome and the job's counters, commit. A worker killed anywhere in it loses the whole
 chunk -- codes, outcomes and counters together -- and whoever runs the job next does those
 lines again: every line creates its code exactly once. Several chunks of a job run at once
-(:data:`CHUNKS_IN_FLIGHT`) so the renders of one overlap the inserts of another.
+(:data:`CHUNKS_IN_FLIGHT`) so the renders of one overlap the inserts of another. For an
+account under no code limit, a chunk's static codes are inserted by one statement (the
+grouped insert single creates use): a savepoint and three round trips per code were half
+the chunk's time.
 
 A line that fails for a reason of its own (bad URL, quota reached) records that reason. One
 that fails because a backing service did (5xx: render away) records nothing and is tried
@@ -21,6 +24,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
+import asyncpg
 import msgspec
 
 from services.gateway.account.principal import Principal
@@ -28,11 +32,12 @@ from services.gateway.batch.creation import PreparedItem, prepare_items
 from services.gateway.imports import storage
 from services.gateway.imports.storage import ImportJob, PendingRow, RowOutcome
 from services.gateway.qrcodes.prepared import DrawingTools, store_prepared
+from services.gateway.qrcodes.storage import insert_unlimited_static_qrs
 from services.runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS: Final = 100
+CHUNK_ROWS: Final = 200
 CHUNKS_IN_FLIGHT: Final = 3
 MAX_IDLE_ATTEMPTS: Final = 8
 FIRST_PAUSE_S: Final = 0.5
@@ -111,9 +116,11 @@ class ImportRunner:
         rows: Sequence[PendingRow],
         prepared: Sequence[PreparedItem | ApiError],
     ) -> tuple[list[RowOutcome], str | None]:
-        outcomes: list[RowOutcome] = []
+        outcomes = await self._store_grouped(conn, job, rows, prepared)
         retry_later: str | None = None
         for row, item in zip(rows, prepared, strict=True):
+            if row.line in outcomes:
+                continue
             error = item if isinstance(item, ApiError) else None
             if not isinstance(item, ApiError):
                 try:
@@ -121,14 +128,46 @@ class ImportRunner:
                 except ApiError as raised:
                     error = raised
                 else:
-                    outcomes.append(RowOutcome(row.line, qr_id=record.qr_id))
+                    outcomes[row.line] = RowOutcome(row.line, qr_id=record.qr_id)
                     continue
             assert error is not None
             if error.status >= 500:  # not the line's fault: leave it for later
                 retry_later = error.code
                 continue
-            outcomes.append(_failure(row.line, error))
-        return outcomes, retry_later
+            outcomes[row.line] = _failure(row.line, error)
+        return list(outcomes.values()), retry_later
+
+    async def _store_grouped(
+        self,
+        conn: Any,
+        job: ImportJob,
+        rows: Sequence[PendingRow],
+        prepared: Sequence[PreparedItem | ApiError],
+    ) -> dict[int, RowOutcome]:
+        """The chunk's static codes without logos, for an account under no code limit, in
+        one statement (as concurrent single creates are grouped): no quota to check one by
+        one and no short code to clash. If the statement fails they are stored one by one."""
+        if job.max_codes > 0:
+            return {}
+        group = [
+            (row.line, item[0].record)
+            for row, item in zip(rows, prepared, strict=True)
+            if not isinstance(item, ApiError)
+            and item[0].record.kind == "static"
+            and not item[0].logo
+        ]
+        if not group:
+            return {}
+        try:
+            async with conn.transaction():  # a savepoint: a failure leaves the chunk usable
+                stored = await insert_unlimited_static_qrs(conn, [record for _, record in group])
+        except asyncpg.PostgresError:
+            log.warning("a group of imported codes failed to store; storing them one by one")
+            return {}
+        return {
+            line: RowOutcome(line, qr_id=record.qr_id)
+            for (line, _), record in zip(group, stored, strict=True)
+        }
 
 
 class JobStalledError(Exception):
