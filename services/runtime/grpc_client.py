@@ -3,7 +3,7 @@ fails as an :class:`ApiError` (a down or slow backend is SERVICE_UNAVAILABLE, ne
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TypeVar
 
 import grpc
@@ -75,7 +75,7 @@ async def call_server_stream(
     *,
     timeout: float,  # noqa: ASYNC109 - the gRPC deadline, passed through
     name: str,
-) -> AsyncIterator[ResponseT]:
+) -> AsyncGenerator[ResponseT, None]:
     """The messages of a server-streaming call, failing as :func:`call_unary` does (an
     ApiError). The deadline covers the whole stream. Closing the iterator early cancels the
     call, so the server stops producing."""

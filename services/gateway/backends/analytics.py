@@ -8,7 +8,7 @@ away: they are then ``None`` (unknown), never a made-up zero.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Final
 
 from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
@@ -85,7 +85,7 @@ EXPORT_TIMEOUT_S: Final = 600.0
 
 def export_scans(
     analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub, query: analytics_pb2.ScanExportQuery
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """The pieces of a scan export (``data``: CSV rows without header, or NDJSON lines)."""
     return call_server_stream(
         analytics.ExportScans, query, timeout=EXPORT_TIMEOUT_S, name="analytics.ExportScans"

@@ -17,6 +17,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import Final
 
 import msgspec
@@ -85,18 +86,21 @@ async def export_codes(request: web.Request) -> web.StreamResponse:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         pending = bytearray(_csv_line(CODE_CSV_COLUMNS) if fmt == "csv" else b"")
+        # aclosing: a client that hangs up ends the cursor (and frees its pool connection) now,
+        # not whenever the generator is collected.
         records = storage.stream_qr(ctx.pool, principal.account_id, kind=kind, tag=tag)
-        async for record in records:
-            if fmt == "csv":
-                writer.writerow(code_csv_row(record, ctx.settings))
-                pending += buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-            else:
-                pending += _json.encode(code_json_line(record, ctx.settings)) + b"\n"
-            if len(pending) >= FLUSH_BYTES:
-                await response.write(bytes(pending))
-                pending.clear()
+        async with aclosing(records):
+            async for record in records:
+                if fmt == "csv":
+                    writer.writerow(code_csv_row(record, ctx.settings))
+                    pending += buffer.getvalue().encode()
+                    buffer.seek(0)
+                    buffer.truncate()
+                else:
+                    pending += _json.encode(code_json_line(record, ctx.settings)) + b"\n"
+                if len(pending) >= FLUSH_BYTES:
+                    await response.write(bytes(pending))
+                    pending.clear()
         await response.write_eof(bytes(pending))
     return response
 
@@ -108,14 +112,15 @@ async def export_scans(request: web.Request) -> web.StreamResponse:
     await storage.get_owned_qr(ctx.pool, principal.account_id, qr_id)
     query = analytics_pb2.ScanExportQuery(query=stats_query(request, qr_id), format=fmt)
     pieces = analytics.export_scans(ctx.analytics, query)
-    # The first piece (or the error: a bad from/to/tz) before the status line is sent.
-    first = await anext(pieces, None)
-    response = await _start(request, fmt, f"{qr_id}-scans")
-    if fmt == "csv":
-        await response.write(_csv_line(SCAN_CSV_COLUMNS))
-    if first is not None:
-        await response.write(first.data)
-        async for piece in pieces:
-            await response.write(piece.data)
+    async with aclosing(pieces):  # a client that hangs up cancels the call
+        # The first piece (or the error: a bad from/to/tz) before the status line is sent.
+        first = await anext(pieces, None)
+        response = await _start(request, fmt, f"{qr_id}-scans")
+        if fmt == "csv":
+            await response.write(_csv_line(SCAN_CSV_COLUMNS))
+        if first is not None:
+            await response.write(first.data)
+            async for piece in pieces:
+                await response.write(piece.data)
     await response.write_eof()
     return response

@@ -4,7 +4,7 @@ changes a code is scoped by account id: another account's code simply is not fou
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from services.gateway.qrcodes.records import StoredQR
@@ -302,7 +302,7 @@ async def tagged_qr_ids(pool: Any, account_id: str, tag: str) -> list[str]:
 
 async def stream_qr(
     pool: Any, account_id: str, *, kind: str | None, tag: str | None, prefetch: int = 500
-) -> AsyncIterator[StoredQR]:
+) -> AsyncGenerator[StoredQR, None]:
     """Every live code of the account matching the filters, newest first, read through a
     server-side cursor ``prefetch`` rows at a time: memory stays flat however many there
     are. Holds one pool connection (and a read-only transaction, the cursor's) until the
