@@ -225,3 +225,17 @@ async def test_an_import_belongs_to_its_account_and_bad_files_are_refused_whole(
     job = await _finished(owner, queued["import_id"], timeout_s=60)
     assert job["succeeded"] == 1
     assert json.loads((await stranger.request("GET", "/v1/qrcodes")).body)["data"] == []
+
+
+async def test_an_import_stops_creating_at_the_plans_code_limit(
+    stack: Stack, api: ApiClient, worker: ServiceProcess
+) -> None:
+    owner = api.as_account(stack.create_account("import-quota", max_codes=3))
+    body = _csv(["type", "content"], [["text", f"quota {i}"] for i in range(5)])
+    queued = (await _upload(owner, "qrforge", body)).data(202)
+    job = await _finished(owner, queued["import_id"], timeout_s=60)
+    assert (job["succeeded"], job["failed"]) == (3, 2)
+    errors = await owner.request("GET", f"/v1/imports/{queued['import_id']}/errors")
+    failed = list(csv.DictReader(io.StringIO(errors.body.decode(), newline="")))
+    assert all(row["reason"].startswith("QUOTA_EXCEEDED") for row in failed)
+    assert len(await _exported(owner)) == 3
