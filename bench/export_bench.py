@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -137,10 +138,17 @@ def main() -> None:
     if len(sys.argv) == 6 and sys.argv[1] == "--fill":
         fill(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
         return
+    scratch = Path(tempfile.mkdtemp(prefix="export-bench-"))
+    try:
+        run(scratch / "clickhouse")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run(data_dir: Path) -> None:
     token = secrets.token_urlsafe(32)
     analytics_port, analytics_admin = free_port(), free_port()
     address = f"127.0.0.1:{analytics_port}"
-    data_dir = Path(tempfile.mkdtemp(prefix="export-bench-")) / "clickhouse"
     env = {GRPC_AUTH_TOKEN_ENV: token, "ANALYTICS_ADDR": address}
     with gateway_stack("qrforge_export_bench", env) as stack:
         account = unlimited_account(stack, "bench")
