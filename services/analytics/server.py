@@ -95,7 +95,7 @@ async def serve(
         await admin.start()
         stack.push_async_callback(admin.stop)
 
-        servicer = AnalyticsServicer(ScanStats(store.query))
+        servicer = AnalyticsServicer(ScanStats(store.query, raw=store.raw_query))
         await start_grpc_server(
             stack,
             settings,

@@ -3,7 +3,9 @@ A raised ApiError becomes a status + ``qrforge-error-code`` in the interceptor."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
+from typing import Final
 
 from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
 from services.analytics.stats import ScanStats, Share, StatsRequest
@@ -25,6 +27,10 @@ def share_messages(shares: Iterable[Share]) -> list[analytics_pb2.Share]:
         analytics_pb2.Share(key=s.key, scans=s.scans, unique_scans=s.unique_scans, share=s.share)
         for s in shares
     ]
+
+
+# gRPC's default largest message is 4 MiB: a chunk of rows goes out in pieces of at most this.
+EXPORT_MESSAGE_BYTES: Final = 1024 * 1024
 
 
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
@@ -71,7 +77,10 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     async def GetAccountOverview(  # noqa: N802 - gRPC method name
         self, request: analytics_pb2.OverviewQuery, context: object
     ) -> analytics_pb2.AccountOverview:
-        overview = await self._stats.overview(stats_request(request.query), request.top)
+        query = stats_request(request.query)
+        if request.only_codes:
+            query = replace(query, qr_ids=tuple(request.qr_ids))
+        overview = await self._stats.overview(query, request.top)
         return analytics_pb2.AccountOverview(
             total_scans=overview.total_scans,
             unique_scans=overview.unique_scans,
@@ -80,3 +89,15 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             devices=share_messages(overview.devices),
             scans_this_month=overview.scans_this_month,
         )
+
+    async def ExportScans(  # noqa: N802 - gRPC method name
+        self, request: analytics_pb2.ScanExportQuery, context: object
+    ) -> AsyncIterator[analytics_pb2.ScanExportChunk]:
+        query = stats_request(request.query)
+        async for data, rows in self._stats.export_scans(query, request.format):
+            view = memoryview(data)
+            for start in range(0, len(data), EXPORT_MESSAGE_BYTES):
+                last = start + EXPORT_MESSAGE_BYTES >= len(data)
+                yield analytics_pb2.ScanExportChunk(
+                    data=bytes(view[start : start + EXPORT_MESSAGE_BYTES]), rows=rows if last else 0
+                )

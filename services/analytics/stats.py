@@ -13,7 +13,7 @@ Conventions the callers see:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -35,9 +35,16 @@ from services.runtime.errors import ApiError
 from services.runtime.user_agents import DEVICES, OPERATING_SYSTEMS
 
 QueryRunner = Callable[[str, Mapping[str, Any]], Awaitable[list[tuple[Any, ...]]]]
+RawQueryRunner = Callable[[str, Mapping[str, Any], str], Awaitable[bytes]]
 
 DEFAULT_LIMIT: Final = 10
 MAX_LIMIT: Final = 1000
+# The most codes an overview can be limited to (a tag's codes; the gateway checks the same
+# bound before asking): about 1.5 MB of ids in one message, under gRPC's 4 MiB default.
+MAX_OVERVIEW_CODES: Final = 50_000
+# Scans per export query: ~18 MB of CSV held at a time, and few enough queries that their
+# fixed cost (finding the chunk's end, reading its first granules) stays small.
+EXPORT_CHUNK_ROWS: Final = 200_000
 EMPTY_LABELS: Final = {
     "country": "unknown",
     "city": "unknown",
@@ -59,6 +66,7 @@ class StatsRequest:
     to_date: str = ""
     tz: str = ""
     include_bots: bool = False
+    qr_ids: tuple[str, ...] | None = None  # only these codes; None = every code (or qr_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +159,15 @@ def _grouped(
 
 
 class ScanStats:
-    def __init__(self, run: QueryRunner, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        run: QueryRunner,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        raw: RawQueryRunner | None = None,
+    ) -> None:
         self._run = run
+        self._raw = raw
         self._clock = clock or (lambda: datetime.now(UTC))
 
     async def _rows(self, sql: Sql) -> list[tuple[Any, ...]]:
@@ -174,6 +189,12 @@ class ScanStats:
             first, last = series_range(first, last, granularity, today)
             buckets = bucket_keys(granularity, first, last, tz)
         start_ms, end_ms = day_bounds_ms(first, last, tz)
+        if request.qr_ids is not None and len(request.qr_ids) > MAX_OVERVIEW_CODES:
+            raise ApiError(
+                "INVALID_PARAMETER",
+                f"an overview covers at most {MAX_OVERVIEW_CODES} codes",
+                field="qr_ids",
+            )
         stats_filter = StatsFilter(
             account_id=request.account_id,
             qr_id=request.qr_id,
@@ -181,6 +202,7 @@ class ScanStats:
             end_ms=end_ms,
             include_bots=request.include_bots,
             tz=tz.key,
+            qr_ids=request.qr_ids,
         )
         return stats_filter, buckets
 
@@ -262,6 +284,40 @@ class ScanStats:
             devices=with_all_keys(shares(counted("device"), total, "device"), DEVICES),
             scans_this_month=int(this_month[0][0]) if this_month else 0,
         )
+
+    async def export_scans(
+        self, request: StatsRequest, fmt: str, chunk_rows: int = EXPORT_CHUNK_ROWS
+    ) -> AsyncIterator[tuple[bytes, int]]:
+        """Every scan of one code in the range, oldest first, as ``(text, rows)`` chunks of
+        whole rows in ``fmt`` (csv without header, or ndjson). Bots included: ``bot`` says.
+
+        A chunk is read by key range -- its last row's ``(ts, event_id)`` is looked up first
+        -- so each query reads only its own rows and no chunk holds more than ``chunk_rows``:
+        memory stays flat however many scans the code has.
+        """
+        if self._raw is None:
+            raise RuntimeError("ScanStats was built without a raw query runner")
+        if not request.qr_id:
+            raise ApiError("INVALID_PARAMETER", "qr_id is required", field="qr_id")
+        if fmt not in stats_queries.EXPORT_FORMATS:
+            raise ApiError(
+                "INVALID_PARAMETER",
+                "format must be one of " + ", ".join(stats_queries.EXPORT_FORMATS),
+                field="format",
+            )
+        stats_filter, _ = self._filter(request)
+        after: tuple[int, str] | None = None
+        while True:
+            ends = await self._rows(stats_queries.export_chunk_end(stats_filter, after, chunk_rows))
+            end = (int(ends[0][0]), str(ends[0][1])) if ends else None
+            sql = stats_queries.export_chunk(stats_filter, after, end)
+            data = await self._raw(sql.text, sql.parameters, stats_queries.EXPORT_FORMATS[fmt])
+            if data:
+                # One line per row: the columns are single-line values (a referrer is a host).
+                yield data, (chunk_rows if end is not None else data.count(b"\n"))
+            if end is None:
+                return
+            after = end
 
 
 def _limit(value: int) -> int:

@@ -46,6 +46,7 @@ class StatsFilter:
     end_ms: int | None  # exclusive
     include_bots: bool
     tz: str  # a valid IANA name
+    qr_ids: tuple[str, ...] | None = None  # only these codes (a tag's); None = no such limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,11 @@ def _scope(
     if f.qr_id:
         clauses.append("qr_id = {qr:String}")
         parameters["qr"] = f.qr_id
+    if f.qr_ids is not None:
+        # qr_id is the second column of the sorting key: the set prunes granules.
+        clauses.append("qr_id IN {codes:Array(String)}" if f.qr_ids else "0")
+        if f.qr_ids:
+            parameters["codes"] = list(f.qr_ids)
     if with_range and f.start_ms is not None:
         clauses.append("ts >= fromUnixTimestamp64Milli({start:Int64}, 'UTC')")
         parameters["start"] = f.start_ms
@@ -155,3 +161,70 @@ def scans_since(f: StatsFilter, since_ms: int) -> Sql:
         SELECT count() FROM scans FINAL
         WHERE {where} AND ts >= fromUnixTimestamp64Milli({{since:Int64}}, 'UTC')"""  # noqa: S608 - constants and {name:Type} only
     return Sql(text, {**parameters, "since": since_ms})
+
+
+EXPORT_FORMATS: Final = {"csv": "CSV", "ndjson": "JSONEachRow"}
+"""Scan export format (API name) -> ClickHouse output format. ClickHouse's CSV quotes every
+string and doubles quotes inside it (RFC 4180), so the text is relayed as it comes."""
+
+EXPORT_COLUMNS: Final = (
+    "scanned_at", "country", "city", "device", "os", "browser", "referrer_host", "bot", "rule",
+    "variant",
+)  # fmt: skip
+"""The columns of a scan export, in order (API.md "Tags, import and export")."""
+
+# `rule` and `variant` are not columns of the scans table yet (the routing-rules change adds
+# them): exported empty until then, so files keep one shape. Columns are selected as stored
+# and `ts` printed by the engine as ISO 8601 UTC with milliseconds (`...T10:30:00.123Z`):
+# converting them in SQL (toString, concat) cost three times the whole query.
+_EXPORT_SELECT: Final = """
+        ts AS scanned_at, country, city, device, os, browser, referrer AS referrer_host,
+        is_bot AS bot, rule, variant"""
+# rule/variant are NULL for the default destination (and scans from before routing): an empty
+# CSV cell, a JSON null.
+_EXPORT_SETTINGS: Final = (
+    "SETTINGS date_time_output_format = 'iso', format_csv_null_representation = ''"
+)
+
+# "(ts, event_id) after the key", spelt so the engine can use `ts` of the sorting key to skip
+# granules: a tuple comparison reads every row of the code.
+_AFTER: Final = """ts >= fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC')
+        AND (ts > fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC') OR event_id > {after_id:String})"""
+_UP_TO: Final = """ts <= fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')
+        AND (ts < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC') OR event_id <= {end_id:String})"""
+
+
+def _export_scope(f: StatsFilter, after: tuple[int, str] | None) -> tuple[str, dict[str, Any]]:
+    where, parameters = _scope(f, drop_bots=False)  # every scan: `bot` says which
+    if after is not None:
+        where += f" AND {_AFTER}"
+        parameters = {**parameters, "after_ms": after[0], "after_id": after[1]}
+    return where, parameters
+
+
+def export_chunk_end(f: StatsFilter, after: tuple[int, str] | None, rows: int) -> Sql:
+    """The key ``(ts ms, event_id)`` of the ``rows``-th scan after ``after`` (no row: fewer
+    are left). Read in the table's sort order, so only the keys up to it are read."""
+    where, parameters = _export_scope(f, after)
+    text = f"""
+        SELECT toUnixTimestamp64Milli(ts), event_id FROM scans FINAL
+        WHERE {where}
+        ORDER BY ts, event_id
+        LIMIT 1 OFFSET {{skip:UInt64}}"""  # noqa: S608 - constants and {name:Type} only
+    return Sql(text, {**parameters, "skip": rows - 1})
+
+
+def export_chunk(f: StatsFilter, after: tuple[int, str] | None, end: tuple[int, str] | None) -> Sql:
+    """The scans after ``after`` up to ``end`` included (``None``: to the last), oldest
+    first, in :data:`EXPORT_COLUMNS`; the caller sets the output format."""
+    where, parameters = _export_scope(f, after)
+    if end is not None:
+        where += f" AND {_UP_TO}"
+        parameters = {**parameters, "end_ms": end[0], "end_id": end[1]}
+    text = f"""
+        SELECT {_EXPORT_SELECT}
+        FROM scans FINAL
+        WHERE {where}
+        ORDER BY ts, event_id
+        {_EXPORT_SETTINGS}"""  # noqa: S608 - constants and {name:Type} only
+    return Sql(text, parameters)

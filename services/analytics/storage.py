@@ -150,6 +150,17 @@ class ScanStore:
         )
         return rows
 
+    def _raw_query(self, sql: str, parameters: Mapping[str, Any], fmt: str) -> bytes:
+        return bytes(self._client().raw_query(sql, parameters=dict(parameters), fmt=fmt))
+
+    async def raw_query(self, sql: str, parameters: Mapping[str, Any], fmt: str) -> bytes:
+        """The result as ClickHouse formats it (``fmt``: CSV, JSONEachRow, ...), in memory."""
+        loop = asyncio.get_running_loop()
+        data: bytes = await loop.run_in_executor(
+            self._reader_pool, self._raw_query, sql, parameters, fmt
+        )
+        return data
+
     async def ping(self) -> None:
         """Readiness: a round trip through a reader client."""
         await self.query("SELECT 1", {})

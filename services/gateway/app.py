@@ -54,6 +54,7 @@ from services.gateway.http.middlewares import (
     request_id_middleware,
 )
 from services.gateway.idempotency.middleware import idempotency_middleware
+from services.gateway.imports.queue import ImportQueue
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.routes import add_routes
@@ -138,16 +139,19 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
     catalog_events = CatalogEvents()
     scan_streams = ScanStreamHub(settings.stream_max_per_account, settings.stream_queue_events)
     scan_feed = EnrichedScanFeed(scan_streams)
+    import_queue = ImportQueue()
 
     async def set_up(connection: AbstractRobustConnection) -> None:
         await listener.start(connection)
         await catalog_events.open(connection)
         await scan_feed.start(connection)
+        await import_queue.open(connection)
 
     broker = BrokerConnection(settings.amqp_url, set_up, name="gateway")
     stack.push_async_callback(broker.close)
     stack.push_async_callback(catalog_events.close)
     stack.push_async_callback(scan_feed.stop)
+    stack.push_async_callback(import_queue.close)
     stack.push_async_callback(listener.stop)
     stack.push_async_callback(broker.stop_connecting)  # first on close: no set-up after it
     broker.start()
@@ -166,6 +170,7 @@ async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> Gat
         catalog_events=catalog_events,
         image_cache=ImageCache(settings.public_image_cache_bytes),
         scan_streams=scan_streams,
+        import_queue=import_queue,
     )
 
 

@@ -15,6 +15,7 @@ from services.gateway.backends.keys import KeysBackend
 from services.gateway.backends.render import RenderBackend
 from services.gateway.backends.webhooks import WebhooksBackend
 from services.gateway.http.image_cache import ImageCache
+from services.gateway.imports.queue import ImportQueue
 from services.gateway.logos.fetch import LogoFetchPolicy
 from services.gateway.qrcodes.events import CatalogEvents
 from services.gateway.qrcodes.grouped_inserts import GroupedInserts
@@ -39,6 +40,7 @@ class GatewayContext:
     catalog_events: CatalogEvents
     image_cache: ImageCache
     scan_streams: ScanStreamHub  # fed by the broker (stream/feed.py), read by the SSE route
+    import_queue: ImportQueue
     # Built from the fields above: what the domain modules are given instead of this context.
     render_backend: RenderBackend = field(init=False)
     keys_backend: KeysBackend = field(init=False)

@@ -11,6 +11,8 @@ from services.gateway.console import routes as console_routes
 from services.gateway.decode import routes as decode_routes
 from services.gateway.designs import routes as design_routes
 from services.gateway.docs import routes as docs_routes
+from services.gateway.exports import routes as export_routes
+from services.gateway.imports import routes as import_routes
 from services.gateway.public_images import routes as public_image_routes
 from services.gateway.qrcodes import dynamic_routes
 from services.gateway.qrcodes import routes as qr_routes
@@ -32,6 +34,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/v1/qrcodes/{qr_id}", dynamic_routes.patch)
     app.router.add_get("/v1/domains", dynamic_routes.list_domains)
     app.router.add_get("/v1/qrcodes", qr_routes.list_codes)
+    app.router.add_get("/v1/qrcodes/export", export_routes.export_codes)
+    app.router.add_get("/v1/qrcodes/{qr_id}/scans/export", export_routes.export_scans)
     app.router.add_get("/v1/qrcodes/{qr_id}", qr_routes.get_code)
     app.router.add_delete("/v1/qrcodes/{qr_id}", qr_routes.delete_code)
     app.router.add_get("/v1/qrcodes/{qr_id}/download", qr_routes.download)
@@ -71,8 +75,12 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/barcodes/generate", barcode_routes.generate)
     app.router.add_get("/v1/barcodes", barcode_routes.list_barcodes)
     app.router.add_get("/v1/barcodes/{barcode_id}", barcode_routes.get_barcode)
+    app.router.add_patch("/v1/barcodes/{barcode_id}", barcode_routes.patch_barcode)
     app.router.add_delete("/v1/barcodes/{barcode_id}", barcode_routes.delete_barcode)
     app.router.add_get("/v1/barcodes/{barcode_id}/download", barcode_routes.download)
+    app.router.add_post("/v1/imports", import_routes.create)
+    app.router.add_get("/v1/imports/{import_id}", import_routes.get_import)
+    app.router.add_get("/v1/imports/{import_id}/errors", import_routes.errors_csv)
     app.router.add_post("/v1/decode", decode_routes.decode)
     app.router.add_get(r"/i/{qr_id:[A-Za-z0-9_]+}.{ext:[a-z]+}", public_image_routes.public_image)
     app.router.add_get("/openapi.json", docs_routes.openapi_spec)

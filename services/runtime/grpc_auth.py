@@ -129,3 +129,28 @@ class TokenAttachingInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
             wait_for_ready=client_call_details.wait_for_ready,
         )
         return await continuation(details, request)
+
+
+class TokenAttachingStreamInterceptor(grpc.aio.UnaryStreamClientInterceptor):
+    """Adds the bearer token to every server-streaming call made on the channel (grpc.aio
+    takes one interceptor class per call shape)."""
+
+    def __init__(self, token: str) -> None:
+        check_token(token)
+        self._entry = (AUTHORIZATION_KEY, bearer_value(token))
+
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), self._entry)
+        details = grpc.aio.ClientCallDetails(
+            method=client_call_details.method,
+            timeout=client_call_details.timeout,
+            metadata=metadata,
+            credentials=client_call_details.credentials,
+            wait_for_ready=client_call_details.wait_for_ready,
+        )
+        return await continuation(details, request)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, Protocol, cast
 
@@ -51,6 +51,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
+        if handler is not None and handler.unary_stream is not None:
+            return _wrapped_server_stream(handler, handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method.rsplit("/", 1)[-1]
@@ -91,6 +93,52 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+_StreamHandler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
+
+
+def _wrapped_server_stream(
+    handler: grpc.RpcMethodHandler[Any, Any], details: grpc.HandlerCallDetails
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """What :class:`ServiceInterceptor` does for unary calls, for a server-streaming one: an
+    ApiError raised before or between messages ends the stream with its status."""
+    method = details.method.rsplit("/", 1)[-1]
+    inner = cast(_StreamHandler, handler.unary_stream)
+
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        token = request_id_var.set(_request_id_from(context))
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            async for message in inner(request, context):
+                yield message
+        except ApiError as err:
+            status = grpc_status_for(err)
+            code = status.name
+            await context.abort(status, err.message, trailing_metadata=trailing_metadata_for(err))
+        except grpc.aio.AbortError:
+            code = "ABORTED"
+            raise
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception:
+            code = "INTERNAL"
+            log.exception("unhandled error in %s", method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        finally:
+            grpc_server_requests_total.labels(method, code).inc()
+            grpc_server_request_duration_seconds.labels(method).observe(
+                time.perf_counter() - started
+            )
+            request_id_var.reset(token)
+
+    return grpc.unary_stream_rpc_method_handler(
+        wrapped,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 class GrpcServer:

@@ -33,3 +33,6 @@ SCANS_DEAD_LETTER_QUEUE: Final = "analytics.scans.dead"
 WEBHOOK_EVENTS_QUEUE: Final = "webhooks.events"
 WEBHOOKS_DEAD_LETTER_EXCHANGE: Final = "webhooks.dlx"
 WEBHOOKS_DEAD_LETTER_QUEUE: Final = "webhooks.events.dead"
+# Import jobs (gateway -> its import worker): one message {"v", "import_id"} per upload, on the
+# default exchange, straight to this durable queue.
+IMPORTS_QUEUE: Final = "gateway.imports"

@@ -8,16 +8,20 @@ away: they are then ``None`` (unknown), never a made-up zero.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
 from typing import Any, Final
 
 from qrforge.v1 import analytics_pb2, analytics_pb2_grpc
 from services.runtime.errors import ApiError
-from services.runtime.grpc_client import call_unary
+from services.runtime.grpc_client import call_server_stream, call_unary
 
 log = logging.getLogger(__name__)
 
 TOTAL_TIMEOUT_S: Final = 0.5
 STATS_TIMEOUT_S: Final = 5.0
+# The most codes an overview can be limited to (analytics' stats.MAX_OVERVIEW_CODES; a unit
+# test checks they agree).
+MAX_OVERVIEW_CODES: Final = 50_000
 
 
 async def code_stats(
@@ -61,12 +65,30 @@ async def account_overview(
     analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
     query: analytics_pb2.StatsQuery,
     top: int,
+    qr_ids: list[str] | None = None,
 ) -> Any:
+    """The account's overview; with ``qr_ids``, of those codes only (an empty list: none)."""
     return await call_unary(
         analytics.GetAccountOverview,
-        analytics_pb2.OverviewQuery(query=query, top=top),
+        analytics_pb2.OverviewQuery(
+            query=query, top=top, only_codes=qr_ids is not None, qr_ids=qr_ids or ()
+        ),
         timeout=STATS_TIMEOUT_S,
         name="analytics.GetAccountOverview",
+    )
+
+
+# A scan export streams for as long as it takes: this bounds a stuck one, not a big one
+# (1 M scans take a few seconds).
+EXPORT_TIMEOUT_S: Final = 600.0
+
+
+def export_scans(
+    analytics: analytics_pb2_grpc.AnalyticsServiceAsyncStub, query: analytics_pb2.ScanExportQuery
+) -> AsyncGenerator[Any, None]:
+    """The pieces of a scan export (``data``: CSV rows without header, or NDJSON lines)."""
+    return call_server_stream(
+        analytics.ExportScans, query, timeout=EXPORT_TIMEOUT_S, name="analytics.ExportScans"
     )
 
 

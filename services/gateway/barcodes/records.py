@@ -6,7 +6,7 @@ record is the spec, so downloads and public images are re-rendered with a strong
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ class StoredBarcode:
     show_text: bool
     metadata: dict[str, Any]
     created_at: datetime
+    tags: list[str] = field(default_factory=list)
 
 
 def barcode_json(record: StoredBarcode, public_base_url: str) -> dict[str, Any]:
@@ -47,6 +48,7 @@ def barcode_json(record: StoredBarcode, public_base_url: str) -> dict[str, Any]:
         "image_url": f"{public_base_url}/i/{record.barcode_id}.{record.output}",
         "download_url": f"{public_base_url}/v1/barcodes/{record.barcode_id}/download",
         "metadata": record.metadata,
+        "tags": record.tags,
         "created_at": format_rfc3339(record.created_at),
     }
 

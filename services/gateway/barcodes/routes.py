@@ -20,6 +20,7 @@ from services.gateway.http.image_responses import (
 from services.gateway.http.json_body import read_json_object
 from services.gateway.http.pagination import page_params, pagination_json
 from services.gateway.http.path_params import path_id
+from services.gateway.tags.values import parse_tags, tag_filter
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
@@ -28,6 +29,7 @@ async def generate(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     options = parse_barcode_request(body)
+    tags = parse_tags(body.get("tags"))
     image_format = requested_image_format(request, OUTPUTS)
     if image_format is not None and image_format not in OUTPUTS:
         raise ApiError(
@@ -46,6 +48,7 @@ async def generate(request: web.Request) -> web.Response:
         show_text=options.show_text,
         metadata=dict(options.metadata),
         created_at=datetime.now(UTC),
+        tags=tags,
     )
     rendered = await render_stored_barcode(
         ctx.render_backend, record
@@ -67,8 +70,9 @@ async def list_barcodes(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     page, limit = page_params(request)
     records, total = await storage.list_barcodes(
-        ctx.pool, principal.account_id, limit=limit, offset=(page - 1) * limit
-    )
+        ctx.pool, principal.account_id, limit=limit, offset=(page - 1) * limit,
+        tag=tag_filter(request.query),
+    )  # fmt: skip
     public_base_url = ctx.settings.public_base_url
     return ok(
         [barcode_json(record, public_base_url) for record in records],
@@ -78,6 +82,24 @@ async def list_barcodes(request: web.Request) -> web.Response:
 
 async def get_barcode(request: web.Request) -> web.Response:
     return ok(barcode_json(await _owned(request), context_of(request).settings.public_base_url))
+
+
+async def patch_barcode(request: web.Request) -> web.Response:
+    """``PATCH /v1/barcodes/{barcode_id}`` ``{tags}``: a barcode's spec is its image, so tags
+    are all that changes."""
+    ctx, principal = context_of(request), principal_of(request)
+    barcode_id = path_id(request, "barcode_id", "bc")
+    body = await read_json_object(request)
+    unknown = sorted(set(body) - {"tags"})
+    if unknown:
+        raise ApiError("INVALID_PARAMETER", f"{unknown[0]} cannot be changed", field=unknown[0])
+    if "tags" not in body:
+        raise ApiError("INVALID_PARAMETER", "nothing to change", field="tags")
+    tags = parse_tags(body["tags"])
+    record = await storage.set_tags(ctx.pool, principal.account_id, barcode_id, tags)
+    if record is None:
+        raise ApiError("BARCODE_NOT_FOUND", "No barcode with this id in your account")
+    return ok(barcode_json(record, ctx.settings.public_base_url))
 
 
 async def delete_barcode(request: web.Request) -> web.Response:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from services.gateway.barcodes.records import StoredBarcode
+from services.gateway.tags.storage import tag_condition
 from services.runtime.errors import ApiError
 
 _BARCODE_COLUMNS = """barcode_id, account_id, symbology, value, output, width, height, show_text,
-    metadata, created_at"""
+    metadata, created_at, tags"""
 
 
 def _stored_barcode(row: Any) -> StoredBarcode:
@@ -20,8 +21,8 @@ def _stored_barcode(row: Any) -> StoredBarcode:
 async def insert_barcode(pool: Any, record: StoredBarcode) -> StoredBarcode:
     row = await pool.fetchrow(
         f"""INSERT INTO barcodes (barcode_id, account_id, symbology, value, output, width, height,
-                show_text, metadata)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_BARCODE_COLUMNS}""",
+                show_text, metadata, tags)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_BARCODE_COLUMNS}""",
         record.barcode_id,
         record.account_id,
         record.symbology,
@@ -31,6 +32,7 @@ async def insert_barcode(pool: Any, record: StoredBarcode) -> StoredBarcode:
         record.height,
         record.show_text,
         record.metadata,
+        record.tags,
     )
     return _stored_barcode(row)
 
@@ -55,19 +57,37 @@ async def get_owned_barcode(pool: Any, account_id: str, barcode_id: str) -> Stor
 
 
 async def list_barcodes(
-    pool: Any, account_id: str, *, limit: int, offset: int
+    pool: Any, account_id: str, *, limit: int, offset: int, tag: str | None = None
 ) -> tuple[list[StoredBarcode], int]:
-    total = await pool.fetchval(
-        "SELECT count(*) FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL", account_id
-    )
+    condition = "account_id = $1 AND deleted_at IS NULL"
+    args: list[Any] = [account_id]
+    if tag is not None:
+        args.append(tag)
+        condition += " AND " + tag_condition("$1::text", "$2::text")
+    total = await pool.fetchval(f"SELECT count(*) FROM barcodes WHERE {condition}", *args)
     rows = await pool.fetch(
-        f"""SELECT {_BARCODE_COLUMNS} FROM barcodes WHERE account_id = $1 AND deleted_at IS NULL
-            ORDER BY created_at DESC, barcode_id DESC LIMIT $2 OFFSET $3""",
-        account_id,
+        f"""SELECT {_BARCODE_COLUMNS} FROM barcodes WHERE {condition}
+            ORDER BY created_at DESC, barcode_id DESC
+            LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}""",
+        *args,
         limit,
         offset,
     )
     return [_stored_barcode(row) for row in rows], int(total)
+
+
+async def set_tags(
+    pool: Any, account_id: str, barcode_id: str, tags: list[str]
+) -> StoredBarcode | None:
+    row = await pool.fetchrow(
+        f"""UPDATE barcodes SET tags = $3
+            WHERE barcode_id = $1 AND account_id = $2 AND deleted_at IS NULL
+            RETURNING {_BARCODE_COLUMNS}""",
+        barcode_id,
+        account_id,
+        tags,
+    )
+    return _stored_barcode(row) if row else None
 
 
 async def delete_barcode(pool: Any, account_id: str, barcode_id: str) -> bool:

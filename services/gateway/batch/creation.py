@@ -67,6 +67,7 @@ class ItemResult:
     index: int
     data: dict[str, Any] | None = None
     error: ApiError | None = None
+    rendered: Rendered | None = None  # the stored code's image (a ZIP answer writes it)
 
     def to_json(self) -> dict[str, Any]:
         if self.error is not None:
@@ -208,7 +209,7 @@ async def _store_item(
     except Exception:
         log.exception("batch item failed", extra={"index": index})
         return ItemResult(index, error=ApiError("INTERNAL_ERROR", "Internal error"))
-    return ItemResult(index, data=item_json(record, rendered, body, settings))
+    return ItemResult(index, data=item_json(record, rendered, body, settings), rendered=rendered)
 
 
 async def create_batch(
@@ -220,6 +221,17 @@ async def create_batch(
 ) -> dict[str, Any]:
     """Create every item, stored on one connection of ``pool``; the ``data`` of the batch
     response (see the module docstring)."""
+    return summary(await create_batch_items(tools, pool, settings, principal, items))
+
+
+async def create_batch_items(
+    tools: DrawingTools,
+    pool: Any,
+    settings: GatewaySettings,
+    principal: Principal,
+    items: Sequence[object],
+) -> list[ItemResult]:
+    """:func:`create_batch`'s work: each item's result, images included, in request order."""
 
     prepared = await prepare_items(tools, principal, items)
     batch = _BatchTransaction(pool)
@@ -237,4 +249,4 @@ async def create_batch(
     finally:
         if not committed:
             await batch.close(commit=False)
-    return summary(results)
+    return results

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Final
 
 from aiohttp import web
 
-from services.gateway.batch.creation import create_batch, parse_items
-from services.gateway.context import context_of, principal_of
+from services.gateway.batch.creation import (
+    ItemResult,
+    create_batch_items,
+    parse_items,
+    summary,
+)
+from services.gateway.batch.zip_archive import MANIFEST_NAME, ZipWriter, image_members, manifest
+from services.gateway.context import GatewayContext, context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.json_body import read_json_object
+from services.gateway.idempotency.policy import HEADER as IDEMPOTENCY_HEADER
 from services.gateway.qrcodes.dynamic_codes import announce_created
 
+ZIP_TYPE: Final = "application/zip"
 
-async def create(request: web.Request) -> web.Response:
+
+async def create(request: web.Request) -> web.StreamResponse:
     """Create up to 100 QR codes, static or dynamic, mixed: ``{"items": [...]}``.
 
     Each item is a static generate body, or a dynamic body with ``"kind": "dynamic"``, and is
@@ -33,26 +43,62 @@ async def create(request: web.Request) -> web.Response:
     """
     ctx, principal = context_of(request), principal_of(request)
     items = parse_items(await read_json_object(request))
-    result = await create_batch(ctx.drawing, ctx.pool, ctx.settings, principal, items)
-    # Codes with a client's slug (see announce_created), in results that succeeded.
-    created = [
-        item["data"]
-        for item in result["results"]
-        if item.get("data")
-        and isinstance(items[item["index"]], dict)
-        and items[item["index"]].get("slug") is not None
-    ]
+    results = await create_batch_items(ctx.drawing, ctx.pool, ctx.settings, principal, items)
+    await _announce_slugs(ctx, items, results)
+    if wants_zip(request):
+        return await _zip_response(request, results)
+    return ok(summary(results))
+
+
+async def _announce_slugs(ctx: GatewayContext, items: list[Any], results: list[ItemResult]) -> None:
+    """Dynamic codes created with a client's slug evict the redirects' cached 404 of their
+    short URL (see announce_created)."""
     domains = ctx.settings.short_domains
     await asyncio.gather(
         *(
             announce_created(
                 ctx.catalog_events,
-                data["qr_id"],
-                data["slug"],
-                getattr(domains.by_name(data["domain"]), "key", ""),
+                result.data["qr_id"],
+                result.data["slug"],
+                getattr(domains.by_name(result.data["domain"]), "key", ""),
             )
-            for data in created
-            if data.get("kind") == "dynamic"
+            for result in results
+            if result.data is not None
+            and result.data.get("kind") == "dynamic"
+            and isinstance(items[result.index], dict)
+            and items[result.index].get("slug") is not None
         )
     )
-    return ok(result)
+
+
+def wants_zip(request: web.Request) -> bool:
+    return any(
+        part.split(";", 1)[0].strip().lower() == ZIP_TYPE
+        for part in request.headers.get("Accept", "").split(",")
+    )
+
+
+async def _zip_response(request: web.Request, results: list[ItemResult]) -> web.StreamResponse:
+    """The stored items' images and ``manifest.csv``, sent member by member -- or, under an
+    ``Idempotency-Key``, built whole first: the idempotency layer stores (and replays) only a
+    complete body, and a retry must not create the codes again."""
+    headers = {
+        "Content-Type": ZIP_TYPE,
+        "Content-Disposition": 'attachment; filename="batch.zip"',
+        "Cache-Control": "no-store",
+    }
+    archive = ZipWriter()
+    members = [
+        *((name, data, text) for name, data, text in image_members(results)),
+        (MANIFEST_NAME, manifest(results), True),
+    ]
+    if IDEMPOTENCY_HEADER in request.headers:
+        body = b"".join(archive.add(name, data, text=text) for name, data, text in members)
+        return web.Response(body=body + archive.close(), headers=headers)
+    response = web.StreamResponse(headers=headers)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for name, data, text in members:
+        await response.write(archive.add(name, data, text=text))
+    await response.write_eof(archive.close())
+    return response

@@ -24,6 +24,7 @@ NOT_FOUND_CODES: Final = {
     "dsg": "DESIGN_NOT_FOUND",
     "wh": "WEBHOOK_NOT_FOUND",
     "msg": "DELIVERY_NOT_FOUND",
+    "imp": "IMPORT_NOT_FOUND",
 }
 
 

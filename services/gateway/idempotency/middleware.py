@@ -28,7 +28,8 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 from aiohttp import web
 
@@ -80,6 +81,17 @@ class _PurgeSchedule:
 _purge = _PurgeSchedule(PURGE_INTERVAL_S)
 
 
+_OWNS_IDEMPOTENCY: Final = "_qrforge_owns_idempotency"
+HandlerT = TypeVar("HandlerT", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
+
+
+def handles_own_idempotency(handler: HandlerT) -> HandlerT:
+    """Marks a route that honours Idempotency-Key itself (an import, whose body is streamed
+    and may be far larger than this layer reads into memory)."""
+    setattr(handler, _OWNS_IDEMPOTENCY, True)
+    return handler
+
+
 @web.middleware
 async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     raw_key = request.headers.get(HEADER)
@@ -88,6 +100,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         or request.method != "POST"
         or request.match_info.http_exception is not None
         or PRINCIPAL not in request
+        or getattr(request.match_info.handler, _OWNS_IDEMPOTENCY, False)
     ):
         return await handler(request)
     key = parse_key(raw_key)

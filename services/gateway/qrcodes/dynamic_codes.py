@@ -30,6 +30,7 @@ from services.gateway.qrcodes.routing import (
     routing_columns,
 )
 from services.gateway.qrcodes.static_codes import new_record, with_fetched_logo
+from services.gateway.tags.values import parse_tags
 from services.runtime.errors import ApiError
 from services.runtime.ids import random_base62
 from services.runtime.passwords import hash_password
@@ -40,7 +41,9 @@ SHORT_CODE_LENGTH: Final = 7
 _SHORT_CODE_ATTEMPTS: Final = 5
 MAX_PASSWORD_LENGTH: Final = 128
 _PROTECTION_KEYS: Final = frozenset({"password", "expiry_date", "max_scans"})
-_PATCH_KEYS: Final = frozenset({"name", "destination_url", "protection", "active"}) | ROUTING_FIELDS
+_PATCH_KEYS: Final = (
+    frozenset({"name", "destination_url", "protection", "active", "tags"}) | ROUTING_FIELDS
+)
 
 
 def _destination(value: object) -> str:
@@ -110,6 +113,7 @@ async def prepare_dynamic_code(
         raise ApiError(
             "INVALID_PARAMETER", "name must be a string of 1 to 200 characters", field="name"
         )
+    tags = parse_tags(body.get("tags"))
     body = await with_saved_design(tools.pool, principal.account_id, body)
     options = parse_qr_options(body if fmt is None else {**body, "format": fmt})
     slug = parse_slug(body.get("slug"))
@@ -138,7 +142,7 @@ async def prepare_dynamic_code(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,
             password_hash=protection.get("password_hash"), expires_at=protection.get("expires_at"),
-            max_scans=protection.get("max_scans", 0), domain=domain_key, **routing,
+            max_scans=protection.get("max_scans", 0), domain=domain_key, tags=tags, **routing,
         )  # fmt: skip
         return PreparedCode(record, rendered, options.design.logo_data, redraw=draw)
 
@@ -208,6 +212,8 @@ async def patch_code(
                 "INVALID_PARAMETER", "name must be a string of at most 200 characters", field="name"
             )
         changes["name"] = name or None
+    if "tags" in body:
+        changes["tags"] = parse_tags(body["tags"])
     dynamic_only = ({"destination_url", "protection", "active"} | ROUTING_FIELDS) & set(body)
     if dynamic_only:
         _require_dynamic(record)

@@ -49,6 +49,7 @@ class StoredQR:
     expired_url: str | None = None
     forward_query: bool = False
     utm: dict[str, str] | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 def image_url(public_base_url: str, qr_id: str, fmt: str) -> str:
@@ -115,6 +116,7 @@ def static_qr_json(record: StoredQR, public_base_url: str) -> dict[str, Any]:
         "type": record.qr_type,
         "name": record.name,
         "content": record.content,
+        "tags": record.tags,
         **_drawing_json(record, public_base_url),
         "created_at": format_rfc3339(record.created_at),
     }
@@ -144,6 +146,7 @@ def dynamic_qr_json(
             "max_scans": record.max_scans,
         },
         "active": record.active,
+        "tags": record.tags,
         "total_scans": total_scans,
         **_drawing_json(record, public_base_url),
         "created_at": format_rfc3339(record.created_at),

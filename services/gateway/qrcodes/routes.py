@@ -36,6 +36,7 @@ from services.gateway.qrcodes.payloads import QR_TYPES, build_payload, payload_w
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
 from services.gateway.qrcodes.static_codes import create_static_code
+from services.gateway.tags.values import tag_filter
 from services.runtime.errors import ApiError
 from services.runtime.topics import CODE_CREATED
 
@@ -100,11 +101,12 @@ async def list_codes(request: web.Request) -> web.Response:
     kind = request.query.get("kind") or None
     if kind is not None and kind not in KINDS:
         raise ApiError("INVALID_PARAMETER", "kind must be static or dynamic", field="kind")
+    tag = tag_filter(request.query)
     cursor = request.query.get("cursor")
     after = decode_cursor(cursor) if cursor else None
     records, total = await storage.list_qr(
         ctx.pool, principal.account_id, qr_type=qr_type, kind=kind, limit=limit,
-        offset=(page - 1) * limit, after=after,
+        offset=(page - 1) * limit, after=after, tag=tag,
     )  # fmt: skip
     has_more = len(records) == limit and (after is not None or page * limit < total)
     next_cursor = encode_cursor(records[-1]) if has_more else None

@@ -16,6 +16,7 @@ from services.gateway.qrcodes.options import QROptions, parse_qr_options, with_l
 from services.gateway.qrcodes.payloads import build_payload, payload_warnings
 from services.gateway.qrcodes.prepared import DrawingTools, PreparedCode
 from services.gateway.qrcodes.records import StoredQR
+from services.gateway.tags.values import parse_tags
 from services.runtime.errors import ApiError
 from services.runtime.ids import new_id
 
@@ -37,6 +38,7 @@ def new_record(
     name: str | None,
     content: Any,
     payload: str,
+    tags: list[str],
     **dynamic: Any,
 ) -> StoredQR:
     """The catalog row for a code just rendered from ``options``; ``dynamic`` carries the
@@ -59,6 +61,7 @@ def new_record(
         version=rendered.version,
         applied_logo_size=rendered.logo_size if options.design.has_logo else None,
         warnings=warnings_json(rendered.warnings),
+        tags=tags,
         created_at=now,
         updated_at=now,
         **dynamic,
@@ -81,6 +84,7 @@ async def prepare_static_code(
         raise ApiError("INVALID_PARAMETER", "type must be a string", field="type")
     content = required(body, "content")
     payload = build_payload(qr_type, content)
+    tags = parse_tags(body.get("tags"))
     options = parse_qr_options(await with_saved_design(tools.pool, principal.account_id, body))
     if fmt is not None:
         options = replace(options, format=fmt)
@@ -89,7 +93,7 @@ async def prepare_static_code(
     rendered = replace(rendered, warnings=(*payload_warnings(qr_type, content), *rendered.warnings))
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,
-        content=content, payload=payload,
+        content=content, payload=payload, tags=tags,
     )  # fmt: skip
     return PreparedCode(record, rendered, options.design.logo_data)
 

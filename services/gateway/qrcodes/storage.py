@@ -4,16 +4,17 @@ changes a code is scoped by account id: another account's code simply is not fou
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from services.gateway.qrcodes.records import StoredQR
+from services.gateway.tags.storage import tag_condition
 from services.runtime.errors import ApiError
 
 _QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
     error_correction, quiet_zone, design, logo_sha256, version, created_at, updated_at,
     short_code, destination_url, password_hash, expires_at, max_scans, scan_count, active,
-    applied_logo_size, warnings, domain, rules, variants, expired_url, forward_query, utm"""
+    applied_logo_size, warnings, domain, rules, variants, expired_url, forward_query, utm, tags"""
 
 
 def _stored_qr(row: Any) -> StoredQR:
@@ -50,10 +51,10 @@ async def load_logo(pool: Any, digest: str) -> bytes | None:
 _INSERT_QR_COLUMNS = """qr_id, account_id, kind, qr_type, name, content, payload, format, size,
     error_correction, quiet_zone, design, logo_sha256, version, short_code, destination_url,
     password_hash, expires_at, max_scans, active, applied_logo_size, warnings, domain, rules,
-    variants, expired_url, forward_query, utm"""
+    variants, expired_url, forward_query, utm, tags"""
 _INSERT_QR_VALUES = """$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28"""
-_LIMIT_PARAMETER = "$29"  # after the row's values
+    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29"""
+_LIMIT_PARAMETER = "$30"  # after the row's values
 
 _INSERT_QR = f"""INSERT INTO qr_codes ({_INSERT_QR_COLUMNS}) VALUES ({_INSERT_QR_VALUES})
     RETURNING {_QR_COLUMNS}"""
@@ -135,6 +136,7 @@ def _row_values(record: StoredQR, logo_sha256: str | None) -> tuple[Any, ...]:
         record.expired_url,
         record.forward_query,
         record.utm,
+        record.tags,
     )
 
 
@@ -188,7 +190,7 @@ _INSERT_UNLIMITED_STATIC = f"""WITH new AS (
             destination_url text, password_hash text, expires_at timestamptz,
             max_scans integer, active boolean, applied_logo_size double precision,
             warnings jsonb, domain text, rules jsonb, variants jsonb, expired_url text,
-            forward_query boolean, utm jsonb)
+            forward_query boolean, utm jsonb, tags text[])
     ), counted AS (
         INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
         SELECT account_id, 1 + floor(random() * 15)::smallint, count(*) FROM new
@@ -212,7 +214,7 @@ def _json_row(record: StoredQR) -> dict[str, Any]:
         "expires_at": None, "max_scans": record.max_scans, "active": record.active,
         "applied_logo_size": record.applied_logo_size, "warnings": record.warnings,
         "domain": record.domain, "rules": [], "variants": [], "expired_url": None,
-        "forward_query": False, "utm": None,
+        "forward_query": False, "utm": None, "tags": record.tags,
     }  # fmt: skip
 
 
@@ -258,21 +260,14 @@ async def list_qr(
     limit: int,
     offset: int,
     after: tuple[Any, str] | None,
+    tag: str | None = None,
 ) -> tuple[list[StoredQR], int]:
     """A page of codes, newest first, and the total matching the filters.
 
     ``after`` = (created_at, qr_id) of the last row seen continues by keyset, which stays
     correct while codes are added; otherwise ``offset`` pages.
     """
-    where = ["account_id = $1", "deleted_at IS NULL"]
-    args: list[Any] = [account_id]
-    if qr_type is not None:
-        args.append(qr_type)
-        where.append(f"qr_type = ${len(args)}")
-    if kind is not None:
-        args.append(kind)
-        where.append(f"kind = ${len(args)}")
-    condition = " AND ".join(where)
+    condition, args = catalog_filter(account_id, qr_type=qr_type, kind=kind, tag=tag)
     total = await pool.fetchval(f"SELECT count(*) FROM qr_codes WHERE {condition}", *args)
     page_where = condition
     page_args = list(args)
@@ -287,6 +282,47 @@ async def list_qr(
         *page_args,
     )
     return [_stored_qr(row) for row in rows], int(total)
+
+
+def catalog_filter(
+    account_id: str, *, qr_type: str | None = None, kind: str | None = None, tag: str | None = None
+) -> tuple[str, list[Any]]:
+    """The WHERE condition (and its arguments, ``$1`` the account) of the account's live
+    codes matching the filters given."""
+    where = ["account_id = $1", "deleted_at IS NULL"]
+    args: list[Any] = [account_id]
+    if qr_type is not None:
+        args.append(qr_type)
+        where.append(f"qr_type = ${len(args)}")
+    if kind is not None:
+        args.append(kind)
+        where.append(f"kind = ${len(args)}")
+    if tag is not None:
+        args.append(tag)
+        where.append(tag_condition("$1::text", f"${len(args)}::text"))
+    return " AND ".join(where), args
+
+
+async def tagged_qr_ids(pool: Any, account_id: str, tag: str) -> list[str]:
+    """Every live code of the account carrying ``tag`` (the overview's scope)."""
+    condition, args = catalog_filter(account_id, tag=tag)
+    rows = await pool.fetch(f"SELECT qr_id FROM qr_codes WHERE {condition}", *args)
+    return [row["qr_id"] for row in rows]
+
+
+async def stream_qr(
+    pool: Any, account_id: str, *, kind: str | None, tag: str | None, prefetch: int = 500
+) -> AsyncGenerator[StoredQR, None]:
+    """Every live code of the account matching the filters, newest first, read through a
+    server-side cursor ``prefetch`` rows at a time: memory stays flat however many there
+    are. Holds one pool connection (and a read-only transaction, the cursor's) until the
+    iteration ends or is closed."""
+    condition, args = catalog_filter(account_id, kind=kind, tag=tag)
+    query = f"""SELECT {_QR_COLUMNS} FROM qr_codes WHERE {condition}
+        ORDER BY created_at DESC, qr_id DESC"""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        async for row in conn.cursor(query, *args, prefetch=prefetch):
+            yield _stored_qr(row)
 
 
 async def delete_qr(pool: Any, account_id: str, qr_id: str) -> StoredQR | None:
@@ -314,7 +350,7 @@ async def update_code(
     """Apply ``changes`` (column -> value, from a fixed set of columns) to a live code."""
     allowed = {
         "name", "destination_url", "password_hash", "expires_at", "max_scans", "active",
-        "rules", "variants", "expired_url", "forward_query", "utm",
+        "rules", "variants", "expired_url", "forward_query", "utm", "tags",
     }  # fmt: skip
     if not changes or not set(changes) <= allowed:
         raise ValueError(f"unexpected columns {sorted(set(changes) - allowed)}")
@@ -330,11 +366,10 @@ async def update_code(
     return _stored_qr(row) if row else None
 
 
-async def count_by_kind(pool: Any, account_id: str) -> dict[str, int]:
+async def count_by_kind(pool: Any, account_id: str, tag: str | None = None) -> dict[str, int]:
+    condition, args = catalog_filter(account_id, tag=tag)
     rows = await pool.fetch(
-        """SELECT kind, count(*) AS n FROM qr_codes
-           WHERE account_id = $1 AND deleted_at IS NULL GROUP BY kind""",
-        account_id,
+        f"SELECT kind, count(*) AS n FROM qr_codes WHERE {condition} GROUP BY kind", *args
     )
     return {row["kind"]: int(row["n"]) for row in rows}
 

@@ -14,6 +14,7 @@ from services.gateway.context import context_of, principal_of
 from services.gateway.http.envelope import ok
 from services.gateway.http.path_params import path_id
 from services.gateway.qrcodes import storage
+from services.gateway.tags.values import tag_filter
 from services.runtime.errors import ApiError
 
 DEVICE_KEYS: Final = ("mobile", "desktop", "tablet", "other")
@@ -178,10 +179,30 @@ async def devices(request: web.Request) -> web.Response:
     )
 
 
+async def _tagged_codes(request: web.Request, tag: str | None) -> list[str] | None:
+    """The codes an overview with ``?tag=`` covers (``None``: no tag, every code)."""
+    if tag is None:
+        return None
+    ctx, principal = context_of(request), principal_of(request)
+    qr_ids = await storage.tagged_qr_ids(ctx.pool, principal.account_id, tag)
+    if len(qr_ids) > analytics.MAX_OVERVIEW_CODES:
+        raise ApiError(
+            "INVALID_PARAMETER",
+            f"an overview by tag covers at most {analytics.MAX_OVERVIEW_CODES} codes; "
+            f"this tag has {len(qr_ids)}",
+            field="tag",
+        )
+    return qr_ids
+
+
 async def overview(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
-    result = await analytics.account_overview(ctx.analytics, stats_query(request), top=10)
-    by_kind = await storage.count_by_kind(ctx.pool, principal.account_id)
+    tag = tag_filter(request.query)
+    qr_ids = await _tagged_codes(request, tag)
+    result = await analytics.account_overview(
+        ctx.analytics, stats_query(request), top=10, qr_ids=qr_ids
+    )
+    by_kind = await storage.count_by_kind(ctx.pool, principal.account_id, tag)
     names = await storage.names_of(
         ctx.pool, principal.account_id, [s.key for s in result.top_codes]
     )
