@@ -73,11 +73,15 @@ _COUNT_ONE_MORE_LIMITED_TEMPLATE = f"""INSERT INTO account_code_counts AS counts
     ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + 1
         WHERE counts.qr_codes + {_OTHER_SHARDS} < {{limit}}::bigint
     RETURNING qr_codes"""
-# Unlimited accounts count too (usage reads it), on a random shard of 1-15: the count is never
-# refused, so nothing needs the creates of one account to queue behind each other.
-_COUNT_ONE_MORE_UNLIMITED_TEMPLATE = """INSERT INTO account_code_counts AS counts
+# Unlimited accounts count too (usage reads it), on a shard of 1-15: the count is never
+# refused, so nothing needs the creates of one account to queue behind each other. The shard is
+# the connection's (_CONNECTION_SHARD), not a random one: concurrent connections still spread
+# over the shards, and a transaction storing many codes (an import chunk) locks one counter row
+# only, where random shards locked several in random order and deadlocked two such transactions.
+_CONNECTION_SHARD = "(1 + pg_backend_pid() % 15)::smallint"
+_COUNT_ONE_MORE_UNLIMITED_TEMPLATE = f"""INSERT INTO account_code_counts AS counts
         (account_id, shard, qr_codes)
-    SELECT {account_id}, 1 + floor(random() * 15)::smallint, 1 WHERE {limit}::bigint <= 0
+    SELECT {{account_id}}, {_CONNECTION_SHARD}, 1 WHERE {{limit}}::bigint <= 0
     ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + 1
     RETURNING qr_codes"""
 
@@ -193,7 +197,7 @@ _INSERT_UNLIMITED_STATIC = f"""WITH new AS (
             forward_query boolean, utm jsonb, tags text[])
     ), counted AS (
         INSERT INTO account_code_counts AS counts (account_id, shard, qr_codes)
-        SELECT account_id, 1 + floor(random() * 15)::smallint, count(*) FROM new
+        SELECT account_id, {_CONNECTION_SHARD}, count(*) FROM new
         GROUP BY account_id
         ON CONFLICT (account_id, shard) DO UPDATE SET qr_codes = counts.qr_codes + excluded.qr_codes
     )
