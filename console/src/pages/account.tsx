@@ -59,7 +59,7 @@ export function KeysPage() {
       {created ? <ShownOnce label="The new API key." secret={created} /> : null}
       <Section loaded={keys} what="API keys">
         {(rows) => (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="API keys">
             <table>
               <thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Permissions</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
               <tbody>

@@ -90,7 +90,7 @@ export function CodesPage() {
                 {pagination ? `${pagination.total} codes` : ""}
                 {needle ? ` · ${shown.length} on this page match “${search.trim()}”` : ""}
               </p>
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0} role="region" aria-label="QR codes">
                 <table>
                   <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Type</th><th scope="col">Target</th><th scope="col">Scans</th><th scope="col">Created</th></tr></thead>
                   <tbody>

@@ -19,7 +19,7 @@ export function DesignsPage() {
       <ErrorMessage error={error} />
       <Section loaded={designs} what="Saved designs">
         {(rows) => rows.length === 0 ? <p>No saved designs yet.</p> : (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Saved designs">
             <table>
               <thead><tr><th scope="col">Name</th><th scope="col">Colours</th><th scope="col">Frame</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
               <tbody>

@@ -60,7 +60,7 @@ export function useScanStream(qrId: string | null, onScan: (scan: ScanEvent) => 
 
 function ShareTable({ title, rows, name, column }: { title: string; rows: Share[]; name: string; column: string }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={title}>
       <table>
         <caption>{title}</caption>
         <thead><tr><th scope="col">{column}</th><th scope="col">Scans</th><th scope="col">Unique</th><th scope="col">Share</th></tr></thead>
@@ -191,7 +191,7 @@ export function LivePage() {
           </p>
           <LineChart title="Scans per minute (last 30 minutes)" labels={minutes.map((m) => new Date(m * 60000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }))}
             series={[{ label: "scans", values: minutes.map((m) => perMinute.get(m) ?? 0), stroke: "#1d4ed8" }]} height={200} />
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Latest scans">
             <table>
               <caption>Latest scans</caption>
               <thead><tr><th scope="col">When</th><th scope="col">Code</th><th scope="col">Country</th><th scope="col">Device</th><th scope="col">OS</th><th scope="col">Browser</th></tr></thead>

@@ -17,7 +17,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
       <ErrorMessage error={error} />
       <Section loaded={deliveries} what="The delivery log">
         {(rows) => (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Deliveries">
             <table>
               <caption>Deliveries</caption>
               <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
