@@ -12,7 +12,7 @@ import pytest
 from services.runtime.migrations import apply_migrations
 from tests.support.api_client import ApiClient
 from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
-from tests.support.processes import free_port
+from tests.support.processes import ServiceProcess, free_port
 from tests.support.stack import ApiAccount, Stack
 
 pytestmark = pytest.mark.integration
@@ -92,6 +92,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         finally:
             system.stop_all()
     asyncio.run(drop_database(name))
+
+
+@pytest.fixture(scope="module")
+def import_worker(stack: Stack) -> Iterator[ServiceProcess]:
+    """The import worker (``python -m services.gateway.imports``), as ``make run`` starts it:
+    only the modules that import files need it, and one test kills it mid-import."""
+    admin = free_port()
+    process = stack.start(
+        "imports", "services.gateway.imports", {"IMPORT_WORKER_ADMIN_PORT": str(admin)}, admin
+    )
+    process.wait_ready()
+    yield process
+    process.stop()
 
 
 @pytest.fixture(scope="session")

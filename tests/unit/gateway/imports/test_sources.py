@@ -25,15 +25,14 @@ def test_a_bitly_link_becomes_a_named_tagged_dynamic_code() -> None:
     columns = bitly.columns(["Bitlink", "Long URL", "Title", "Tags"])
     body = row_body(bitly, columns, ["bit.ly/3abc", "https://e.com/x", "", "a, b ,"])
     assert body == {"kind": "dynamic", "name": "3abc", "destination_url": "https://e.com/x",
-                    "tags": ["a", "b"]}  # fmt: skip
+                    "tags": ["a", "b"], "slug": "3abc"}  # fmt: skip
 
 
-def test_a_short_code_is_not_sent_as_slug_while_slugs_are_off() -> None:
+def test_the_old_short_code_is_sent_as_the_slug() -> None:
     shlink = SOURCES["shlink"]
     columns = shlink.columns(["shortCode", "longUrl", "title", "tags"])
     body = row_body(shlink, columns, ["abc", "https://e.com", "T", "x|y"])
-    assert "slug" not in body
-    assert body["tags"] == ["x", "y"]
+    assert (body["slug"], body["tags"]) == ("abc", ["x", "y"])
 
 
 def test_a_source_without_its_long_url_column_is_refused_naming_it() -> None:
