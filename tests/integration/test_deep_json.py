@@ -49,10 +49,12 @@ async def test_deeply_nested_json_is_invalid_json(
 async def test_json_nested_within_the_bound_is_accepted(
     stack: Stack, account: ApiAccount, http: aiohttp.ClientSession
 ) -> None:
-    metadata = '{"a":' * 30 + "1" + "}" * 30
+    # Under a key the API ignores (barcode metadata is flat since the spec became precise):
+    # the body parses at 31 levels and the request succeeds.
+    nested = '{"a":' * 30 + "1" + "}" * 30
     async with http.post(
         f"{stack.gateway_url}/v1/barcodes/generate",
-        data='{"format":"EAN13","value":"590123412345","metadata":' + metadata + "}",
+        data='{"format":"EAN13","value":"590123412345","x_client_context":' + nested + "}",
         headers={**account.headers, "Content-Type": "application/json"},
     ) as resp:
         assert resp.status in (200, 201), await resp.text()
