@@ -257,18 +257,9 @@ async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(
     await eventually(cleaned_up, 2.0, "the logo's temporary design deleted on leaving the page")
 
 
-async def _stream_route_exists(
-    stack: Stack, owner: ApiAccount, http: aiohttp.ClientSession
-) -> bool:
-    async with http.get(f"{stack.gateway_url}/v1/stream/scans", headers=owner.headers) as resp:
-        return resp.status == 200
-
-
 async def test_a_scan_shows_live_on_the_stats_page(
     stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
 ) -> None:
-    if not await _stream_route_exists(stack, owner, http):
-        pytest.skip("GET /v1/stream/scans is not on this branch (issue 17)")
     client = api.as_account(owner)
     code = (
         await client.create_dynamic({"name": "Live", "destination_url": "https://example.com/l"})
