@@ -114,9 +114,11 @@ async def test_every_answer_parses_into_its_model(
         {"ssid": "Cafe", "password": "s3cretpass", "encryption": "WPA"},
         include_image=True,
         name="Cafe wifi",
+        tags=["sdk", "wifi"],
         design={"fg_color": "#1a237e", "frame": {"style": "banner-bottom", "text": "SCAN ME"}},
     )
     _covers(seen, static)
+    assert static.tags == ["sdk", "wifi"]
     assert static.image_base64 is not None
     assert decode_single_qr(base64.b64decode(static.image_base64)).startswith("WIFI:")
     dynamic = client.create_dynamic(
@@ -184,6 +186,9 @@ async def test_every_answer_parses_into_its_model(
     key = client.create_api_key("sdk test", ["read"])
     _covers(seen, key)
     _covers(seen, client.revoke_api_key(key.key_id))
+    tagged = client.update_barcode(barcode.barcode_id, ["shelf", "sdk"])
+    _covers(seen, tagged)
+    assert tagged.tags == ["shelf", "sdk"]
     _covers(seen, client.delete_barcode(barcode.barcode_id))
     _covers(seen, client.delete_qr_code(static.qr_id))
 
@@ -196,6 +201,77 @@ async def test_every_answer_parses_into_its_model(
     decoded = client.decode_image(made.content)
     _covers(seen, decoded)
     assert [(c.format, c.text) for c in decoded.results] == [("QR", "https://example.com/img")]
+
+
+def test_v1_1_answers_parse_into_their_models(
+    stack: Stack, recorded: tuple[Client, RecordingTransport]
+) -> None:
+    """Routing, short domains, webhooks and imports: each answer parses with no field lost."""
+    client, seen = recorded
+    domains = client.list_domains()
+    _covers(seen, domains)
+    assert sum(domain.default for domain in domains) == 1 and len(domains) >= 2
+    other = next(domain for domain in domains if not domain.default)
+    slug = f"sdk-{time.time_ns()}"
+    routed = client.create_dynamic(
+        "Routed",
+        "https://example.com/default",
+        slug=slug,
+        domain=other.domain,
+        rules=[
+            {"if": {"os": ["ios"], "country": ["FR"]}, "destination_url": "https://example.com/i"},
+            {"if": {"query": {"src": "mail"}}, "destination_url": "https://example.com/m"},
+        ],
+        variants=[
+            {"destination_url": "https://example.com/a", "weight": 70},
+            {"destination_url": "https://example.com/b", "weight": 30},
+        ],
+        expired_url="https://example.com/over",
+        forward_query=True,
+        utm={"source": "poster", "medium": "qr", "campaign": "spring", "term": "q"},
+        tags=["routed"],
+    )
+    _covers(seen, routed)
+    assert (routed.slug, routed.domain) == (slug, other.domain)
+    assert routed.short_url == f"{other.base_url}/{slug}"
+    assert routed.rules[0].if_.os == ["ios"] and routed.rules[1].if_.query == {"src": "mail"}
+    assert [v.weight for v in routed.variants] == [70, 30]
+    assert routed.utm is not None and routed.utm.term == "q" and routed.utm.content is None
+    assert routed.forward_query and routed.tags == ["routed"]
+    for call in (
+        lambda: client.get_qr_code(routed.qr_id),
+        lambda: client.update_qr_code(routed.qr_id, variants=[], utm=None, tags=["a", "b"]),
+        lambda: client.list_qr_codes(tag="a"),
+        lambda: client.route_stats(routed.qr_id, "rules"),
+        lambda: client.route_stats(routed.qr_id, "variants"),
+    ):
+        _covers(seen, call())
+    rule_rows = client.route_stats(routed.qr_id, "rules")
+    assert [row.index for row in rule_rows] == [0, 1, None]
+
+    # Webhooks: an allow-listed address where nothing listens, so deliveries just fail.
+    hook = client.create_webhook(
+        "http://127.0.0.1:9/hooks", ["scan.created"], qr_ids=[routed.qr_id], description="SDK"
+    )
+    _covers(seen, hook)
+    assert hook.secret.startswith("whsec_") and hook.qr_ids == [routed.qr_id]
+    delivery = client.test_webhook(hook.webhook_id)
+    _covers(seen, delivery)
+    assert delivery.event_type == "webhook.test"
+    for webhook_call in (
+        lambda: client.get_webhook(hook.webhook_id),
+        lambda: client.list_webhooks(limit=5),
+        lambda: client.update_webhook(hook.webhook_id, active=False, description="SDK off"),
+        lambda: client.list_deliveries(hook.webhook_id),
+        lambda: client.retry_delivery(hook.webhook_id, delivery.delivery_id),
+        lambda: client.delete_webhook(hook.webhook_id),
+    ):
+        _covers(seen, webhook_call())
+
+    job = client.start_import(b"type,content,tags\ntext,imported,sdk\n", "qrforge")
+    _covers(seen, job)
+    assert job.import_id.startswith("imp_") and job.rows == 1
+    _covers(seen, client.get_import(job.import_id))
 
 
 async def test_pages_are_followed_sync_and_async(stack: Stack) -> None:

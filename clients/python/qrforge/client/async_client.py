@@ -186,6 +186,12 @@ class AsyncClient:
     async def device_breakdown(self, qr_id: str, **window: Any) -> models.DeviceBreakdown:
         return await self.send(calls.device_breakdown(qr_id, window))
 
+    async def route_stats(
+        self, qr_id: str, routes: str = "rules", **window: Any
+    ) -> list[models.RouteShare]:
+        """Scans per routing rule (``routes="rules"``) or A/B variant (``"variants"``)."""
+        return await self.send(calls.route_stats(qr_id, routes, window))
+
     async def overview(self, **window: Any) -> models.Overview:
         return await self.send(calls.overview(window))
 
@@ -206,11 +212,55 @@ class AsyncClient:
     async def get_barcode(self, barcode_id: str) -> models.Barcode:
         return await self.send(calls.get_barcode(barcode_id))
 
+    async def update_barcode(self, barcode_id: str, tags: list[str]) -> models.Barcode:
+        """Replace the barcode's tags."""
+        return await self.send(calls.update_barcode(barcode_id, tags))
+
     async def delete_barcode(self, barcode_id: str) -> models.Deleted:
         return await self.send(calls.delete_barcode(barcode_id))
 
     async def download_barcode(self, barcode_id: str, output: str | None = None) -> models.Image:
         return await self.send(calls.download_barcode(barcode_id, output))
+
+    # --- short domains and webhooks ----------------------------------------------------------
+
+    async def list_domains(self) -> list[models.ShortDomain]:
+        """The short domains dynamic codes may use, the default first."""
+        return await self.send(calls.list_domains())
+
+    async def create_webhook(
+        self, url: str, events: list[str], **options: Any
+    ) -> models.CreatedWebhook:
+        """``options``: qr_ids, description. The signing secret is in ``.secret``, shown once."""
+        return await self.send(calls.create_webhook(url, events, options))
+
+    async def list_webhooks(
+        self, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.Webhook]:
+        return await self.send(calls.list_webhooks(page=page, limit=limit))
+
+    async def get_webhook(self, webhook_id: str) -> models.Webhook:
+        return await self.send(calls.get_webhook(webhook_id))
+
+    async def update_webhook(self, webhook_id: str, **fields: Any) -> models.Webhook:
+        """``fields``: url, events, qr_ids, description, active."""
+        return await self.send(calls.update_webhook(webhook_id, fields))
+
+    async def delete_webhook(self, webhook_id: str) -> models.Deleted:
+        return await self.send(calls.delete_webhook(webhook_id))
+
+    async def test_webhook(self, webhook_id: str) -> models.WebhookDelivery:
+        """Queue a ``webhook.test`` event to the endpoint."""
+        return await self.send(calls.test_webhook(webhook_id))
+
+    async def list_deliveries(
+        self, webhook_id: str, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.WebhookDelivery]:
+        return await self.send(calls.list_deliveries(webhook_id, page=page, limit=limit))
+
+    async def retry_delivery(self, webhook_id: str, delivery_id: str) -> models.WebhookDelivery:
+        """Send a failed delivery again now."""
+        return await self.send(calls.retry_delivery(webhook_id, delivery_id))
 
     # --- keys, account, designs -------------------------------------------------------------
 

@@ -244,6 +244,18 @@ def device_breakdown(qr_id: str, window: Mapping[str, Any]) -> Call[models.Devic
     )
 
 
+def route_stats(
+    qr_id: str, routes: str, window: Mapping[str, Any]
+) -> Call[list[models.RouteShare]]:
+    """``routes``: rules or variants."""
+    return Call(
+        "GET",
+        f"/v1/qrcodes/{_id(qr_id)}/stats/{_id(routes)}",
+        data_of(list[models.RouteShare]),
+        params=_stats_params(window),
+    )
+
+
 def overview(window: Mapping[str, Any]) -> Call[models.Overview]:
     return Call("GET", "/v1/stats/overview", data_of(models.Overview), params=_stats_params(window))
 
@@ -267,6 +279,12 @@ def get_barcode(barcode_id: str) -> Call[models.Barcode]:
     return Call("GET", f"/v1/barcodes/{_id(barcode_id)}", data_of(models.Barcode))
 
 
+def update_barcode(barcode_id: str, tags: list[str]) -> Call[models.Barcode]:
+    return Call(
+        "PATCH", f"/v1/barcodes/{_id(barcode_id)}", data_of(models.Barcode), json={"tags": tags}
+    )
+
+
 def delete_barcode(barcode_id: str) -> Call[models.Deleted]:
     return Call("DELETE", f"/v1/barcodes/{_id(barcode_id)}", data_of(models.Deleted))
 
@@ -274,6 +292,65 @@ def delete_barcode(barcode_id: str) -> Call[models.Deleted]:
 def download_barcode(barcode_id: str, output: str | None = None) -> Call[models.Image]:
     params = _params(output=output)
     return Call("GET", f"/v1/barcodes/{_id(barcode_id)}/download", read_image, params=params)
+
+
+# --- short domains and webhooks -------------------------------------------------------------
+
+
+def list_domains() -> Call[list[models.ShortDomain]]:
+    return Call("GET", "/v1/domains", data_of(list[models.ShortDomain]))
+
+
+def create_webhook(
+    url: str, events: list[str], options: Mapping[str, Any]
+) -> Call[models.CreatedWebhook]:
+    body = {"url": url, "events": list(events), **_body(**options)}
+    return Call("POST", "/v1/webhooks", data_of(models.CreatedWebhook), json=body)
+
+
+def list_webhooks(
+    *, page: int | None = None, limit: int | None = None
+) -> Call[models.Page[models.Webhook]]:
+    params = _params(page=page, limit=limit)
+    return Call("GET", "/v1/webhooks", page_of(models.Webhook), params=params)
+
+
+def get_webhook(webhook_id: str) -> Call[models.Webhook]:
+    return Call("GET", f"/v1/webhooks/{_id(webhook_id)}", data_of(models.Webhook))
+
+
+def update_webhook(webhook_id: str, fields: Mapping[str, Any]) -> Call[models.Webhook]:
+    return Call(
+        "PATCH", f"/v1/webhooks/{_id(webhook_id)}", data_of(models.Webhook), json=dict(fields)
+    )
+
+
+def delete_webhook(webhook_id: str) -> Call[models.Deleted]:
+    return Call("DELETE", f"/v1/webhooks/{_id(webhook_id)}", data_of(models.Deleted))
+
+
+def test_webhook(webhook_id: str) -> Call[models.WebhookDelivery]:
+    return Call("POST", f"/v1/webhooks/{_id(webhook_id)}/test", data_of(models.WebhookDelivery))
+
+
+def list_deliveries(
+    webhook_id: str, *, page: int | None = None, limit: int | None = None
+) -> Call[models.Page[models.WebhookDelivery]]:
+    params = _params(page=page, limit=limit)
+    return Call(
+        "GET",
+        f"/v1/webhooks/{_id(webhook_id)}/deliveries",
+        page_of(models.WebhookDelivery),
+        params=params,
+    )
+
+
+def retry_delivery(webhook_id: str, delivery_id: str) -> Call[models.WebhookDelivery]:
+    return Call(
+        "POST",
+        f"/v1/webhooks/{_id(webhook_id)}/deliveries/{_id(delivery_id)}/retry",
+        data_of(models.WebhookDelivery),
+    )
 
 
 # --- keys, account, designs -----------------------------------------------------------------

@@ -36,6 +36,40 @@ class Protection(Model):
     max_scans: int
 
 
+class RuleCondition(Model, omit_defaults=True):
+    """When a routing rule applies: every condition given must hold (``None``: not given)."""
+
+    device: list[str] | None = None
+    os: list[str] | None = None
+    country: list[str] | None = None
+    language: list[str] | None = None
+    query: dict[str, str] | None = None
+
+
+class RoutingRule(Model):
+    """Scans matching ``if_`` (``"if"`` in JSON) go to ``destination_url``."""
+
+    if_: RuleCondition = msgspec.field(name="if")
+    destination_url: str
+
+
+class Variant(Model):
+    """An A/B destination, picked with probability ``weight`` / the sum of weights."""
+
+    destination_url: str
+    weight: int
+
+
+class Utm(Model):
+    """``utm_*`` parameters added to every destination of a dynamic code."""
+
+    source: str
+    medium: str
+    campaign: str
+    term: str | None = None
+    content: str | None = None
+
+
 class StaticQrCode(Model, tag_field="kind", tag="static"):
     qr_id: str
     type: str
@@ -54,6 +88,7 @@ class StaticQrCode(Model, tag_field="kind", tag="static"):
     height: int | None = None
     quiet_zone: int | None = None
     design: dict[str, Any] | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
     image_base64: str | None = None
 
     @property
@@ -75,6 +110,14 @@ class DynamicQrCode(Model, tag_field="kind", tag="dynamic"):
     created_at: datetime
     updated_at: datetime
     type: str = "url"
+    slug: str | None = None
+    domain: str | None = None
+    rules: list[RoutingRule] = msgspec.field(default_factory=list)
+    variants: list[Variant] = msgspec.field(default_factory=list)
+    expired_url: str | None = None
+    forward_query: bool = False
+    utm: Utm | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
     active: bool = True
     format: str | None = None
     size: int | None = None
@@ -100,6 +143,7 @@ class Deleted(Model):
     barcode_id: str | None = None
     key_id: str | None = None
     design_id: str | None = None
+    webhook_id: str | None = None
 
 
 class RevokedKey(Model):
@@ -119,6 +163,7 @@ class Barcode(Model):
     metadata: dict[str, Any]
     created_at: datetime
     show_text: bool | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
     image_base64: str | None = None
 
 
@@ -166,6 +211,25 @@ class ShareRow(Model):
             if name is not None:
                 return name
         return ""
+
+
+class RouteShare(Model):
+    """Scans that went to one routing rule or A/B variant (``index``; ``None``: the default
+    destination). ``destination_url`` is ``None`` for an index the code no longer has."""
+
+    index: int | None
+    destination_url: str | None
+    scans: int
+    unique_scans: int
+    share: float
+
+
+class ShortDomain(Model):
+    """A short domain dynamic codes may live on (``domain`` on a dynamic code names it)."""
+
+    domain: str
+    base_url: str
+    default: bool
 
 
 class DeviceBreakdown(Model):
@@ -287,6 +351,42 @@ class Import(Model):
     processed: int = 0
     succeeded: int = 0
     failed: int = 0
+    source: str | None = None
+    errors_url: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Webhook(Model):
+    """An endpoint the service POSTs signed events to (``/v1/webhooks``); never its secret."""
+
+    webhook_id: str
+    url: str
+    events: list[str]
+    qr_ids: list[str]
+    description: str
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class CreatedWebhook(Webhook, kw_only=True):
+    """The creation answer: the signing secret (``whsec_…``), shown only here."""
+
+    secret: str
+
+
+class WebhookDelivery(Model):
+    """One event sent (or being sent) to a webhook; ``delivery_id`` is its ``webhook-id``."""
+
+    delivery_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
 
 
 class Image(msgspec.Struct, kw_only=True):

@@ -212,6 +212,12 @@ class Client:
     def device_breakdown(self, qr_id: str, **window: Any) -> models.DeviceBreakdown:
         return self.send(calls.device_breakdown(qr_id, window))
 
+    def route_stats(
+        self, qr_id: str, routes: str = "rules", **window: Any
+    ) -> list[models.RouteShare]:
+        """Scans per routing rule (``routes="rules"``) or A/B variant (``"variants"``)."""
+        return self.send(calls.route_stats(qr_id, routes, window))
+
     def overview(self, **window: Any) -> models.Overview:
         return self.send(calls.overview(window))
 
@@ -232,11 +238,53 @@ class Client:
     def get_barcode(self, barcode_id: str) -> models.Barcode:
         return self.send(calls.get_barcode(barcode_id))
 
+    def update_barcode(self, barcode_id: str, tags: list[str]) -> models.Barcode:
+        """Replace the barcode's tags."""
+        return self.send(calls.update_barcode(barcode_id, tags))
+
     def delete_barcode(self, barcode_id: str) -> models.Deleted:
         return self.send(calls.delete_barcode(barcode_id))
 
     def download_barcode(self, barcode_id: str, output: str | None = None) -> models.Image:
         return self.send(calls.download_barcode(barcode_id, output))
+
+    # --- short domains and webhooks ----------------------------------------------------------
+
+    def list_domains(self) -> list[models.ShortDomain]:
+        """The short domains dynamic codes may use, the default first."""
+        return self.send(calls.list_domains())
+
+    def create_webhook(self, url: str, events: list[str], **options: Any) -> models.CreatedWebhook:
+        """``options``: qr_ids, description. The signing secret is in ``.secret``, shown once."""
+        return self.send(calls.create_webhook(url, events, options))
+
+    def list_webhooks(
+        self, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.Webhook]:
+        return self.send(calls.list_webhooks(page=page, limit=limit))
+
+    def get_webhook(self, webhook_id: str) -> models.Webhook:
+        return self.send(calls.get_webhook(webhook_id))
+
+    def update_webhook(self, webhook_id: str, **fields: Any) -> models.Webhook:
+        """``fields``: url, events, qr_ids, description, active."""
+        return self.send(calls.update_webhook(webhook_id, fields))
+
+    def delete_webhook(self, webhook_id: str) -> models.Deleted:
+        return self.send(calls.delete_webhook(webhook_id))
+
+    def test_webhook(self, webhook_id: str) -> models.WebhookDelivery:
+        """Queue a ``webhook.test`` event to the endpoint."""
+        return self.send(calls.test_webhook(webhook_id))
+
+    def list_deliveries(
+        self, webhook_id: str, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.WebhookDelivery]:
+        return self.send(calls.list_deliveries(webhook_id, page=page, limit=limit))
+
+    def retry_delivery(self, webhook_id: str, delivery_id: str) -> models.WebhookDelivery:
+        """Send a failed delivery again now."""
+        return self.send(calls.retry_delivery(webhook_id, delivery_id))
 
     # --- keys, account, designs -------------------------------------------------------------
 
