@@ -109,11 +109,15 @@ def _show_code(code: models.QrCode, written: Path | None = None) -> None:
             ("password", "yes" if protection.password_protected else None),
             ("expires", protection.expiry_date),
             ("max scans", protection.max_scans or None),
+            ("rules", len(code.rules) or None),
+            ("variants", ", ".join(f"{v.weight}: {v.destination_url}" for v in code.variants)),
+            ("expired url", code.expired_url),
         ]
     else:
         content = code.content if isinstance(code.content, str) else json.dumps(code.content)
         rows += [("type", code.type), ("content", content)]
     rows += [
+        ("tags", ", ".join(code.tags)),
         ("format", code.format),
         ("error correction", code.applied.error_correction),
         ("image url", code.image_url),
