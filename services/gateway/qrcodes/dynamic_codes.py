@@ -10,10 +10,18 @@ replica evicts its cached copy within a second.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any, Final
 
+import asyncpg
+
 from services.gateway.account.principal import Principal
-from services.gateway.backends.render import Rendered, render_options
+from services.gateway.backends.render import (
+    Rendered,
+    render,
+    render_options,
+    request_from_record,
+)
 from services.gateway.designs.saved_designs import with_saved_design
 from services.gateway.http.timestamps import parse_datetime
 from services.gateway.qrcodes import storage
@@ -42,7 +50,9 @@ _SHORT_CODE_ATTEMPTS: Final = 5
 MAX_PASSWORD_LENGTH: Final = 128
 _PROTECTION_KEYS: Final = frozenset({"password", "expiry_date", "max_scans"})
 _PATCH_KEYS: Final = (
-    frozenset({"name", "destination_url", "protection", "active", "tags"}) | ROUTING_FIELDS
+    frozenset({"name", "destination_url", "protection", "active", "tags"})
+    | ROUTING_FIELDS
+    | ADDRESS_FIELDS
 )
 
 
@@ -188,15 +198,13 @@ async def change_destination(
 
 
 async def patch_code(
-    pool: Any, events: CatalogEvents, principal: Principal, qr_id: str, body: dict[str, Any]
+    pool: Any,
+    events: CatalogEvents,
+    drawing: DrawingTools,
+    principal: Principal,
+    qr_id: str,
+    body: dict[str, Any],
 ) -> StoredQR:
-    fixed = sorted(ADDRESS_FIELDS & set(body))
-    if fixed:
-        raise ApiError(
-            "INVALID_PARAMETER",
-            f"{fixed[0]} cannot be changed: the printed image encodes the short URL",
-            field=fixed[0],
-        )
     unknown = set(body) - _PATCH_KEYS
     if unknown:
         field = sorted(unknown)[0]
@@ -214,9 +222,12 @@ async def patch_code(
         changes["name"] = name or None
     if "tags" in body:
         changes["tags"] = parse_tags(body["tags"])
-    dynamic_only = ({"destination_url", "protection", "active"} | ROUTING_FIELDS) & set(body)
+    dynamic_only = (
+        {"destination_url", "protection", "active"} | ROUTING_FIELDS | ADDRESS_FIELDS
+    ) & set(body)
     if dynamic_only:
         _require_dynamic(record)
+    changes.update(await _address_changes(pool, drawing, record, body))
     if "destination_url" in body:
         changes["destination_url"] = _destination(body["destination_url"])
     if "active" in body:
@@ -226,7 +237,50 @@ async def patch_code(
     if "protection" in body:
         changes.update(await protection_changes(body["protection"]))
     changes.update(routing_columns(body))
-    return await _apply(pool, events, record, changes) if changes else record
+    if not changes:
+        return record
+    try:
+        updated = await _apply(pool, events, record, changes)
+    except asyncpg.UniqueViolationError:
+        raise ApiError(
+            "SLUG_TAKEN",
+            f"The slug {changes['short_code']!r} is already taken on this domain",
+            field="slug",
+        ) from None
+    if (updated.short_code, updated.domain) != (record.short_code, record.domain):
+        # The old short URL now leads nowhere: replicas forget what they cached under it.
+        assert record.short_code is not None
+        await events.evict_short_url(record.qr_id, record.short_code, record.domain)
+    return updated
+
+
+async def _address_changes(
+    pool: Any, drawing: DrawingTools, record: StoredQR, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A new ``slug`` and/or ``domain``: the short URL changes, so codes already printed with
+    the old one stop working (the client asked for it). The code is drawn again with the new
+    URL, in its stored design, so a URL that no longer fits is refused here rather than at
+    its next download, and the stored version follows."""
+    changes: dict[str, Any] = {}
+    if "slug" in body:
+        slug = parse_slug(body["slug"])
+        if slug is None:
+            raise ApiError("INVALID_PARAMETER", "slug cannot be removed", field="slug")
+        if slug != record.short_code:
+            changes["short_code"] = slug
+    if "domain" in body:
+        domain_key = parse_domain(body["domain"], drawing.short_domains)
+        if domain_key != record.domain:
+            changes["domain"] = domain_key
+    if not changes:
+        return changes
+    short_code = changes.get("short_code", record.short_code)
+    domain_key = changes.get("domain", record.domain)
+    short_url = f"{drawing.short_domains.by_key(domain_key).base_url}/{short_code}"
+    moved = replace(record, payload=short_url, content=short_url)
+    logo = await storage.load_logo(pool, record.logo_sha256) if record.logo_sha256 else None
+    rendered = await render(drawing.render, request_from_record(moved, logo), record.account_id)
+    return {**changes, "payload": short_url, "content": short_url, "version": rendered.version}
 
 
 async def announce_created(

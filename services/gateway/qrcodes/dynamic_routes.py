@@ -58,5 +58,5 @@ async def patch(request: web.Request) -> web.Response:
     ctx, principal = context_of(request), principal_of(request)
     body = await read_json_object(request)
     qr_id = path_id(request, "qr_id", "qr")
-    record = await patch_code(ctx.pool, ctx.catalog_events, principal, qr_id, body)
+    record = await patch_code(ctx.pool, ctx.catalog_events, ctx.drawing, principal, qr_id, body)
     return ok(await detailed_qr_json(ctx.analytics, ctx.settings, record))

@@ -355,6 +355,7 @@ async def update_code(
     allowed = {
         "name", "destination_url", "password_hash", "expires_at", "max_scans", "active",
         "rules", "variants", "expired_url", "forward_query", "utm", "tags",
+        "short_code", "domain", "payload", "content", "version",
     }  # fmt: skip
     if not changes or not set(changes) <= allowed:
         raise ValueError(f"unexpected columns {sorted(set(changes) - allowed)}")
