@@ -107,6 +107,19 @@ class TokenCheckingInterceptor(grpc.aio.ServerInterceptor):
         return _rejecting_handler(handler)
 
 
+def _with_token(
+    details: grpc.aio.ClientCallDetails, entry: tuple[str, str]
+) -> grpc.aio.ClientCallDetails:
+    metadata = grpc.aio.Metadata(*(details.metadata or ()), entry)
+    return grpc.aio.ClientCallDetails(
+        method=details.method,
+        timeout=details.timeout,
+        metadata=metadata,
+        credentials=details.credentials,
+        wait_for_ready=details.wait_for_ready,
+    )
+
+
 class TokenAttachingInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     """Adds the bearer token to every unary call made on the channel it is installed on."""
 
@@ -120,15 +133,7 @@ class TokenAttachingInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), self._entry)
-        details = grpc.aio.ClientCallDetails(
-            method=client_call_details.method,
-            timeout=client_call_details.timeout,
-            metadata=metadata,
-            credentials=client_call_details.credentials,
-            wait_for_ready=client_call_details.wait_for_ready,
-        )
-        return await continuation(details, request)
+        return await continuation(_with_token(client_call_details, self._entry), request)
 
 
 class TokenAttachingStreamInterceptor(grpc.aio.UnaryStreamClientInterceptor):
@@ -145,12 +150,4 @@ class TokenAttachingStreamInterceptor(grpc.aio.UnaryStreamClientInterceptor):
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), self._entry)
-        details = grpc.aio.ClientCallDetails(
-            method=client_call_details.method,
-            timeout=client_call_details.timeout,
-            metadata=metadata,
-            credentials=client_call_details.credentials,
-            wait_for_ready=client_call_details.wait_for_ready,
-        )
-        return await continuation(details, request)
+        return await continuation(_with_token(client_call_details, self._entry), request)

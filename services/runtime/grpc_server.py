@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Protocol, cast
 
 import grpc
@@ -39,6 +39,38 @@ def _request_id_from(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     return None
 
 
+@asynccontextmanager
+async def _served_call(
+    method: str, context: grpc.aio.ServicerContext[Any, Any]
+) -> AsyncIterator[None]:
+    """Around one served call (unary or streaming): the caller's request id bound to the
+    logs, the call counted and timed, a raised :class:`ApiError` turned into a status and
+    trailing metadata, anything else into INTERNAL (logged)."""
+    token = request_id_var.set(_request_id_from(context))
+    started = time.perf_counter()
+    code = "OK"
+    try:
+        yield
+    except ApiError as err:
+        status = grpc_status_for(err)
+        code = status.name
+        await context.abort(status, err.message, trailing_metadata=trailing_metadata_for(err))
+    except grpc.aio.AbortError:
+        code = "ABORTED"
+        raise
+    except asyncio.CancelledError:
+        code = "CANCELLED"
+        raise
+    except Exception:
+        code = "INTERNAL"
+        log.exception("unhandled error in %s", method)
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+    finally:
+        grpc_server_requests_total.labels(method, code).inc()
+        grpc_server_request_duration_seconds.labels(method).observe(time.perf_counter() - started)
+        request_id_var.reset(token)
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every unary call: binds the caller's request id to the logs, counts and times
     the call, and turns a raised :class:`ApiError` into a status + trailing metadata."""
@@ -60,33 +92,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         inner = cast(_Handler, handler.unary_unary)
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            token = request_id_var.set(_request_id_from(context))
-            started = time.perf_counter()
-            code = "OK"
-            try:
+            async with _served_call(method, context):
                 return await inner(request, context)
-            except ApiError as err:
-                status = grpc_status_for(err)
-                code = status.name
-                await context.abort(
-                    status, err.message, trailing_metadata=trailing_metadata_for(err)
-                )
-            except grpc.aio.AbortError:
-                code = "ABORTED"
-                raise
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except Exception:
-                code = "INTERNAL"
-                log.exception("unhandled error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            finally:
-                grpc_server_requests_total.labels(method, code).inc()
-                grpc_server_request_duration_seconds.labels(method).observe(
-                    time.perf_counter() - started
-                )
-                request_id_var.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
@@ -107,32 +114,9 @@ def _wrapped_server_stream(
     inner = cast(_StreamHandler, handler.unary_stream)
 
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        token = request_id_var.set(_request_id_from(context))
-        started = time.perf_counter()
-        code = "OK"
-        try:
+        async with _served_call(method, context):
             async for message in inner(request, context):
                 yield message
-        except ApiError as err:
-            status = grpc_status_for(err)
-            code = status.name
-            await context.abort(status, err.message, trailing_metadata=trailing_metadata_for(err))
-        except grpc.aio.AbortError:
-            code = "ABORTED"
-            raise
-        except asyncio.CancelledError:
-            code = "CANCELLED"
-            raise
-        except Exception:
-            code = "INTERNAL"
-            log.exception("unhandled error in %s", method)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        finally:
-            grpc_server_requests_total.labels(method, code).inc()
-            grpc_server_request_duration_seconds.labels(method).observe(
-                time.perf_counter() - started
-            )
-            request_id_var.reset(token)
 
     return grpc.unary_stream_rpc_method_handler(
         wrapped,
