@@ -105,6 +105,26 @@ async def test_scans_and_code_changes_arrive_signed_and_filtered(
         assert (missing.status, missing.error_code) == (404, "WEBHOOK_NOT_FOUND")
 
 
+async def test_every_code_a_batch_creates_is_announced(stack: Stack, api: ApiClient) -> None:
+    owner = api.as_account(stack.create_account("webhooks-batch"))
+    async with webhook_receiver() as receiver:
+        await _webhook(owner, receiver, ["code.created"])
+        items = [
+            {"type": "text", "content": "one"},
+            {"kind": "dynamic", "name": "Two", "destination_url": "https://example.com/2"},
+            {"type": "url", "content": "not a url"},  # fails: no event
+        ]
+        answer = await owner.request("POST", "/v1/qrcodes/batch", json_body={"items": items})
+        created = {r["data"]["qr_id"]: r["data"]["kind"] for r in answer.data()["results"]
+                   if r["success"]}  # fmt: skip
+        assert len(created) == 2
+        events = await eventually(
+            lambda: _at_least(receiver.events("code.created"), 2), 10, "2 code.created"
+        )
+        assert {e["data"]["qr_id"]: e["data"]["kind"] for e in events} == created
+        assert receiver.bad_signatures == 0
+
+
 async def test_failures_are_retried_until_accepted_once_each(
     stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:

@@ -68,6 +68,7 @@ class ItemResult:
     data: dict[str, Any] | None = None
     error: ApiError | None = None
     rendered: Rendered | None = None  # the stored code's image (a ZIP answer writes it)
+    record: StoredQR | None = None  # the stored code (its code.created event is published)
 
     def to_json(self) -> dict[str, Any]:
         if self.error is not None:
@@ -209,7 +210,9 @@ async def _store_item(
     except Exception:
         log.exception("batch item failed", extra={"index": index})
         return ItemResult(index, error=ApiError("INTERNAL_ERROR", "Internal error"))
-    return ItemResult(index, data=item_json(record, rendered, body, settings), rendered=rendered)
+    return ItemResult(
+        index, data=item_json(record, rendered, body, settings), rendered=rendered, record=record
+    )
 
 
 async def create_batch(

@@ -19,6 +19,7 @@ from services.gateway.http.envelope import ok
 from services.gateway.http.json_body import read_json_object
 from services.gateway.idempotency.policy import HEADER as IDEMPOTENCY_HEADER
 from services.gateway.qrcodes.dynamic_codes import announce_created
+from services.runtime.topics import CODE_CREATED
 
 ZIP_TYPE: Final = "application/zip"
 
@@ -44,6 +45,9 @@ async def create(request: web.Request) -> web.StreamResponse:
     ctx, principal = context_of(request), principal_of(request)
     items = parse_items(await read_json_object(request))
     results = await create_batch_items(ctx.drawing, ctx.pool, ctx.settings, principal, items)
+    for result in results:
+        if result.record is not None:
+            ctx.catalog_events.publish_soon(CODE_CREATED, result.record)
     await _announce_slugs(ctx, items, results)
     if wants_zip(request):
         return await _zip_response(request, results)
@@ -53,18 +57,17 @@ async def create(request: web.Request) -> web.StreamResponse:
 async def _announce_slugs(ctx: GatewayContext, items: list[Any], results: list[ItemResult]) -> None:
     """Dynamic codes created with a client's slug evict the redirects' cached 404 of their
     short URL (see announce_created)."""
-    domains = ctx.settings.short_domains
     await asyncio.gather(
         *(
             announce_created(
                 ctx.catalog_events,
-                result.data["qr_id"],
-                result.data["slug"],
-                getattr(domains.by_name(result.data["domain"]), "key", ""),
+                result.record.qr_id,
+                result.record.short_code,
+                result.record.domain,
             )
             for result in results
-            if result.data is not None
-            and result.data.get("kind") == "dynamic"
+            if result.record is not None
+            and result.record.short_code is not None
             and isinstance(items[result.index], dict)
             and items[result.index].get("slug") is not None
         )
