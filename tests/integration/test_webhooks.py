@@ -125,6 +125,31 @@ async def test_every_code_a_batch_creates_is_announced(stack: Stack, api: ApiCli
         assert receiver.bad_signatures == 0
 
 
+async def test_a_slow_receiver_is_waited_for_and_a_too_slow_one_retried(
+    stack: Stack, api: ApiClient
+) -> None:
+    """The delivery deadline is 10 s: an endpoint answering in 9 s gets its event delivered at
+    the first attempt; one answering in 11 s is cut off and retried, never counted delivered."""
+    owner = api.as_account(stack.create_account("webhooks-slow"))
+    async with webhook_receiver() as slow, webhook_receiver() as too_slow:
+        slow.hold_s, too_slow.hold_s = 9.0, 11.0
+        hooks = [await _webhook(owner, receiver, ["code.updated"]) for receiver in (slow, too_slow)]
+        for hook in hooks:
+            sent = await owner.request("POST", f"/v1/webhooks/{hook['webhook_id']}/test")
+            assert sent.status == 202
+
+        async def first_attempts_over() -> list[list[dict[str, Any]]] | None:
+            logs = [await _deliveries(owner, hook["webhook_id"]) for hook in hooks]
+            done = all(log and log[0]["attempts"] >= 1 for log in logs)
+            return logs if done else None
+
+        waited, cut = await eventually(first_attempts_over, 30, "one attempt to each endpoint")
+        assert (waited[0]["status"], waited[0]["attempts"]) == ("delivered", 1)
+        assert waited[0]["last_status_code"] == 200 and len(slow.accepted) == 1
+        assert cut[0]["status"] == "pending" and cut[0]["last_status_code"] is None
+        assert "10 s" in cut[0]["last_error"] and not too_slow.accepted
+
+
 async def test_failures_are_retried_until_accepted_once_each(
     stack: Stack, api: ApiClient, http: aiohttp.ClientSession
 ) -> None:
