@@ -13,15 +13,14 @@ published carries no IP and no visitor hash.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Final
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractRobustConnection
 
 from services.analytics.enrichment import ScanRow
-from services.runtime.amqp import NotConnectedError, declare_topic_exchange
+from services.runtime.amqp import ConfirmingChannel, topic_exchange
 from services.runtime.enriched_scans import (
     ENRICHED_SCANS_EXCHANGE,
     SCAN_ENRICHED,
@@ -53,35 +52,18 @@ def enriched(row: ScanRow) -> EnrichedScan:
 
 class EnrichedScanPublisher:
     def __init__(self) -> None:
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
-        self._lock = asyncio.Lock()
+        self._channel = ConfirmingChannel(topic_exchange(ENRICHED_SCANS_EXCHANGE))
 
     async def open(self, connection: AbstractRobustConnection) -> None:
         """Declare the exchange on ``connection`` (a broker connection's set-up step)."""
-        self._connection = connection
-        self._exchange = None
-        await self._ready_exchange()
-
-    async def _ready_exchange(self) -> AbstractExchange:
-        connection = self._connection
-        if connection is None or connection.is_closed or not connection.connected.is_set():
-            raise NotConnectedError("no broker connection")
-        async with self._lock:
-            if self._exchange is None or self._channel is None or self._channel.is_closed:
-                self._channel = await connection.channel(publisher_confirms=True)
-                self._exchange = await declare_topic_exchange(
-                    self._channel, ENRICHED_SCANS_EXCHANGE
-                )
-            return self._exchange
+        await self._channel.open(connection)
 
     async def publish(self, rows: Sequence[ScanRow]) -> None:
         """Publish ``rows`` and wait for the broker's confirms; raises when any is not
         confirmed (the caller retries the whole batch)."""
         if not rows:
             return
-        exchange = await self._ready_exchange()
+        exchange = await self._channel.ready()
         messages = [
             aio_pika.Message(
                 encode_batch([enriched(row) for row in rows[start : start + SCANS_PER_MESSAGE]]),
@@ -96,7 +78,4 @@ class EnrichedScanPublisher:
             )
 
     async def close(self) -> None:
-        channel, self._channel, self._exchange = self._channel, None, None
-        if channel is not None and not channel.is_closed:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(channel.close(), PUBLISH_TIMEOUT_S)
+        await self._channel.close()

@@ -8,7 +8,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import aio_pika
 from aio_pika.abc import (
@@ -131,6 +131,53 @@ async def _close_quietly(connection: AbstractRobustConnection) -> None:
     # shutdown until the process is killed.
     with contextlib.suppress(Exception):
         await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT_S)
+
+
+Declared = TypeVar("Declared")
+
+
+class ConfirmingChannel(Generic[Declared]):
+    """A publisher-confirms channel on a broker connection, opened on first use and again after
+    the broker closed it, with ``declare`` run on each new channel (it returns what publishers
+    use: an exchange, or the channel itself). Fails fast while the connection is down."""
+
+    def __init__(self, declare: Callable[[AbstractChannel], Awaitable[Declared]]) -> None:
+        self._declare = declare
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._declared: Declared | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self, connection: AbstractRobustConnection) -> None:
+        """Use ``connection`` from now on (a broker connection's set-up step)."""
+        self._connection, self._channel, self._declared = connection, None, None
+        await self.ready()
+
+    async def ready(self) -> Declared:
+        connection = self._connection
+        if connection is None or connection.is_closed or not connection.connected.is_set():
+            raise NotConnectedError("no broker connection")
+        async with self._lock:
+            if self._declared is None or self._channel is None or self._channel.is_closed:
+                self._channel = await connection.channel(publisher_confirms=True)
+                self._declared = await self._declare(self._channel)
+            return self._declared
+
+    async def close(self) -> None:
+        channel, self._channel, self._declared = self._channel, None, None
+        if channel is not None and not channel.is_closed:
+            # A broker that stopped answering must not hold the shutdown.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(channel.close(), CLOSE_TIMEOUT_S)
+
+
+def topic_exchange(name: str) -> Callable[[AbstractChannel], Awaitable[AbstractExchange]]:
+    """A ``declare`` for :class:`ConfirmingChannel`: the durable topic exchange ``name``."""
+
+    async def declare(channel: AbstractChannel) -> AbstractExchange:
+        return await declare_topic_exchange(channel, name)
+
+    return declare
 
 
 async def declare_topic_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:

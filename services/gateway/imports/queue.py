@@ -16,7 +16,7 @@ from typing import Final
 from aio_pika import Message
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
-from services.runtime.amqp import NotConnectedError, event_message
+from services.runtime.amqp import ConfirmingChannel, event_message
 from services.runtime.topics import IMPORTS_QUEUE
 
 log = logging.getLogger(__name__)
@@ -33,34 +33,25 @@ async def declare_imports_queue(channel: AbstractChannel) -> None:
     await channel.declare_queue(IMPORTS_QUEUE, durable=True)
 
 
+async def _queue_channel(channel: AbstractChannel) -> AbstractChannel:
+    """Jobs go through the default exchange: the channel, once the queue is declared."""
+    await declare_imports_queue(channel)
+    return channel
+
+
 class ImportQueue:
     """The gateway's side: publish a job, with publisher confirms, failing fast."""
 
     def __init__(self) -> None:
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._lock = asyncio.Lock()
+        self._channel = ConfirmingChannel(_queue_channel)
 
     async def open(self, connection: AbstractRobustConnection) -> None:
-        self._connection = connection
-        self._channel = None
-        await self._ready_channel()
-
-    async def _ready_channel(self) -> AbstractChannel:
-        connection = self._connection
-        if connection is None or connection.is_closed or not connection.connected.is_set():
-            raise NotConnectedError("no broker connection")
-        async with self._lock:
-            if self._channel is None or self._channel.is_closed:
-                channel = await connection.channel(publisher_confirms=True)
-                await declare_imports_queue(channel)
-                self._channel = channel
-            return self._channel
+        await self._channel.open(connection)
 
     async def publish(self, import_id: str) -> bool:
         """Whether the broker took the job message (if not, the worker's sweep finds it)."""
         try:
-            channel = await asyncio.wait_for(self._ready_channel(), PUBLISH_TIMEOUT_S)
+            channel = await asyncio.wait_for(self._channel.ready(), PUBLISH_TIMEOUT_S)
             await asyncio.wait_for(
                 channel.default_exchange.publish(job_message(import_id), routing_key=IMPORTS_QUEUE),
                 PUBLISH_TIMEOUT_S,
@@ -74,9 +65,4 @@ class ImportQueue:
         return True
 
     async def close(self) -> None:
-        channel, self._channel = self._channel, None
-        if channel is not None and not channel.is_closed:
-            try:
-                await asyncio.wait_for(channel.close(), PUBLISH_TIMEOUT_S)
-            except Exception:  # a broker that stopped answering must not hold the shutdown
-                log.debug("closing the import queue channel failed", exc_info=True)
+        await self._channel.close()

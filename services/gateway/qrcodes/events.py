@@ -24,16 +24,15 @@ are tracked and awaited on close.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Final
 
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractRobustConnection
 
 from services.gateway.metrics import catalog_events_total
 from services.gateway.qrcodes.records import StoredQR
-from services.runtime.amqp import NotConnectedError, declare_topic_exchange, event_message
+from services.runtime.amqp import ConfirmingChannel, event_message, topic_exchange
 from services.runtime.ids import new_id
 from services.runtime.topics import CATALOG_EXCHANGE, CODE_UPDATED
 
@@ -44,27 +43,12 @@ PUBLISH_TIMEOUT_S: Final = 2.0
 
 class CatalogEvents:
     def __init__(self) -> None:
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
-        self._lock = asyncio.Lock()
+        self._channel = ConfirmingChannel(topic_exchange(CATALOG_EXCHANGE))
         self._background: set[asyncio.Task[None]] = set()
 
     async def open(self, connection: AbstractRobustConnection) -> None:
         """Declare the exchange on ``connection`` (a broker connection's set-up step)."""
-        self._connection = connection
-        self._exchange = None
-        await self._ready_exchange()
-
-    async def _ready_exchange(self) -> AbstractExchange:
-        connection = self._connection
-        if connection is None or connection.is_closed or not connection.connected.is_set():
-            raise NotConnectedError("no broker connection")
-        async with self._lock:
-            if self._exchange is None or self._channel is None or self._channel.is_closed:
-                self._channel = await connection.channel(publisher_confirms=True)
-                self._exchange = await declare_topic_exchange(self._channel, CATALOG_EXCHANGE)
-            return self._exchange
+        await self._channel.open(connection)
 
     async def publish(self, event: str, record: StoredQR) -> None:
         """A change of ``record``: redirect replicas evict it, webhooks tell its account."""
@@ -91,7 +75,7 @@ class CatalogEvents:
 
     async def _publish(self, event: str, payload: dict[str, object]) -> None:
         try:
-            exchange = await asyncio.wait_for(self._ready_exchange(), PUBLISH_TIMEOUT_S)
+            exchange = await asyncio.wait_for(self._channel.ready(), PUBLISH_TIMEOUT_S)
             message = event_message(payload)
             await asyncio.wait_for(exchange.publish(message, routing_key=event), PUBLISH_TIMEOUT_S)
         except (
@@ -114,8 +98,4 @@ class CatalogEvents:
     async def close(self) -> None:
         if self._background:
             await asyncio.wait(list(self._background), timeout=PUBLISH_TIMEOUT_S * 2)
-        channel, self._channel, self._exchange = self._channel, None, None
-        if channel is not None and not channel.is_closed:
-            # A broker that stopped answering must not hold the shutdown.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(channel.close(), PUBLISH_TIMEOUT_S)
+        await self._channel.close()
