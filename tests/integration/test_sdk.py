@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from qrforge.client import AsyncClient, Client, RateLimitError, RetryPolicy, mod
 from tests.support.decoding import decode_single_qr
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.sdk_models import assert_same_value
 from tests.support.stack import ApiAccount, Stack
 
 IPHONE = (
@@ -71,38 +71,19 @@ def recorded(stack: Stack, sdk_account: ApiAccount) -> Iterator[tuple[Client, Re
         yield client, transport
 
 
-def _same_value(raw: Any, parsed: Any, where: str) -> None:
-    """``parsed`` (the record turned back into JSON values) holds every field of ``raw`` with
-    the same value: nothing the API sent was dropped or changed by the model."""
-    if isinstance(raw, dict):
-        assert isinstance(parsed, dict), where
-        for key, value in raw.items():
-            assert key in parsed, f"{where}.{key} is not in the model"
-            _same_value(value, parsed[key], f"{where}.{key}")
-    elif isinstance(raw, list):
-        assert isinstance(parsed, list) and len(parsed) == len(raw), where
-        for index, (a, b) in enumerate(zip(raw, parsed, strict=True)):
-            _same_value(a, b, f"{where}[{index}]")
-    elif isinstance(raw, str) and isinstance(parsed, str) and raw != parsed:
-        # Timestamps come back in msgspec's spelling of the same instant.
-        assert datetime.fromisoformat(raw) == datetime.fromisoformat(parsed), where
-    else:
-        assert raw == parsed, where
-
-
 def _covers(transport: RecordingTransport, result: Any) -> None:
     """The last JSON answer's ``data`` (and ``pagination``) is all in ``result``."""
     response = transport.responses[-1]
     assert response.headers["content-type"].startswith("application/json"), response
     envelope = response.json()
     if isinstance(result, models.Page):
-        _same_value(envelope["pagination"], result.pagination.to_dict(), "pagination")
+        assert_same_value(envelope["pagination"], result.pagination.to_dict(), "pagination")
         parsed: Any = [item.to_dict() for item in result.items]
     elif isinstance(result, list):
         parsed = [item.to_dict() for item in result]
     else:
         parsed = result.to_dict()
-    _same_value(envelope["data"], parsed, str(response.request.url.path))
+    assert_same_value(envelope["data"], parsed, str(response.request.url.path))
 
 
 async def test_every_answer_parses_into_its_model(

@@ -4,7 +4,6 @@ stand for without dropping a field: what the docs promise, the SDK keeps."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import msgspec
 import pytest
 
 from qrforge.client import models
+from tests.support.sdk_models import assert_same_value
 
 SPEC = Path(__file__).resolve().parents[3] / "services" / "gateway" / "docs" / "openapi.json"
 SCHEMAS: dict[str, Any] = json.loads(SPEC.read_text())["components"]["schemas"]
@@ -38,29 +38,13 @@ def _examples(schema: dict[str, Any]) -> list[Any]:
     return [schema["example"]] if "example" in schema else list(schema.get("examples", []))
 
 
-def _same_value(raw: Any, parsed: Any, where: str) -> None:
-    if isinstance(raw, dict):
-        assert isinstance(parsed, dict), where
-        for key, value in raw.items():
-            assert key in parsed, f"{where}.{key} is not in the model"
-            _same_value(value, parsed[key], f"{where}.{key}")
-    elif isinstance(raw, list):
-        assert isinstance(parsed, list) and len(parsed) == len(raw), where
-        for index, (a, b) in enumerate(zip(raw, parsed, strict=True)):
-            _same_value(a, b, f"{where}[{index}]")
-    elif isinstance(raw, str) and isinstance(parsed, str) and raw != parsed:
-        assert datetime.fromisoformat(raw) == datetime.fromisoformat(parsed), where
-    else:
-        assert raw == parsed, where
-
-
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_spec_example_parses_with_no_field_dropped(name: str) -> None:
     examples = _examples(SCHEMAS[name])
     assert examples, f"{name} has no example"
     for example in examples:
         record = msgspec.convert(example, MODELS[name])
-        _same_value(example, msgspec.to_builtins(record), name)
+        assert_same_value(example, msgspec.to_builtins(record), name)
 
 
 def test_a_rule_reads_and_writes_its_condition_as_if() -> None:
