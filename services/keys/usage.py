@@ -8,14 +8,16 @@ a row lock and a WAL record on the hottest path for a value nobody needs to the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Final
 
 from services.keys.metrics import last_used_flush_failures_total
 
 log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S: Final = 5.0
 
 FlushBatch = Callable[[Mapping[str, datetime]], Awaitable[None]]
 """Writes ``{key_id: last used at}`` to storage."""
@@ -60,10 +62,16 @@ class LastUsedRecorder:
             self._task = asyncio.create_task(self._run(), name="last-used-flush")
 
     async def stop(self) -> None:
-        """Stop the periodic task, then write what is still pending."""
+        """Stop the periodic task, then write what is still pending, each within
+        :data:`STOP_TIMEOUT_S`: a database that stopped answering must not hold the shutdown
+        (seen once in CI: a cancelled flush stuck in the driver for 300 s)."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=STOP_TIMEOUT_S)
             self._task = None
-        await self.flush()
+        pending = self.pending
+        final = asyncio.create_task(self.flush())
+        done, _ = await asyncio.wait({final}, timeout=STOP_TIMEOUT_S)
+        if not done:
+            final.cancel()
+            log.error("last_used_at not written at shutdown", extra={"keys": pending})

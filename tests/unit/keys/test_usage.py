@@ -4,6 +4,9 @@ import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from services.keys import usage
 from services.keys.usage import LastUsedRecorder
 
 T0 = datetime(2026, 3, 12, 10, 30, tzinfo=UTC)
@@ -56,3 +59,19 @@ async def test_background_task_flushes_periodically_and_on_stop() -> None:
     recorder.record("key_b", T0)
     await recorder.stop()
     assert storage.batches[-1] == {"key_b": T0}
+
+
+async def test_stop_does_not_wait_forever_for_a_database_that_never_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(usage, "STOP_TIMEOUT_S", 0.05)
+
+    async def never_answers(batch: Mapping[str, datetime]) -> None:
+        await asyncio.Event().wait()
+
+    recorder = LastUsedRecorder(never_answers, interval_s=0.01)
+    recorder.record("key_a", T0)
+    recorder.start()
+    await asyncio.sleep(0.05)  # the periodic flush is now stuck in the write
+    recorder.record("key_b", T0)
+    await asyncio.wait_for(recorder.stop(), 1.0)  # both waits are bounded
