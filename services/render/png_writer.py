@@ -180,14 +180,16 @@ def _spliced_idat(row_bytes: int, rows: npt.NDArray[np.uint8], counts: list[int]
     return b"".join(parts)
 
 
-def _up_filtered(pixels: npt.NDArray[np.uint8]) -> bytes:
+def _up_filtered(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The PNG rows of ``pixels`` (Up-filtered), handed to deflate as they are: a copy to
+    bytes was ~10 % of a framed 512 px code."""
     height, width = pixels.shape
     raw = np.empty((height, width + 1), dtype=np.uint8)
     raw[:, 0] = _FILTER_UP
     raw[0, 0] = _FILTER_NONE
     raw[0, 1:] = pixels[0]
     np.subtract(pixels[1:], pixels[:-1], out=raw[1:, 1:])
-    return raw.tobytes()
+    return raw
 
 
 def png_from_indexed(

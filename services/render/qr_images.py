@@ -41,12 +41,15 @@ from services.render.qr_geometry import QRLayout, build_layout
 from services.render.qr_matrix import QRMatrix, encode_qr
 from services.render.qr_paint import GradientPaint, Paint
 from services.render.qr_raster import (
+    COLORIZED_IMAGE_MAX_SIDE,
     LEVELS,
     Placement,
     PlainRows,
     colorize,
+    colorized_image,
     compose_levels,
     ink_canvas,
+    ink_image,
     level_alpha,
     level_palette,
     logo_pixel_rect,
@@ -277,6 +280,13 @@ def _code_image(
     step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
     level = layout.matrix.error_correction
     if not paint.single_ink:
+        if not paint.transparent and placement.canvas <= COLORIZED_IMAGE_MAX_SIDE:
+            canvas, palette = _compose(spec, layout, placement, paint.logo_backdrop, digest)
+            image = colorized_image(canvas, palette, ink_image(layout, placement, paint), paint.bg)
+            if inverted is not None:
+                sample = _nearest_samples(image, step)
+                verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
+            return image
         pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
         if inverted is not None:
             sample = pixels[step // 2 :: step, step // 2 :: step] if step > 1 else pixels
@@ -301,6 +311,24 @@ def _code_image(
         colors[:LEVELS, 3] = level_alpha()
     indexed.putpalette(colors.tobytes(), "RGBA")
     return indexed.convert("RGBA")
+
+
+def _nearest_samples(image: Image.Image, step: int) -> npt.NDArray[np.uint8]:
+    """``np.asarray(image)[step // 2 :: step, step // 2 :: step]`` (as _styled_png samples
+    its array) without converting the whole image: Pillow's nearest-pixel affine transform
+    reads source pixel floor(step * (x + 0.5) + offset) for output pixel x."""
+    if step == 1:
+        return np.asarray(image)
+    half = step // 2
+    size = ((image.width - half + step - 1) // step, (image.height - half + step - 1) // step)
+    offset = half - step / 2 + 0.25
+    sampled = image.transform(
+        size,
+        Image.Transform.AFFINE,
+        (step, 0, offset, 0, step, offset),
+        Image.Resampling.NEAREST,
+    )
+    return np.asarray(sampled)
 
 
 def _code_in_frame(

@@ -323,6 +323,62 @@ def colorize(
     return out
 
 
+# Up to this side a code is coloured in one piece as a Pillow image (see colorized_image):
+# its images then hold 4 MB at most.
+COLORIZED_IMAGE_MAX_SIDE: Final = 1024
+
+
+def colorized_image(
+    canvas: npt.NDArray[np.uint8],
+    palette: npt.NDArray[np.uint8],
+    ink: Image.Image,
+    bg: RGB,
+) -> Image.Image:
+    """:func:`colorize` over ``bg`` as an RGB image, for canvases up to
+    ``COLORIZED_IMAGE_MAX_SIDE``: the same pixels without the copies in and out of numpy
+    (~1/3 of a framed gradient code's time). ``ink``: see :func:`ink_image`."""
+    height, width = canvas.shape
+    levels = np.ascontiguousarray(canvas)
+    coverage = Image.frombuffer("L", (width, height), levels, "raw", "L", 0, 1).point(_COVERAGE_LUT)
+    image = Image.new("RGB", (width, height), bg)
+    image.paste(ink, None, coverage)
+    logo = levels >= LEVELS
+    logo_rows = np.flatnonzero(logo.any(axis=1))
+    if logo_rows.size:
+        logo_cols = np.flatnonzero(logo.any(axis=0))
+        top, left = int(logo_rows[0]), int(logo_cols[0])
+        box = slice(top, int(logo_rows[-1]) + 1), slice(left, int(logo_cols[-1]) + 1)
+        inside = logo[box]
+        block = Image.fromarray(np.ascontiguousarray(palette[levels[box]]), "RGB")
+        mask = None if inside.all() else Image.fromarray(inside.astype(np.uint8) * 255, "L")
+        image.paste(block, (left, top), mask)
+    return image
+
+
+def ink_image(layout: QRLayout, placement: Placement, paint: Paint) -> Image.Image:
+    """:func:`ink_canvas` as an RGB image; a plain gradient's is cached with its field."""
+    gradient = paint.gradient
+    side = placement.canvas
+    if (
+        gradient is not None
+        and paint.own(paint.eye) is None
+        and paint.own(paint.eye_inner) is None
+        and side <= _CACHED_FIELD_MAX_SIDE
+    ):
+        return _cached_gradient_image(
+            gradient, layout.n, side, placement.origin, placement.module_px
+        )
+    return Image.fromarray(ink_canvas(layout, placement, paint), "RGB")
+
+
+@lru_cache(maxsize=8)
+def _cached_gradient_image(
+    gradient: GradientPaint, n: int, side: int, origin: int, px: int
+) -> Image.Image:
+    """Shared through the cache: callers must not modify it."""
+    return Image.fromarray(_cached_gradient_field(gradient, n, side, origin, px), "RGB")
+
+
 def _paint_logo(
     band: npt.NDArray[np.uint8],
     levels: npt.NDArray[np.uint8],
