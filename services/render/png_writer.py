@@ -51,6 +51,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
+@lru_cache(maxsize=256)
 def _header(width: int, height: int, bit_depth: int, color_type: int) -> bytes:
     return _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
 
@@ -149,14 +150,20 @@ def png_from_row_runs(
         starts = np.concatenate(([0], np.cumsum(counts[:-1])))
         raw[starts, 0] = _FILTER_NONE
         raw[starts, 1:] = rows
-        idat = isal_zlib.compress(raw.tobytes(), 1)
+        idat = isal_zlib.compress(raw, 1)
     else:
         idat = _spliced_idat(row_bytes, rows, counts.tolist())
-    return _assemble(
-        _header(width, height, bit_depth, _COLOR_TYPE_PALETTE),
-        _palette_chunk(palette) + _alpha_chunk(alpha),
-        idat,
-    )
+    if isinstance(palette, np.ndarray) or isinstance(alpha, np.ndarray):
+        colors = _palette_chunk(palette) + _alpha_chunk(alpha)
+    else:
+        colors = _small_palette_chunks(tuple(palette), tuple(alpha))
+    return _assemble(_header(width, height, bit_depth, _COLOR_TYPE_PALETTE), colors, idat)
+
+
+@lru_cache(maxsize=256)
+def _small_palette_chunks(palette: tuple[RGB, ...], alpha: tuple[int, ...]) -> bytes:
+    """PLTE and tRNS of a plain code's two colours: the same few pairs come back per code."""
+    return _palette_chunk(palette) + _alpha_chunk(alpha)
 
 
 def _spliced_idat(row_bytes: int, rows: npt.NDArray[np.uint8], counts: list[int]) -> bytes:
