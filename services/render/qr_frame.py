@@ -136,8 +136,7 @@ def framed_pixels(
     ``alpha`` as RGBA (the code's transparent background kept, the frame opaque), else as RGB
     over white (Pillow composites in C, ~20x faster than numpy here)."""
     if code.mode == "RGB" and not alpha:
-        # An opaque code on an opaque frame: paste it into the frame drawn once per design.
-        canvas = _opaque_frame(frame, box, color, text_color).copy()
+        canvas = opaque_frame(frame, box, color, text_color)
         canvas.paste(code, (box.code_x, box.code_y))
         return canvas
     canvas = Image.new("RGBA", (box.width, box.height), (0, 0, 0, 0))
@@ -170,6 +169,12 @@ def _draw_frame(
         font = _fitted_font(frame.text, box.width, bottom - top)
         centre = ((left + right) / 2, (top + bottom) / 2)
         draw.text(centre, frame.text, fill=text_color, font=font, anchor="mm")
+
+
+def opaque_frame(frame: Frame, box: FrameBox, color: RGB, text_color: RGB) -> Image.Image:
+    """An RGB image of the frame, the code's square left for an opaque code to be drawn in:
+    a copy of the frame drawn once per design."""
+    return _opaque_frame(frame, box, color, text_color).copy()
 
 
 @lru_cache(maxsize=32)

@@ -35,6 +35,7 @@ from services.render.qr_frame import (
     frame_colors,
     framed_pixels,
     is_framed,
+    opaque_frame,
     validate_frame,
 )
 from services.render.qr_geometry import QRLayout, build_layout
@@ -231,6 +232,7 @@ def _framed_raster(
     """The code of ``spec`` (the frame's code square) drawn straight to pixels and verified
     as its own PNG would be, put in its frame, encoded as ``target.fmt`` and verified again
     on the final file (the code's PNG is never written nor decoded)."""
+    box = target.box
     if spec.design.is_plain:
         placement = _placement(spec, matrix.size)
         _verify_plain(spec, matrix, placement, plain_rows(matrix, placement), paint, inverted)
@@ -239,10 +241,18 @@ def _framed_raster(
     else:
         layout, digest = _layout(spec, matrix, logo_size)
         placement = _placement(spec, layout.n)
-        code = _code_image(spec, layout, placement, paint, digest, inverted)
-    framed = framed_pixels(
-        code, target.frame, target.box, target.color, target.text_color, alpha=target.alpha
-    )
+        if _colorized_in_place(paint, placement):
+            # Drawn straight into its (opaque) frame: no image of the code alone.
+            framed = opaque_frame(target.frame, box, target.color, target.text_color)
+            into = (framed, box.code_x, box.code_y)
+            _code_image(spec, layout, placement, paint, digest, inverted, into=into)
+            code = None
+        else:
+            code = _code_image(spec, layout, placement, paint, digest, inverted)
+    if code is not None:
+        framed = framed_pixels(
+            code, target.frame, box, target.color, target.text_color, alpha=target.alpha
+        )
     pixels = np.asarray(framed)
     if target.fmt == "png":
         data = png_from_rgb(pixels)
@@ -269,10 +279,14 @@ def _code_image(
     paint: Paint,
     digest: bytes | None,
     inverted: bool | None = None,
+    *,
+    into: tuple[Image.Image, int, int] | None = None,
 ) -> Image.Image:
     """The pixels the PNG of ``spec`` would hold (see :func:`_draw`) as an image, RGB when
     opaque, RGBA over a transparent background; verified as :func:`_styled_png` verifies
-    them unless ``inverted`` is None (a plain design, verified on its module grid).
+    them unless ``inverted`` is None (a plain design, verified on its module grid). With
+    ``into`` (image, x, y), when :func:`_colorized_in_place`: drawn in that image at (x, y),
+    which is returned.
 
     Two decodes, as when the code was written as a PNG: a single one of the framed image at
     3 px per module accepted designs whose frame happened to help zxing at that scale, and
@@ -280,11 +294,13 @@ def _code_image(
     step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
     level = layout.matrix.error_correction
     if not paint.single_ink:
-        if not paint.transparent and placement.canvas <= COLORIZED_IMAGE_MAX_SIDE:
+        if _colorized_in_place(paint, placement):
             canvas, palette = _compose(spec, layout, placement, paint.logo_backdrop, digest)
-            image = colorized_image(canvas, palette, ink_image(layout, placement, paint), paint.bg)
+            ink = ink_image(layout, placement, paint)
+            target, x, y = (None, 0, 0) if into is None else into
+            image = colorized_image(canvas, palette, ink, paint.bg, into=target, at=(x, y))
             if inverted is not None:
-                sample = _nearest_samples(image, step)
+                sample = _nearest_samples(image, step, (x, y, placement.canvas))
                 verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
             return image
         pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
@@ -313,19 +329,33 @@ def _code_image(
     return indexed.convert("RGBA")
 
 
-def _nearest_samples(image: Image.Image, step: int) -> npt.NDArray[np.uint8]:
+def _colorized_in_place(paint: Paint, placement: Placement) -> bool:
+    """True when :func:`_code_image` colours the code as a Pillow image (see
+    qr_raster.colorized_image), and can do so inside a frame."""
+    return (
+        not paint.single_ink
+        and not paint.transparent
+        and placement.canvas <= COLORIZED_IMAGE_MAX_SIDE
+    )
+
+
+def _nearest_samples(
+    image: Image.Image, step: int, square: tuple[int, int, int] | None = None
+) -> npt.NDArray[np.uint8]:
     """``np.asarray(image)[step // 2 :: step, step // 2 :: step]`` (as _styled_png samples
-    its array) without converting the whole image: Pillow's nearest-pixel affine transform
-    reads source pixel floor(step * (x + 0.5) + offset) for output pixel x."""
-    if step == 1:
+    its array) without converting the whole image, or the same of the ``square`` (x, y,
+    side) of it: Pillow's nearest-pixel affine transform reads source pixel
+    floor(step * (x + 0.5) + offset) for output pixel x."""
+    x, y, side = (0, 0, image.width) if square is None else square
+    if step == 1 and square is None:
         return np.asarray(image)
     half = step // 2
-    size = ((image.width - half + step - 1) // step, (image.height - half + step - 1) // step)
+    count = (side - half + step - 1) // step
     offset = half - step / 2 + 0.25
     sampled = image.transform(
-        size,
+        (count, count),
         Image.Transform.AFFINE,
-        (step, 0, offset, 0, step, offset),
+        (step, 0, x + offset, 0, step, y + offset),
         Image.Resampling.NEAREST,
     )
     return np.asarray(sampled)

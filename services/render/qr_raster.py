@@ -333,15 +333,25 @@ def colorized_image(
     palette: npt.NDArray[np.uint8],
     ink: Image.Image,
     bg: RGB,
+    *,
+    into: Image.Image | None = None,
+    at: tuple[int, int] = (0, 0),
 ) -> Image.Image:
     """:func:`colorize` over ``bg`` as an RGB image, for canvases up to
     ``COLORIZED_IMAGE_MAX_SIDE``: the same pixels without the copies in and out of numpy
-    (~1/3 of a framed gradient code's time). ``ink``: see :func:`ink_image`."""
+    (~1/3 of a framed gradient code's time). ``ink``: see :func:`ink_image`. Given ``into``
+    (an RGB image, a frame), the code is painted there with its top left at ``at``, and
+    ``into`` returned."""
     height, width = canvas.shape
     levels = np.ascontiguousarray(canvas)
     coverage = Image.frombuffer("L", (width, height), levels, "raw", "L", 0, 1).point(_COVERAGE_LUT)
-    image = Image.new("RGB", (width, height), bg)
-    image.paste(ink, None, coverage)
+    x, y = at
+    if into is None:
+        image = Image.new("RGB", (width, height), bg)
+    else:
+        image = into
+        image.paste(bg, (x, y, x + width, y + height))
+    image.paste(ink, (x, y), coverage)
     logo = levels >= LEVELS
     logo_rows = np.flatnonzero(logo.any(axis=1))
     if logo_rows.size:
@@ -351,7 +361,7 @@ def colorized_image(
         inside = logo[box]
         block = Image.fromarray(np.ascontiguousarray(palette[levels[box]]), "RGB")
         mask = None if inside.all() else Image.fromarray(inside.astype(np.uint8) * 255, "L")
-        image.paste(block, (left, top), mask)
+        image.paste(block, (x + left, y + top), mask)
     return image
 
 
