@@ -17,11 +17,12 @@ alpha, so it is simply drawn on white.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from services.render.colors import RGB, decoder_gray, parse_hex, relative_luminance
 from services.render.frame_vector import framed_eps, framed_svg, pdf_frame
@@ -29,22 +30,27 @@ from services.render.logo_image import logo_aspect, logo_digest, logo_indexed
 from services.render.png_writer import png_from_indexed, png_from_rgb, png_from_row_runs
 from services.render.qr_eps import render_eps
 from services.render.qr_frame import (
-    decoded_rgba,
+    FrameBox,
     frame_box,
     frame_colors,
     framed_pixels,
     is_framed,
+    opaque_frame,
     validate_frame,
 )
 from services.render.qr_geometry import QRLayout, build_layout
 from services.render.qr_matrix import QRMatrix, encode_qr
 from services.render.qr_paint import GradientPaint, Paint
 from services.render.qr_raster import (
+    COLORIZED_IMAGE_MAX_SIDE,
     LEVELS,
     Placement,
+    PlainRows,
     colorize,
+    colorized_image,
     compose_levels,
     ink_canvas,
+    ink_image,
     level_alpha,
     level_palette,
     logo_pixel_rect,
@@ -79,6 +85,7 @@ from services.render.specs import (
     QR_FORMATS,
     TRANSPARENT,
     FitWarning,
+    Frame,
     QRSpec,
     RenderedImage,
 )
@@ -128,13 +135,13 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     return _render_validated(spec)
 
 
-def _render_validated(spec: QRSpec, pdf_frame: PdfFrame | None = None) -> RenderedImage:
+def _render_validated(spec: QRSpec, frame: PdfFrame | _RasterFrame | None = None) -> RenderedImage:
     design = spec.design
     paint, inverted = _paint(spec)
     if inverted and spec.fit == "strict":
         raise inverted_refused()
     logo_size = design.logo_size if design.logo is not None else None
-    data, matrix, applied_logo = _fitted(spec, paint, inverted, logo_size, pdf_frame)
+    data, matrix, applied_logo = _fitted(spec, paint, inverted, logo_size, frame)
 
     warnings: list[FitWarning] = [_INVERTED_WARNING] if inverted else []
     if matrix.error_correction != spec.error_correction:
@@ -168,9 +175,22 @@ _FRAMED_VECTORS: Final = {"svg": framed_svg, "eps": framed_eps}
 _FRAMED_FORMATS: Final = (*_FRAMED_RASTERS, "svg", "pdf", "eps")
 
 
+@dataclass(frozen=True, slots=True)
+class _RasterFrame:
+    """A framed raster being drawn: the frame around the code, the file format written and
+    whether it keeps an alpha channel."""
+
+    fmt: str  # png | jpeg | webp
+    frame: Frame
+    box: FrameBox
+    color: RGB
+    text_color: RGB
+    alpha: bool
+
+
 def _framed(spec: QRSpec) -> RenderedImage:
-    """A raster: the code drawn (and fitted) at the frame's code square as a PNG, put in its
-    frame (see qr_frame), encoded as ``spec.format`` and verified again on the final file.
+    """A raster: the code drawn (and fitted) at the frame's code square as pixels, put in its
+    frame (see qr_frame), encoded as ``spec.format`` and verified once, on the final file.
     A vector: the code's own vector file at its square, put in a vector frame, once the
     framed PNG of the same geometry has decoded."""
     frame = spec.design.frame
@@ -194,39 +214,160 @@ def _framed(spec: QRSpec) -> RenderedImage:
         code = _code_in_frame(spec, replace(code_spec, format=spec.format))
         data = framed_vector(code.data, frame, box, color, text_color)
         return replace(code, data=data)
-    code = _code_in_frame(spec, code_spec)
     # JPEG has no alpha channel: a transparent background is drawn white.
     alpha = design.bg_color == TRANSPARENT and spec.format != "jpeg"
-    code_pixels = decoded_rgba(code.data)
-    pixels = framed_pixels(code_pixels, frame, box, color, text_color, alpha=alpha)
-    if spec.format == "png":
+    target = _RasterFrame(spec.format, frame, box, color, text_color, alpha)
+    code = _code_in_frame(spec, code_spec, target)
+    return replace(code, content_type=CONTENT_TYPES[spec.format])
+
+
+def _framed_raster(
+    spec: QRSpec,
+    matrix: QRMatrix,
+    paint: Paint,
+    inverted: bool,
+    logo_size: float | None,
+    target: _RasterFrame,
+) -> bytes:
+    """The code of ``spec`` (the frame's code square) drawn straight to pixels and verified
+    as its own PNG would be, put in its frame, encoded as ``target.fmt`` and verified again
+    on the final file (the code's PNG is never written nor decoded)."""
+    box = target.box
+    if spec.design.is_plain:
+        placement = _placement(spec, matrix.size)
+        _verify_plain(spec, matrix, placement, plain_rows(matrix, placement), paint, inverted)
+        layout, digest = _layout(spec, matrix, None)
+        code = _code_image(spec, layout, placement, paint, digest)
+    else:
+        layout, digest = _layout(spec, matrix, logo_size)
+        placement = _placement(spec, layout.n)
+        if _colorized_in_place(paint, placement):
+            # Drawn straight into its (opaque) frame: no image of the code alone.
+            framed = opaque_frame(target.frame, box, target.color, target.text_color)
+            into = (framed, box.code_x, box.code_y)
+            _code_image(spec, layout, placement, paint, digest, inverted, into=into)
+            code = None
+        else:
+            code = _code_image(spec, layout, placement, paint, digest, inverted)
+    if code is not None:
+        framed = framed_pixels(
+            code, target.frame, box, target.color, target.text_color, alpha=target.alpha
+        )
+    pixels = np.asarray(framed)
+    if target.fmt == "png":
         data = png_from_rgb(pixels)
+        gray = pixels_gray(framed, placement.module_px, _DECIMATED_MODULE_PX)
     else:
-        data = encode_rgb(pixels, spec.format, many_colors=True)
-    placement = _placement(code_spec, 17 + 4 * code.version)
-    if spec.format == "png":  # lossless: the file's pixels are these
-        gray = pixels_gray(pixels, placement.module_px, _DECIMATED_MODULE_PX)
-    else:
+        data = encode_rgb(pixels, target.fmt, many_colors=True)
         gray = decoded_gray(data, placement.module_px, _DECIMATED_MODULE_PX)
-    inverted = any(warning.code == _INVERTED_WARNING.code for warning in code.warnings)
+    level = matrix.error_correction
     try:
-        verify_qr(gray, spec.payload, code.error_correction, inverted=inverted)
+        verify_qr(gray, spec.payload, level, inverted=inverted)
     except ApiError:
         # At 3 px per module, a box's dark border beside the quiet zone can upset zxing's
         # local binariser (about 1 framed design in 100); what must decode is the file as
         # delivered, so it is read again at full resolution before the design is refused.
         full = decoded_gray(data, placement.module_px, placement.module_px)
-        verify_qr(full, spec.payload, code.error_correction, inverted=inverted)
-    return replace(code, data=data, content_type=CONTENT_TYPES[spec.format])
+        verify_qr(full, spec.payload, level, inverted=inverted)
+    return data
+
+
+def _code_image(
+    spec: QRSpec,
+    layout: QRLayout,
+    placement: Placement,
+    paint: Paint,
+    digest: bytes | None,
+    inverted: bool | None = None,
+    *,
+    into: tuple[Image.Image, int, int] | None = None,
+) -> Image.Image:
+    """The pixels the PNG of ``spec`` would hold (see :func:`_draw`) as an image, RGB when
+    opaque, RGBA over a transparent background; verified as :func:`_styled_png` verifies
+    them unless ``inverted`` is None (a plain design, verified on its module grid). With
+    ``into`` (image, x, y), when :func:`_colorized_in_place`: drawn in that image at (x, y),
+    which is returned.
+
+    Two decodes, as when the code was written as a PNG: a single one of the framed image at
+    3 px per module accepted designs whose frame happened to help zxing at that scale, and
+    which zxing and zbar then missed at full size (a 300 px banner-top radial gradient)."""
+    step = max(1, placement.module_px // _DECIMATED_MODULE_PX)
+    level = layout.matrix.error_correction
+    if not paint.single_ink:
+        if _colorized_in_place(paint, placement):
+            canvas, palette = _compose(spec, layout, placement, paint.logo_backdrop, digest)
+            ink = ink_image(layout, placement, paint)
+            target, x, y = (None, 0, 0) if into is None else into
+            image = colorized_image(canvas, palette, ink, paint.bg, into=target, at=(x, y))
+            if inverted is not None:
+                sample = _nearest_samples(image, step, (x, y, placement.canvas))
+                verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
+            return image
+        pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
+        if inverted is not None:
+            sample = pixels[step // 2 :: step, step // 2 :: step] if step > 1 else pixels
+            if paint.transparent:
+                sample = _over_white(sample)
+            verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
+        return Image.fromarray(pixels, "RGBA" if paint.transparent else "RGB")
+    canvas, palette = _indexed(spec, layout, placement, paint, digest)
+    if inverted is not None:
+        sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
+        verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
+    indexed = Image.frombuffer("P", (canvas.shape[1], canvas.shape[0]), canvas, "raw", "P", 0, 1)
+    if not paint.transparent:
+        indexed.putpalette(palette.tobytes())
+        return indexed.convert("RGB")
+    colors = np.full((len(palette), 4), 255, dtype=np.uint8)
+    colors[:, :3] = palette
+    if spec.design.is_plain:
+        colors[0, 3] = 0  # the 1-bit PNG's tRNS: the background, in its own colour
+    else:
+        colors[:LEVELS, :3] = paint.fg  # straight alpha, as _styled_png writes it
+        colors[:LEVELS, 3] = level_alpha()
+    indexed.putpalette(colors.tobytes(), "RGBA")
+    return indexed.convert("RGBA")
+
+
+def _colorized_in_place(paint: Paint, placement: Placement) -> bool:
+    """True when :func:`_code_image` colours the code as a Pillow image (see
+    qr_raster.colorized_image), and can do so inside a frame."""
+    return (
+        not paint.single_ink
+        and not paint.transparent
+        and placement.canvas <= COLORIZED_IMAGE_MAX_SIDE
+    )
+
+
+def _nearest_samples(
+    image: Image.Image, step: int, square: tuple[int, int, int] | None = None
+) -> npt.NDArray[np.uint8]:
+    """``np.asarray(image)[step // 2 :: step, step // 2 :: step]`` (as _styled_png samples
+    its array) without converting the whole image, or the same of the ``square`` (x, y,
+    side) of it: Pillow's nearest-pixel affine transform reads source pixel
+    floor(step * (x + 0.5) + offset) for output pixel x."""
+    x, y, side = (0, 0, image.width) if square is None else square
+    if step == 1 and square is None:
+        return np.asarray(image)
+    half = step // 2
+    count = (side - half + step - 1) // step
+    offset = half - step / 2 + 0.25
+    sampled = image.transform(
+        (count, count),
+        Image.Transform.AFFINE,
+        (step, 0, x + offset, 0, step, y + offset),
+        Image.Resampling.NEAREST,
+    )
+    return np.asarray(sampled)
 
 
 def _code_in_frame(
-    spec: QRSpec, code_spec: QRSpec, pdf_frame: PdfFrame | None = None
+    spec: QRSpec, code_spec: QRSpec, frame: PdfFrame | _RasterFrame | None = None
 ) -> RenderedImage:
     """The code of a framed ``spec`` drawn at its square; a square too small for the code
     is refused naming the size asked for (a box's border takes from it)."""
     try:
-        return _render_validated(code_spec, pdf_frame)
+        return _render_validated(code_spec, frame)
     except ApiError as error:
         if error.field != "size" or code_spec.size == spec.size:
             raise
@@ -281,14 +422,14 @@ def _fitted(
     paint: Paint,
     inverted: bool,
     logo_size: float | None,
-    pdf_frame: PdfFrame | None = None,
+    frame: PdfFrame | _RasterFrame | None = None,
 ) -> tuple[bytes, QRMatrix, float | None]:
     """The drawn and verified image, its matrix and the logo size drawn (see render_qr)."""
     first = encode_qr(spec.payload, spec.error_correction)
     if spec.fit == "strict":
-        return _draw(spec, first, paint, inverted, logo_size, pdf_frame), first, logo_size
+        return _draw(spec, first, paint, inverted, logo_size, frame), first, logo_size
     try:
-        return _draw(spec, first, paint, inverted, logo_size, pdf_frame), first, logo_size
+        return _draw(spec, first, paint, inverted, logo_size, frame), first, logo_size
     except ApiError as error:
         if error.code != _UNSCANNABLE:
             raise
@@ -298,7 +439,7 @@ def _fitted(
         for level in EC_LEVELS[EC_LEVELS.index(spec.error_correction) + 1 :]:
             try:
                 raised = encode_qr(spec.payload, level)
-                return _draw(spec, raised, paint, inverted, logo_size, pdf_frame), raised, logo_size
+                return _draw(spec, raised, paint, inverted, logo_size, frame), raised, logo_size
             except ApiError as error:
                 if error.code != _UNSCANNABLE:
                     # The payload no longer fits this level, or the larger version no longer
@@ -312,7 +453,7 @@ def _fitted(
     for step in range(1, steps + 1):
         smaller = round(logo_size - step * _LOGO_STEP, 2)
         try:
-            return _draw(spec, matrix, paint, inverted, smaller, pdf_frame), matrix, smaller
+            return _draw(spec, matrix, paint, inverted, smaller, frame), matrix, smaller
         except ApiError as error:
             if error.code != _UNSCANNABLE:
                 raise
@@ -326,10 +467,12 @@ def _draw(
     paint: Paint,
     inverted: bool,
     logo_size: float | None,
-    pdf_frame: PdfFrame | None = None,
+    frame: PdfFrame | _RasterFrame | None = None,
 ) -> bytes:
     """``matrix`` drawn in ``spec``'s design with a logo of ``logo_size``, verified (a PDF on
-    the page of ``pdf_frame`` when given)."""
+    the page of a PdfFrame when given, a raster in its _RasterFrame)."""
+    if isinstance(frame, _RasterFrame):
+        return _framed_raster(spec, matrix, paint, inverted, logo_size, frame)
     if spec.format == "png" and spec.design.is_plain:
         return _plain_png(spec, matrix, paint, inverted)
     layout, digest = _layout(spec, matrix, logo_size)
@@ -338,10 +481,8 @@ def _draw(
     if spec.format in ENCODED_RASTER_FORMATS:
         return _encoded_raster(spec, layout, paint, digest, inverted)
     _verify_vector(spec, layout, paint, digest, inverted)
-    if pdf_frame is not None:
-        return render_pdf(
-            layout, spec.quiet_zone, spec.size, paint, spec.design.logo, frame=pdf_frame
-        )
+    if frame is not None:
+        return render_pdf(layout, spec.quiet_zone, spec.size, paint, spec.design.logo, frame=frame)
     render = _VECTOR_WRITERS[spec.format]
     return render(layout, spec.quiet_zone, spec.size, paint, spec.design.logo)
 
@@ -434,9 +575,21 @@ def _plain_png(spec: QRSpec, matrix: QRMatrix, paint: Paint, inverted: bool) -> 
     rows = plain_rows(matrix, placement)
     alpha = (0,) if paint.transparent else ()
     data = png_from_row_runs(spec.size, rows.runs, bit_depth=1, palette=[bg, fg], alpha=alpha)
+    _verify_plain(spec, matrix, placement, rows, paint, inverted)
+    return data
 
+
+def _verify_plain(
+    spec: QRSpec,
+    matrix: QRMatrix,
+    placement: Placement,
+    rows: PlainRows,
+    paint: Paint,
+    inverted: bool,
+) -> None:
     # Square modules carry all their information at one pixel each, so the grid read back
     # from the PNG rows is decoded at 1 px per module (zxing's pure mode reads that exactly).
+    fg, bg = paint.fg, paint.bg
     quiet = min(placement.origin // placement.module_px, _VERIFY_MAX_QUIET)
     n = matrix.size
     gray = np.full((n + 2 * quiet, n + 2 * quiet), decoder_gray(bg), dtype=np.uint8)
@@ -445,7 +598,6 @@ def _plain_png(spec: QRSpec, matrix: QRMatrix, paint: Paint, inverted: bool) -> 
     # light-on-dark grid goes through the full detector, which reads it at 1 px per module.
     level = matrix.error_correction
     verify_qr(gray, spec.payload, level, pure=not inverted, inverted=inverted)
-    return data
 
 
 def _compose(

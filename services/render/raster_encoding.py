@@ -74,12 +74,9 @@ def decoded_gray(data: bytes, module_px: int, min_module_px: int) -> npt.NDArray
         return _reduced_gray(image, width, module_px, min_module_px)
 
 
-def pixels_gray(
-    pixels: npt.NDArray[np.uint8], module_px: int, min_module_px: int
-) -> npt.NDArray[np.uint8]:
-    """:func:`decoded_gray` of a lossless file of ``pixels`` ((H, W, 3) RGB or (H, W, 4)
-    RGBA), without encoding and decoding it."""
-    image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
+def pixels_gray(image: Image.Image, module_px: int, min_module_px: int) -> npt.NDArray[np.uint8]:
+    """:func:`decoded_gray` of a lossless file of ``image`` (RGB or RGBA), without encoding
+    and decoding it."""
     return _reduced_gray(image, image.width, module_px, min_module_px)
 
 
