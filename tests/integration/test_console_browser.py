@@ -31,6 +31,7 @@ from tests.support.browser import (
 from tests.support.decoding import decode_single_qr
 from tests.support.polling import eventually
 from tests.support.stack import ApiAccount, Stack
+from tests.support.webhook_receiver import webhook_receiver
 
 pytestmark = [
     pytest.mark.skipif(
@@ -47,6 +48,12 @@ PHONE: Final = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
+DESKTOP: Final = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+# Addresses the redirect's GeoIP database places (as tests/integration/test_dynamic_routing.py).
+GB_IP, FR_IP = "81.2.69.160", "90.84.1.1"
 # Every page of the console, as the hash route and the heading it shows.
 PAGES: Final = (
     ("#/codes", "QR codes"),
@@ -320,3 +327,134 @@ async def test_no_page_has_a_serious_accessibility_violation(
         await expect(page.locator("[aria-busy=true]")).to_have_count(0)
         found[route] = await serious_accessibility_violations(page)
     assert {route: v for route, v in found.items() if v} == {}
+
+
+async def _routed_to(
+    http: aiohttp.ClientSession, short_url: str, user_agent: str, ip: str
+) -> str | None:
+    headers = {"User-Agent": user_agent, "X-Forwarded-For": ip}
+    async with http.get(short_url, headers=headers, allow_redirects=False) as resp:
+        return resp.headers.get("Location") if resp.status == 302 else None
+
+
+async def test_rules_and_variants_edited_in_the_console_route_the_short_url(
+    stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
+) -> None:
+    client = api.as_account(owner)
+    code = (
+        await client.create_dynamic(
+            {"name": "Routed flyer", "destination_url": "https://example.com/default"}
+        )
+    ).data(201)
+    await sign_in(page, console_url(stack), owner.api_key)
+    await page.goto(f"{console_url(stack)}#/codes/{code['qr_id']}")
+    await page.get_by_role("heading", name="Routed flyer").wait_for()
+
+    await page.get_by_role("button", name="Add rule").click()
+    rule = page.get_by_role("group", name="Rule 1", exact=True)
+    await rule.get_by_label("mobile").check()
+    countries = rule.get_by_label("Countries (ISO codes, comma-separated)")
+    await countries.fill("GB, FRA")
+    await rule.get_by_label("Destination URL").fill("https://example.com/uk-phones")
+    await page.get_by_role("button", name="Add variant").click()
+    variant = page.get_by_role("group", name="Variant 1", exact=True)
+    await variant.get_by_label("Destination URL").fill("https://example.com/campaign-b")
+    await page.get_by_role("button", name="Save rules and variants").click()
+
+    # The API's own message, under the input holding the bad country (rules[0].if.country[1]).
+    refused = await client.patch_code(
+        code["qr_id"],
+        {"rules": [{"if": {"device": ["mobile"], "country": ["GB", "FRA"]},
+                    "destination_url": "https://example.com/uk-phones"}]},
+    )  # fmt: skip
+    assert refused.status == 400
+    assert refused.envelope["error"]["details"]["field"] == "rules[0].if.country[1]"
+    shown = rule.get_by_role("alert")
+    await expect(shown).to_have_text(refused.envelope["error"]["message"])
+    await expect(countries).to_have_attribute("aria-invalid", "true")
+    assert (await client.get_code(code["qr_id"])).data()["rules"] == []
+
+    await countries.fill("GB")
+    await page.get_by_role("button", name="Save rules and variants").click()
+    await expect(
+        page.get_by_role("status").filter(has_text="Rules and variants saved")
+    ).to_be_visible()
+    await expect(rule.get_by_role("alert")).to_have_count(0)
+    record = (await client.get_code(code["qr_id"])).data()
+    assert record["rules"] == [
+        {"if": {"device": ["mobile"], "country": ["GB"]},
+         "destination_url": "https://example.com/uk-phones"}
+    ]  # fmt: skip
+    assert record["variants"] == [
+        {"destination_url": "https://example.com/campaign-b", "weight": 1}
+    ]
+
+    async def routed() -> bool:
+        return await _routed_to(http, code["short_url"], PHONE, GB_IP) == (
+            "https://example.com/uk-phones"
+        )
+
+    await eventually(routed, 2.0, "a phone in GB sent to the rule's destination")
+    # Outside the rule (a desktop in GB, a phone in France): the one variant replaces the default.
+    assert await _routed_to(http, code["short_url"], DESKTOP, GB_IP) == (
+        "https://example.com/campaign-b"
+    )
+    assert await _routed_to(http, code["short_url"], PHONE, FR_IP) == (
+        "https://example.com/campaign-b"
+    )
+
+
+async def test_a_webhook_added_in_the_console_logs_a_scan_and_retries_it(
+    stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
+) -> None:
+    code = (
+        await api.as_account(owner).create_dynamic(
+            {"name": "Hooked", "destination_url": "https://example.com/h"}
+        )
+    ).data(201)
+    async with webhook_receiver() as receiver:
+        await sign_in(page, console_url(stack), owner.api_key)
+        await page.get_by_role("link", name="Webhooks").click()
+        await page.get_by_label("Endpoint URL (https)").fill(receiver.url)
+        await expect(page.get_by_label("scan.created")).to_be_checked()
+        await page.get_by_role("button", name="Add webhook").click()
+        # The signing secret, shown once: the receiver checks every delivery with it.
+        receiver.secret = await page.get_by_test_id("new-secret").input_value()
+        assert receiver.secret.startswith("whsec_")
+        card = page.get_by_role("article").filter(
+            has=page.get_by_role("heading", name=receiver.url)
+        )
+        await expect(card).to_contain_text("scan.created")
+
+        async with http.get(
+            code["short_url"], headers={"User-Agent": PHONE}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 302
+        scans = await eventually(
+            lambda: _nonempty(receiver.events("scan.created")), 30, "the scan delivered"
+        )
+        assert scans[0]["data"]["qr_id"] == code["qr_id"]
+        assert receiver.bad_signatures == 0
+
+        await card.get_by_role("button", name="Delivery log").click()
+        row = card.get_by_role("row").filter(has_text="scan.created")
+        await expect(row).to_have_count(1, timeout=10_000)
+        await expect(row).to_contain_text("delivered")
+        await expect(row.get_by_role("cell").nth(3)).to_have_text("200")
+        await expect(row.get_by_role("cell").nth(2)).to_have_text("1")
+
+        await row.get_by_role("button", name=re.compile(r"^Retry scan\.created")).click()
+        await expect(card.get_by_role("status")).to_contain_text("queued to be sent again")
+        # The same event again, with the same webhook-id; the log shows the second attempt.
+        first = next(iter(receiver.accepted))
+        await eventually(
+            lambda: _nonempty([True] if receiver.accepted_twice == [first] else []),
+            10,
+            "the retried delivery received again",
+        )
+        await expect(row.get_by_role("cell").nth(2)).to_have_text("2", timeout=10_000)
+        await expect(row).to_contain_text("delivered")
+
+
+async def _nonempty(items: list[Any]) -> list[Any] | None:
+    return items or None
