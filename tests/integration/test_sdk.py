@@ -229,6 +229,9 @@ def test_v1_1_answers_parse_into_their_models(
         _covers(seen, call())
     rule_rows = client.route_stats(routed.qr_id, "rules")
     assert [row.index for row in rule_rows] == [0, 1, None]
+    found = client.list_qr_codes(q="ROUTED", tag="a")
+    _covers(seen, found)
+    assert [code.qr_id for code in found.items] == [routed.qr_id]
 
     # Webhooks: an allow-listed address where nothing listens, so deliveries just fail.
     hook = client.create_webhook(

@@ -26,6 +26,7 @@ from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.dynamic_codes import announce_deleted
 from services.gateway.qrcodes.fit_warnings import warnings_header
 from services.gateway.qrcodes.images import qr_image
+from services.gateway.qrcodes.name_search import name_query
 from services.gateway.qrcodes.options import (
     FORMATS,
     SIZE_RANGE,
@@ -102,11 +103,12 @@ async def list_codes(request: web.Request) -> web.Response:
     if kind is not None and kind not in KINDS:
         raise ApiError("INVALID_PARAMETER", "kind must be static or dynamic", field="kind")
     tag = tag_filter(request.query)
+    name_contains = name_query(request.query)
     cursor = request.query.get("cursor")
     after = decode_cursor(cursor) if cursor else None
     records, total = await storage.list_qr(
         ctx.pool, principal.account_id, qr_type=qr_type, kind=kind, limit=limit,
-        offset=(page - 1) * limit, after=after, tag=tag,
+        offset=(page - 1) * limit, after=after, tag=tag, name_contains=name_contains,
     )  # fmt: skip
     has_more = len(records) == limit and (after is not None or page * limit < total)
     next_cursor = encode_cursor(records[-1]) if has_more else None

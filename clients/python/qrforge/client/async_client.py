@@ -129,10 +129,11 @@ class AsyncClient:
         type: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        q: str | None = None,
     ) -> models.Page[models.QrCode]:
         return await self.send(
             calls.list_qr_codes(
-                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag
+                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag, q=q
             )
         )
 
@@ -142,12 +143,13 @@ class AsyncClient:
         type: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        q: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[models.QrCode]:
         """Every code of the account, newest first, fetched a page at a time."""
         return self._pages(
             lambda cursor: calls.list_qr_codes(
-                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag
+                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag, q=q
             )
         )
 

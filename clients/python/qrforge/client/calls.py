@@ -162,8 +162,9 @@ def list_qr_codes(
     type: str | None = None,
     kind: str | None = None,
     tag: str | None = None,
+    q: str | None = None,
 ) -> Call[models.Page[models.QrCode]]:
-    params = _params(page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag)
+    params = _params(page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag, q=q)
     return Call("GET", "/v1/qrcodes", page_of(models.QrCode), params=params)  # type: ignore[arg-type]
 
 

@@ -157,10 +157,11 @@ class Client:
         type: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        q: str | None = None,
     ) -> models.Page[models.QrCode]:
         return self.send(
             calls.list_qr_codes(
-                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag
+                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag, q=q
             )
         )
 
@@ -170,12 +171,13 @@ class Client:
         type: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        q: str | None = None,
         page_size: int = 100,
     ) -> Iterator[models.QrCode]:
         """Every code of the account, newest first, fetched a page at a time."""
         return self._pages(
             lambda cursor: calls.list_qr_codes(
-                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag
+                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag, q=q
             )
         )
 
