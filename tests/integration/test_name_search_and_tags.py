@@ -88,3 +88,42 @@ async def test_q_finds_names_case_insensitively_with_the_other_filters_and_pages
     nul = await owner.list_codes(q="a\x00b")
     assert (nul.status, nul.error_code) == (400, "INVALID_PARAMETER")
 
+
+async def test_tags_lists_each_tag_of_the_account_once_with_its_counts(
+    stack: Stack, api: ApiClient
+) -> None:
+    owner = api.as_account(stack.create_account("tag-list"))
+    other = api.as_account(stack.create_account("tag-list-other"))
+    assert (await owner.request("GET", "/v1/tags")).data() == []
+    await _create(owner, "one", "dynamic", ["flyers", "Sale"])
+    await _create(owner, "two", "static", ["flyers", "sale"])
+    await _create(owner, "three", "static", ["zebra"])
+    gone = await _create(owner, "gone", "dynamic", ["flyers", "only-on-a-deleted-code"])
+    assert (await owner.delete_code(gone["qr_id"])).status == 200
+    barcode = {"format": "EAN13", "value": "400638133393", "tags": ["flyers", "shelf"]}
+    assert (await owner.generate_barcode(barcode)).status == 200
+    await _create(other, "theirs", "static", ["flyers", "secret-tag"])
+
+    listed = await owner.request("GET", "/v1/tags")
+    # By name, case-insensitively, "Sale" before "sale": two tags, as the filter treats them.
+    assert listed.data() == [
+        {"tag": "flyers", "qr_codes": 2, "barcodes": 1},
+        {"tag": "Sale", "qr_codes": 1, "barcodes": 0},
+        {"tag": "sale", "qr_codes": 1, "barcodes": 0},
+        {"tag": "shelf", "qr_codes": 0, "barcodes": 1},
+        {"tag": "zebra", "qr_codes": 1, "barcodes": 0},
+    ]
+    assert listed.envelope["pagination"]["total"] == 5
+    # Each count is what the tag filter lists.
+    assert len((await owner.list_codes(tag="flyers")).data()) == 2
+
+    second = await owner.request("GET", "/v1/tags", params={"limit": "2", "page": "2"})
+    assert [t["tag"] for t in second.data()] == ["sale", "shelf"]
+    assert second.envelope["pagination"] == {
+        "total": 5, "page": 2, "limit": 2, "pages": 3, "next_cursor": None,
+    }  # fmt: skip
+    past = await owner.request("GET", "/v1/tags", params={"page": "9"})
+    assert past.data() == [] and past.envelope["pagination"]["total"] == 5
+    bad = await owner.request("GET", "/v1/tags", params={"limit": "0"})
+    assert (bad.status, bad.error_code) == (400, "INVALID_PARAMETER")
+    assert (await api.as_key(None).request("GET", "/v1/tags")).status == 401

@@ -232,6 +232,9 @@ def test_v1_1_answers_parse_into_their_models(
     found = client.list_qr_codes(q="ROUTED", tag="a")
     _covers(seen, found)
     assert [code.qr_id for code in found.items] == [routed.qr_id]
+    tags = client.list_tags(limit=100)
+    _covers(seen, tags)
+    assert {(t.tag, t.qr_codes) for t in tags.items} >= {("a", 1), ("b", 1)}
 
     # Webhooks: an allow-listed address where nothing listens, so deliveries just fail.
     hook = client.create_webhook(

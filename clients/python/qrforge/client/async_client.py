@@ -226,6 +226,12 @@ class AsyncClient:
 
     # --- short domains and webhooks ----------------------------------------------------------
 
+    async def list_tags(
+        self, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.TagCount]:
+        """The account's tags, by name, with how many QR codes and barcodes carry each."""
+        return await self.send(calls.list_tags(page=page, limit=limit))
+
     async def list_domains(self) -> list[models.ShortDomain]:
         """The short domains dynamic codes may use, the default first."""
         return await self.send(calls.list_domains())

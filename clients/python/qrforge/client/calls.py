@@ -298,6 +298,13 @@ def download_barcode(barcode_id: str, output: str | None = None) -> Call[models.
 # --- short domains and webhooks -------------------------------------------------------------
 
 
+def list_tags(
+    *, page: int | None = None, limit: int | None = None
+) -> Call[models.Page[models.TagCount]]:
+    params = _params(page=page, limit=limit)
+    return Call("GET", "/v1/tags", page_of(models.TagCount), params=params)
+
+
 def list_domains() -> Call[list[models.ShortDomain]]:
     return Call("GET", "/v1/domains", data_of(list[models.ShortDomain]))
 

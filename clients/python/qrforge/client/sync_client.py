@@ -252,6 +252,12 @@ class Client:
 
     # --- short domains and webhooks ----------------------------------------------------------
 
+    def list_tags(
+        self, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.TagCount]:
+        """The account's tags, by name, with how many QR codes and barcodes carry each."""
+        return self.send(calls.list_tags(page=page, limit=limit))
+
     def list_domains(self) -> list[models.ShortDomain]:
         """The short domains dynamic codes may use, the default first."""
         return self.send(calls.list_domains())
