@@ -59,6 +59,7 @@ PAGES: Final = (
     ("#/codes", "QR codes"),
     ("#/codes/new", "New QR code"),
     ("#/live", "Live scans"),
+    ("#/tags", "Tags"),
     ("#/designs", "Saved designs"),
     ("#/webhooks", "Webhooks"),
     ("#/keys", "API keys"),
@@ -308,7 +309,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
 ) -> None:
     code = (
         await api.as_account(owner).create_dynamic(
-            {"name": "Audited", "destination_url": "https://example.com/a"}
+            {"name": "Audited", "destination_url": "https://example.com/a", "tags": ["audit"]}
         )
     ).data(201)
     await page.goto(console_url(stack))
@@ -458,3 +459,49 @@ async def test_a_webhook_added_in_the_console_logs_a_scan_and_retries_it(
 
 async def _nonempty(items: list[Any]) -> list[Any] | None:
     return items or None
+
+
+async def test_search_by_name_finds_codes_beyond_the_page_shown(
+    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page
+) -> None:
+    client = api.as_account(owner)
+    needle = (
+        await client.create_dynamic(
+            {"name": "Needle in the haystack", "destination_url": "https://example.com/n"}
+        )
+    ).data(201)
+    # A full page of newer codes: the needle is not among the codes the list first shows.
+    hay = [{"type": "text", "content": f"hay {i}", "name": f"Hay bale {i}"} for i in range(26)]
+    assert (await client.batch(hay)).data()["succeeded"] == 26
+    await sign_in(page, console_url(stack), owner.api_key)
+    codes = page.get_by_role("table")
+    await expect(codes.get_by_role("link", name="Hay bale 25")).to_be_visible()
+    await expect(codes.get_by_role("link", name="Needle in the haystack")).to_have_count(0)
+
+    await page.get_by_label("Search by name").fill("NEEDLE")
+    await expect(codes.get_by_role("row")).to_have_count(2)  # the header and the one match
+    await codes.get_by_role("link", name="Needle in the haystack").click()
+    await expect(page).to_have_url(re.compile(f"#/codes/{needle['qr_id']}$"))
+
+
+async def test_the_tags_page_counts_codes_and_opens_a_tags_list(
+    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page
+) -> None:
+    client = api.as_account(owner)
+    for name, tags in (("Tagged one", ["shelf-talker"]), ("Tagged two", ["shelf-talker", "b"])):
+        body = {"name": name, "destination_url": "https://example.com/t", "tags": tags}
+        assert (await client.create_dynamic(body)).status == 201
+    listed = {t["tag"]: t for t in (await client.request("GET", "/v1/tags")).data()}
+    await sign_in(page, console_url(stack), owner.api_key)
+    await page.get_by_role("link", name="Tags", exact=True).click()
+    await page.get_by_role("heading", name="Tags", exact=True).wait_for()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="shelf-talker"))
+    await expect(row.get_by_role("cell")).to_have_text(["shelf-talker", "2", "0"])
+    assert listed["shelf-talker"]["qr_codes"] == 2
+
+    await row.get_by_role("link", name="shelf-talker").click()
+    await page.get_by_role("heading", name="QR codes").wait_for()
+    await expect(page.get_by_label("Tag", exact=True)).to_have_value("shelf-talker")
+    codes = page.get_by_role("table")
+    await expect(codes.get_by_role("link")).to_have_text(["Tagged two", "Tagged one"])
+    await expect(page.get_by_test_id("codes-total")).to_contain_text("2 codes")
