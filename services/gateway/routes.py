@@ -29,6 +29,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/account/usage", usage_routes.usage)
     app.router.add_post("/v1/qrcodes/generate", qr_routes.generate)
     app.router.add_get("/v1/qrcodes/generate", qr_routes.generate_embed)
+    app.router.add_post("/v1/qrcodes/preview", qr_routes.preview)
     app.router.add_post("/v1/qrcodes/batch", batch_routes.create)
     app.router.add_post("/v1/qrcodes/dynamic", dynamic_routes.create)
     app.router.add_put("/v1/qrcodes/{qr_id}/destination", dynamic_routes.put_destination)

@@ -36,7 +36,7 @@ from services.gateway.qrcodes.options import (
 from services.gateway.qrcodes.payloads import QR_TYPES, build_payload, payload_warnings
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
-from services.gateway.qrcodes.static_codes import create_static_code
+from services.gateway.qrcodes.static_codes import create_static_code, draw_static_preview
 from services.gateway.tags.values import tag_filter
 from services.runtime.errors import ApiError
 from services.runtime.topics import CODE_CREATED
@@ -70,6 +70,21 @@ async def generate_embed(request: web.Request) -> web.Response:
     headers = {
         "Cache-Control": "private, max-age=300",
         **warnings_header(warning.code for warning in warnings),
+    }
+    return image_response(rendered, headers)
+
+
+async def preview(request: web.Request) -> web.Response:
+    """``POST /v1/qrcodes/preview``: the image of a static-code body, logo bytes included
+    (which no URL can carry), stored nowhere: what an editor shows while options change."""
+    ctx, principal = context_of(request), principal_of(request)
+    body = await read_json_object(request)
+    rendered = await draw_static_preview(
+        ctx.drawing, principal, body, fmt=requested_image_format(request)
+    )
+    headers = {
+        "Cache-Control": "no-store",
+        **warnings_header(warning.code for warning in rendered.warnings),
     }
     return image_response(rendered, headers)
 

@@ -143,6 +143,14 @@ def generate_qr_image(
     return Call("POST", "/v1/qrcodes/generate", read_image, json=body, headers=accept)
 
 
+def preview_qr(
+    type: str, content: str | Mapping[str, Any], format: str, options: Mapping[str, Any]
+) -> Call[models.Image]:
+    body = {"type": type, "content": content, "format": format, **_body(**options)}
+    accept = {"Accept": IMAGE_MEDIA_TYPES.get(format, "image/png")}
+    return Call("POST", "/v1/qrcodes/preview", read_image, json=body, headers=accept)
+
+
 def create_dynamic(
     name: str, destination_url: str, options: Mapping[str, Any]
 ) -> Call[models.DynamicQrCode]:

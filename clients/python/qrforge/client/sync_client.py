@@ -139,6 +139,13 @@ class Client:
         """A static QR code's image bytes straight away (the code is stored too: ``.qr_id``)."""
         return self.send(calls.generate_qr_image(type, content, format, options))
 
+    def preview_qr(
+        self, type: str, content: str | Mapping[str, Any], format: str = "png", **options: Any
+    ) -> models.Image:
+        """The image a static code with these options would have, storing nothing (a logo may
+        be sent inline, ``design={"logo_data": …}``); ``options`` as for ``generate_qr``."""
+        return self.send(calls.preview_qr(type, content, format, options))
+
     def create_dynamic(
         self, name: str, destination_url: str, **options: Any
     ) -> models.DynamicQrCode:
