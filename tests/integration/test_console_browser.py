@@ -239,11 +239,22 @@ async def test_create_a_framed_dynamic_code_repoint_deactivate_and_follow_it(
     await eventually(gone, 2.0, "the deactivated code answering 410")
 
 
-async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(
-    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page, tmp_path: Path
+async def test_an_uploaded_logo_is_in_the_preview_and_nothing_is_stored(
+    stack: Stack, api: ApiClient, page: Page, tmp_path: Path
 ) -> None:
+    # An account of its own: "nothing stored" is counted on it alone.
+    owner = stack.create_account("console-logo", plan="pro")
     logo = tmp_path / "logo.png"
     Image.new("RGB", (120, 120), (220, 20, 20)).save(logo)
+    writes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            writes.append(f"{request.method} {urlsplit(request.url).path}")
+            if request.method != "GET"
+            else None
+        ),
+    )
     await sign_in(page, console_url(stack), owner.api_key)
     plain = await _preview_after(page, page.get_by_role("link", name="New code").first.click)
     with_logo = await _preview_after(
@@ -253,16 +264,16 @@ async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(
     assert decode_single_qr(with_logo) == decode_single_qr(plain) == "https://example.com"
     image = Image.open(io.BytesIO(with_logo)).convert("RGB")
     assert image.getpixel((image.width // 2, image.height // 2)) == (220, 20, 20)
+    # A design change with the logo still set redraws through the same stateless route.
+    framed = await _preview_after(
+        page, lambda: page.get_by_label("Frame style").select_option("box")
+    )
+    assert decode_single_qr(framed) == "https://example.com"
+    assert set(writes) == {"POST /v1/qrcodes/preview"}
     client = api.as_account(owner)
-    assert [d["name"] for d in (await client.list_designs()).data()] == [
-        "console logo preview (temporary)"
-    ]
-    await page.get_by_role("link", name="Codes", exact=True).click()
-
-    async def cleaned_up() -> bool:
-        return bool((await client.list_designs()).data() == [])
-
-    await eventually(cleaned_up, 2.0, "the logo's temporary design deleted on leaving the page")
+    assert (await client.list_designs()).data() == []
+    assert (await client.list_codes()).envelope["pagination"]["total"] == 0
+    assert (await client.usage()).data()["qr_codes"]["used"] == 0
 
 
 async def test_a_scan_shows_live_on_the_stats_page(
