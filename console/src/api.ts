@@ -99,9 +99,19 @@ export interface ImageResult {
   warnings: string[];
 }
 
-/** An image route's bytes as an object URL (``<img>`` cannot send the Authorization header). */
-export async function image(path: string, signal?: AbortSignal): Promise<ImageResult> {
-  const response = await fetch(path, { headers: authHeaders(), signal, credentials: "omit" });
+/**
+ * An image route's bytes as an object URL (``<img>`` cannot send the Authorization header);
+ * with ``body``, POSTed as JSON (a preview whose logo no URL could carry).
+ */
+export async function image(path: string, signal?: AbortSignal, body?: unknown): Promise<ImageResult> {
+  const headers = authHeaders();
+  const init: RequestInit = { headers, signal, credentials: "omit" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.method = "POST";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
   if (!response.ok) throw await errorOf(response);
   const warnings = (response.headers.get("X-QR-Warnings") ?? "").split(",").map((w) => w.trim()).filter(Boolean);
   return { url: URL.createObjectURL(await response.blob()), warnings };

@@ -8,6 +8,7 @@ import { CreatePage } from "./pages/create";
 import { KeysPage, UsagePage } from "./pages/account";
 import { DesignsPage } from "./pages/designs";
 import { LivePage, StatsPage } from "./pages/stats";
+import { TagsPage } from "./pages/tags";
 import { WebhooksPage } from "./pages/webhooks";
 import { ErrorMessage, asApiError } from "./ui";
 import "./style.css";
@@ -16,6 +17,7 @@ const NAV: [string, string][] = [
   ["#/codes", "Codes"],
   ["#/codes/new", "New code"],
   ["#/live", "Live scans"],
+  ["#/tags", "Tags"],
   ["#/designs", "Designs"],
   ["#/webhooks", "Webhooks"],
   ["#/keys", "API keys"],
@@ -33,16 +35,21 @@ function useHash(): string {
 }
 
 function page(hash: string) {
-  const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  // A page may take parameters after "?" (#/codes?tag=spring): filters, never secrets.
+  const [path, search = ""] = hash.split("?", 2);
+  const parts = path.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   if (parts[0] === "codes" && parts[1] === "new") return <CreatePage />;
   if (parts[0] === "codes" && parts[1] && parts[2] === "stats") return <StatsPage qrId={parts[1]} />;
   if (parts[0] === "codes" && parts[1]) return <CodeDetailPage qrId={parts[1]} />;
   if (parts[0] === "live") return <LivePage />;
+  if (parts[0] === "tags") return <TagsPage />;
   if (parts[0] === "designs") return <DesignsPage />;
   if (parts[0] === "webhooks") return <WebhooksPage />;
   if (parts[0] === "keys") return <KeysPage />;
   if (parts[0] === "usage") return <UsagePage />;
-  return <CodesPage />;
+  const tag = new URLSearchParams(search).get("tag") ?? "";
+  // Keyed by the tag: following another tag's link starts that list afresh.
+  return <CodesPage key={tag} initialTag={tag} />;
 }
 
 function SignIn({ onDone, reason }: { onDone: () => void; reason: ApiError | null }) {
@@ -91,7 +98,7 @@ function App() {
   // Keyboard and screen-reader users land on the new page's content, not the old scroll spot.
   useEffect(() => { mainRef.current?.focus(); }, [hash, authed]);
   if (!authed) return <SignIn reason={reason} onDone={() => { setReason(null); setAuthed(true); }} />;
-  const active = NAV.filter(([href]) => hash === href || hash.startsWith(href + "/")).pop()?.[0];
+  const active = NAV.filter(([href]) => hash === href || hash.startsWith(href + "/") || hash.startsWith(href + "?")).pop()?.[0];
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); mainRef.current?.focus(); }}>Skip to content</a>

@@ -18,6 +18,7 @@ from services.gateway.qrcodes import dynamic_routes
 from services.gateway.qrcodes import routes as qr_routes
 from services.gateway.stats import routes as stats_routes
 from services.gateway.stream import routes as stream_routes
+from services.gateway.tags import routes as tag_routes
 from services.gateway.webhooks import routes as webhook_routes
 
 
@@ -28,6 +29,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/account/usage", usage_routes.usage)
     app.router.add_post("/v1/qrcodes/generate", qr_routes.generate)
     app.router.add_get("/v1/qrcodes/generate", qr_routes.generate_embed)
+    app.router.add_post("/v1/qrcodes/preview", qr_routes.preview)
     app.router.add_post("/v1/qrcodes/batch", batch_routes.create)
     app.router.add_post("/v1/qrcodes/dynamic", dynamic_routes.create)
     app.router.add_put("/v1/qrcodes/{qr_id}/destination", dynamic_routes.put_destination)
@@ -55,6 +57,7 @@ def add_routes(app: web.Application) -> None:
         "/v1/qrcodes/{qr_id}/stats/variants", stats_routes.route_stats_handler("variant")
     )
     app.router.add_get("/v1/stats/overview", stats_routes.overview)
+    app.router.add_get("/v1/tags", tag_routes.list_tags)
     # No HEAD twin: a HEAD would hold a stream open with nothing to send.
     app.router.add_get("/v1/stream/scans", stream_routes.scan_stream, allow_head=False)
     app.router.add_post("/v1/designs", design_routes.create)

@@ -31,6 +31,7 @@ from tests.support.browser import (
 from tests.support.decoding import decode_single_qr
 from tests.support.polling import eventually
 from tests.support.stack import ApiAccount, Stack
+from tests.support.webhook_receiver import webhook_receiver
 
 pytestmark = [
     pytest.mark.skipif(
@@ -47,11 +48,18 @@ PHONE: Final = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
+DESKTOP: Final = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+# Addresses the redirect's GeoIP database places (as tests/integration/test_dynamic_routing.py).
+GB_IP, FR_IP = "81.2.69.160", "90.84.1.1"
 # Every page of the console, as the hash route and the heading it shows.
 PAGES: Final = (
     ("#/codes", "QR codes"),
     ("#/codes/new", "New QR code"),
     ("#/live", "Live scans"),
+    ("#/tags", "Tags"),
     ("#/designs", "Saved designs"),
     ("#/webhooks", "Webhooks"),
     ("#/keys", "API keys"),
@@ -231,11 +239,22 @@ async def test_create_a_framed_dynamic_code_repoint_deactivate_and_follow_it(
     await eventually(gone, 2.0, "the deactivated code answering 410")
 
 
-async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(
-    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page, tmp_path: Path
+async def test_an_uploaded_logo_is_in_the_preview_and_nothing_is_stored(
+    stack: Stack, api: ApiClient, page: Page, tmp_path: Path
 ) -> None:
+    # An account of its own: "nothing stored" is counted on it alone.
+    owner = stack.create_account("console-logo", plan="pro")
     logo = tmp_path / "logo.png"
     Image.new("RGB", (120, 120), (220, 20, 20)).save(logo)
+    writes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            writes.append(f"{request.method} {urlsplit(request.url).path}")
+            if request.method != "GET"
+            else None
+        ),
+    )
     await sign_in(page, console_url(stack), owner.api_key)
     plain = await _preview_after(page, page.get_by_role("link", name="New code").first.click)
     with_logo = await _preview_after(
@@ -245,16 +264,16 @@ async def test_an_uploaded_logo_is_in_the_preview_and_leaves_nothing_behind(
     assert decode_single_qr(with_logo) == decode_single_qr(plain) == "https://example.com"
     image = Image.open(io.BytesIO(with_logo)).convert("RGB")
     assert image.getpixel((image.width // 2, image.height // 2)) == (220, 20, 20)
+    # A design change with the logo still set redraws through the same stateless route.
+    framed = await _preview_after(
+        page, lambda: page.get_by_label("Frame style").select_option("box")
+    )
+    assert decode_single_qr(framed) == "https://example.com"
+    assert set(writes) == {"POST /v1/qrcodes/preview"}
     client = api.as_account(owner)
-    assert [d["name"] for d in (await client.list_designs()).data()] == [
-        "console logo preview (temporary)"
-    ]
-    await page.get_by_role("link", name="Codes", exact=True).click()
-
-    async def cleaned_up() -> bool:
-        return bool((await client.list_designs()).data() == [])
-
-    await eventually(cleaned_up, 2.0, "the logo's temporary design deleted on leaving the page")
+    assert (await client.list_designs()).data() == []
+    assert (await client.list_codes()).envelope["pagination"]["total"] == 0
+    assert (await client.usage()).data()["qr_codes"]["used"] == 0
 
 
 async def test_a_scan_shows_live_on_the_stats_page(
@@ -301,7 +320,7 @@ async def test_no_page_has_a_serious_accessibility_violation(
 ) -> None:
     code = (
         await api.as_account(owner).create_dynamic(
-            {"name": "Audited", "destination_url": "https://example.com/a"}
+            {"name": "Audited", "destination_url": "https://example.com/a", "tags": ["audit"]}
         )
     ).data(201)
     await page.goto(console_url(stack))
@@ -320,3 +339,180 @@ async def test_no_page_has_a_serious_accessibility_violation(
         await expect(page.locator("[aria-busy=true]")).to_have_count(0)
         found[route] = await serious_accessibility_violations(page)
     assert {route: v for route, v in found.items() if v} == {}
+
+
+async def _routed_to(
+    http: aiohttp.ClientSession, short_url: str, user_agent: str, ip: str
+) -> str | None:
+    headers = {"User-Agent": user_agent, "X-Forwarded-For": ip}
+    async with http.get(short_url, headers=headers, allow_redirects=False) as resp:
+        return resp.headers.get("Location") if resp.status == 302 else None
+
+
+async def test_rules_and_variants_edited_in_the_console_route_the_short_url(
+    stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
+) -> None:
+    client = api.as_account(owner)
+    code = (
+        await client.create_dynamic(
+            {"name": "Routed flyer", "destination_url": "https://example.com/default"}
+        )
+    ).data(201)
+    await sign_in(page, console_url(stack), owner.api_key)
+    await page.goto(f"{console_url(stack)}#/codes/{code['qr_id']}")
+    await page.get_by_role("heading", name="Routed flyer").wait_for()
+
+    await page.get_by_role("button", name="Add rule").click()
+    rule = page.get_by_role("group", name="Rule 1", exact=True)
+    await rule.get_by_label("mobile").check()
+    countries = rule.get_by_label("Countries (ISO codes, comma-separated)")
+    await countries.fill("GB, FRA")
+    await rule.get_by_label("Destination URL").fill("https://example.com/uk-phones")
+    await page.get_by_role("button", name="Add variant").click()
+    variant = page.get_by_role("group", name="Variant 1", exact=True)
+    await variant.get_by_label("Destination URL").fill("https://example.com/campaign-b")
+    await page.get_by_role("button", name="Save rules and variants").click()
+
+    # The API's own message, under the input holding the bad country (rules[0].if.country[1]).
+    refused = await client.patch_code(
+        code["qr_id"],
+        {"rules": [{"if": {"device": ["mobile"], "country": ["GB", "FRA"]},
+                    "destination_url": "https://example.com/uk-phones"}]},
+    )  # fmt: skip
+    assert refused.status == 400
+    assert refused.envelope["error"]["details"]["field"] == "rules[0].if.country[1]"
+    shown = rule.get_by_role("alert")
+    await expect(shown).to_have_text(refused.envelope["error"]["message"])
+    await expect(countries).to_have_attribute("aria-invalid", "true")
+    assert (await client.get_code(code["qr_id"])).data()["rules"] == []
+
+    await countries.fill("GB")
+    await page.get_by_role("button", name="Save rules and variants").click()
+    await expect(
+        page.get_by_role("status").filter(has_text="Rules and variants saved")
+    ).to_be_visible()
+    await expect(rule.get_by_role("alert")).to_have_count(0)
+    record = (await client.get_code(code["qr_id"])).data()
+    assert record["rules"] == [
+        {"if": {"device": ["mobile"], "country": ["GB"]},
+         "destination_url": "https://example.com/uk-phones"}
+    ]  # fmt: skip
+    assert record["variants"] == [
+        {"destination_url": "https://example.com/campaign-b", "weight": 1}
+    ]
+
+    async def routed() -> bool:
+        return await _routed_to(http, code["short_url"], PHONE, GB_IP) == (
+            "https://example.com/uk-phones"
+        )
+
+    await eventually(routed, 2.0, "a phone in GB sent to the rule's destination")
+    # Outside the rule (a desktop in GB, a phone in France): the one variant replaces the default.
+    assert await _routed_to(http, code["short_url"], DESKTOP, GB_IP) == (
+        "https://example.com/campaign-b"
+    )
+    assert await _routed_to(http, code["short_url"], PHONE, FR_IP) == (
+        "https://example.com/campaign-b"
+    )
+
+
+async def test_a_webhook_added_in_the_console_logs_a_scan_and_retries_it(
+    stack: Stack, owner: ApiAccount, api: ApiClient, http: aiohttp.ClientSession, page: Page
+) -> None:
+    code = (
+        await api.as_account(owner).create_dynamic(
+            {"name": "Hooked", "destination_url": "https://example.com/h"}
+        )
+    ).data(201)
+    async with webhook_receiver() as receiver:
+        await sign_in(page, console_url(stack), owner.api_key)
+        await page.get_by_role("link", name="Webhooks").click()
+        await page.get_by_label("Endpoint URL (https)").fill(receiver.url)
+        await expect(page.get_by_label("scan.created")).to_be_checked()
+        await page.get_by_role("button", name="Add webhook").click()
+        # The signing secret, shown once: the receiver checks every delivery with it.
+        receiver.secret = await page.get_by_test_id("new-secret").input_value()
+        assert receiver.secret.startswith("whsec_")
+        card = page.get_by_role("article").filter(
+            has=page.get_by_role("heading", name=receiver.url)
+        )
+        await expect(card).to_contain_text("scan.created")
+
+        async with http.get(
+            code["short_url"], headers={"User-Agent": PHONE}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 302
+        scans = await eventually(
+            lambda: _nonempty(receiver.events("scan.created")), 30, "the scan delivered"
+        )
+        assert scans[0]["data"]["qr_id"] == code["qr_id"]
+        assert receiver.bad_signatures == 0
+
+        await card.get_by_role("button", name="Delivery log").click()
+        row = card.get_by_role("row").filter(has_text="scan.created")
+        await expect(row).to_have_count(1, timeout=10_000)
+        await expect(row).to_contain_text("delivered")
+        await expect(row.get_by_role("cell").nth(3)).to_have_text("200")
+        await expect(row.get_by_role("cell").nth(2)).to_have_text("1")
+
+        await row.get_by_role("button", name=re.compile(r"^Retry scan\.created")).click()
+        await expect(card.get_by_role("status")).to_contain_text("queued to be sent again")
+        # The same event again, with the same webhook-id; the log shows the second attempt.
+        first = next(iter(receiver.accepted))
+        await eventually(
+            lambda: _nonempty([True] if receiver.accepted_twice == [first] else []),
+            10,
+            "the retried delivery received again",
+        )
+        await expect(row.get_by_role("cell").nth(2)).to_have_text("2", timeout=10_000)
+        await expect(row).to_contain_text("delivered")
+
+
+async def _nonempty(items: list[Any]) -> list[Any] | None:
+    return items or None
+
+
+async def test_search_by_name_finds_codes_beyond_the_page_shown(
+    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page
+) -> None:
+    client = api.as_account(owner)
+    needle = (
+        await client.create_dynamic(
+            {"name": "Needle in the haystack", "destination_url": "https://example.com/n"}
+        )
+    ).data(201)
+    # A full page of newer codes: the needle is not among the codes the list first shows.
+    hay = [{"type": "text", "content": f"hay {i}", "name": f"Hay bale {i}"} for i in range(26)]
+    assert (await client.batch(hay)).data()["succeeded"] == 26
+    await sign_in(page, console_url(stack), owner.api_key)
+    codes = page.get_by_role("table")
+    await expect(codes.get_by_role("link", name="Hay bale 25")).to_be_visible()
+    await expect(codes.get_by_role("link", name="Needle in the haystack")).to_have_count(0)
+
+    await page.get_by_label("Search by name").fill("NEEDLE")
+    await expect(codes.get_by_role("row")).to_have_count(2)  # the header and the one match
+    await codes.get_by_role("link", name="Needle in the haystack").click()
+    await expect(page).to_have_url(re.compile(f"#/codes/{needle['qr_id']}$"))
+
+
+async def test_the_tags_page_counts_codes_and_opens_a_tags_list(
+    stack: Stack, owner: ApiAccount, api: ApiClient, page: Page
+) -> None:
+    client = api.as_account(owner)
+    for name, tags in (("Tagged one", ["shelf-talker"]), ("Tagged two", ["shelf-talker", "b"])):
+        body = {"name": name, "destination_url": "https://example.com/t", "tags": tags}
+        assert (await client.create_dynamic(body)).status == 201
+    listed = {t["tag"]: t for t in (await client.request("GET", "/v1/tags")).data()}
+    await sign_in(page, console_url(stack), owner.api_key)
+    await page.get_by_role("link", name="Tags", exact=True).click()
+    await page.get_by_role("heading", name="Tags", exact=True).wait_for()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="shelf-talker"))
+    await expect(row.get_by_role("cell")).to_have_text(["shelf-talker", "2", "0"])
+    assert listed["shelf-talker"]["qr_codes"] == 2
+
+    await row.get_by_role("link", name="shelf-talker").click()
+    await page.get_by_role("heading", name="QR codes").wait_for()
+    await expect(page.get_by_label("Tag", exact=True)).to_have_value("shelf-talker")
+    codes = page.get_by_role("table")
+    await expect(codes.get_by_role("link")).to_have_text(["Tagged two", "Tagged one"])
+    await expect(page.get_by_test_id("codes-total")).to_contain_text("2 codes")

@@ -249,6 +249,9 @@ async def test_qr_code_responses_match_the_spec(client: Client) -> None:
     await client("PATCH", "/v1/qrcodes/{qr_id}", dyn, json=patch)
     await client("GET", "/v1/qrcodes/{qr_id}", dyn)
     await client("GET", "/v1/qrcodes", params={"limit": "5"})
+    await client("GET", "/v1/qrcodes", params={"limit": "5", "q": "SPR"})
+    await client("PATCH", "/v1/qrcodes/{qr_id}", dyn, json={"tags": ["spring", "flyers"]})
+    await client("GET", "/v1/tags")
     items = [
         {"type": "text", "content": "one"},
         {"type": "url", "content": "nope"},

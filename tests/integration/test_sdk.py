@@ -229,6 +229,17 @@ def test_v1_1_answers_parse_into_their_models(
         _covers(seen, call())
     rule_rows = client.route_stats(routed.qr_id, "rules")
     assert [row.index for row in rule_rows] == [0, 1, None]
+    found = client.list_qr_codes(q="ROUTED", tag="a")
+    _covers(seen, found)
+    assert [code.qr_id for code in found.items] == [routed.qr_id]
+    tags = client.list_tags(limit=100)
+    _covers(seen, tags)
+    assert {(t.tag, t.qr_codes) for t in tags.items} >= {("a", 1), ("b", 1)}
+    codes_before = client.list_qr_codes(limit=1).pagination.total
+    preview = client.preview_qr("text", "sdk preview", design={"frame": {"style": "box"}})
+    assert preview.media_type == "image/png" and preview.qr_id is None
+    assert decode_single_qr(preview.content) == "sdk preview"
+    assert client.list_qr_codes(limit=1).pagination.total == codes_before
 
     # Webhooks: an allow-listed address where nothing listens, so deliveries just fail.
     hook = client.create_webhook(

@@ -32,21 +32,24 @@ interface Overview { total_codes: number; dynamic_codes: number; total_scans: nu
 const PAGE_SIZE = 25;
 const QR_TYPES = ["url", "text", "phone", "email", "sms", "whatsapp", "wifi", "vcard", "maps", "event", "payment"];
 
-export function CodesPage() {
+/** The list of codes; ``initialTag`` comes from the tags page (``#/codes?tag=…``). */
+export function CodesPage({ initialTag = "" }: { initialTag?: string }) {
   const [page, setPage] = useState(1);
   const [kind, setKind] = useState("");
   const [type, setType] = useState("");
-  const [tag, setTag] = useState("");
+  const [tag, setTag] = useState(initialTag);
   const [search, setSearch] = useState("");
   const settledTag = useDebounced(tag, 300);
+  // The API searches every code of the account by name (?q=), not just the page shown.
+  const settledSearch = useDebounced(search.trim(), 300);
   const query = new URLSearchParams({ page: String(page), limit: String(PAGE_SIZE) });
   if (kind) query.set("kind", kind);
   if (type) query.set("type", type);
   if (settledTag) query.set("tag", settledTag);
+  if (settledSearch) query.set("q", settledSearch);
   const codes = useLoad(() => list<QrRecord>(`/v1/qrcodes?${query}`), [query.toString()]);
   const overview = useLoad(() => call<Overview>("GET", `/v1/stats/overview${settledTag ? `?tag=${encodeURIComponent(settledTag)}` : ""}`), [settledTag]);
   const filter = (change: () => void) => { change(); setPage(1); };
-  const needle = search.trim().toLowerCase();
 
   return (
     <section aria-labelledby="codes-title">
@@ -64,7 +67,7 @@ export function CodesPage() {
       ) : null}
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>Search by name
-          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} maxLength={200} />
+          <input type="search" value={search} onInput={(e) => filter(() => setSearch(e.currentTarget.value))} maxLength={200} />
         </label>
         <label>Kind
           <select value={kind} onChange={(e) => filter(() => setKind(e.currentTarget.value))}>
@@ -82,13 +85,13 @@ export function CodesPage() {
         </label>
       </form>
       <Section loaded={codes} what="The code list">
-        {({ data, pagination }) => {
-          const shown = needle ? data.filter((c) => (c.name ?? "").toLowerCase().includes(needle)) : data;
+        {({ data: shown, pagination }) => {
           return (
             <>
-              <p class="muted" aria-live="polite">
-                {pagination ? `${pagination.total} codes` : ""}
-                {needle ? ` · ${shown.length} on this page match “${search.trim()}”` : ""}
+              <p class="muted" aria-live="polite" data-testid="codes-total">
+                {pagination ? `${pagination.total} ${pagination.total === 1 ? "code" : "codes"}` : ""}
+                {settledSearch ? ` named like “${settledSearch}”` : ""}
+                {settledTag ? ` tagged “${settledTag}”` : ""}
               </p>
               <div class="table-wrap" tabIndex={0} role="region" aria-label="QR codes">
                 <table>

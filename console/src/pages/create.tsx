@@ -1,8 +1,8 @@
-// Create a static or dynamic code. The preview is the API's own drawing (GET
-// /v1/qrcodes/generate stores nothing), asked again 300 ms after the last change, with the fit
-// warnings the API reports in X-QR-Warnings. That GET cannot carry a logo, but it draws a saved
-// design's logo: an uploaded logo is saved as a temporary design (deleted when replaced, when the
-// code is created or when the page is left) and the preview names it.
+// Create a static or dynamic code. The preview is the API's own drawing, asked again 300 ms
+// after the last change, with the fit warnings the API reports in X-QR-Warnings; nothing is
+// stored for it. Without a logo it is GET /v1/qrcodes/generate (cacheable); an uploaded logo
+// cannot ride in a URL, so with one the same options go to POST /v1/qrcodes/preview with the
+// logo inline (design.logo_data).
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, image, list } from "../api";
 import { ErrorMessage, asApiError, navigate, useDebounced, useLoad } from "../ui";
@@ -73,6 +73,15 @@ function previewQuery(type: string, content: string, d: Design, designId: string
   return q.toString();
 }
 
+/** The POST /v1/qrcodes/preview body of what the form shows, logo inline. */
+function previewBody(type: string, content: string, d: Design, designId: string, logo: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    type, content: parseContent(type, content || "https://example.com"), format: "png", size: 320, design: designBody(d, logo),
+  };
+  if (designId) body.design_id = designId;
+  return body;
+}
+
 function readLogo(file: File): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
@@ -83,29 +92,6 @@ function readLogo(file: File): Promise<string> {
 }
 
 interface SavedDesign { design_id: string; name: string; design: Record<string, unknown> }
-
-const PREVIEW_DESIGN_NAME = "console logo preview (temporary)";
-
-/** The temporary saved design that lets the preview draw ``logo``; null without a logo. */
-function useLogoPreviewDesign(logo: string | null, base: Record<string, unknown> | null): { id: string | null; error: ApiError | null } {
-  const [id, setId] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    if (logo === null) { setId(null); setError(null); return; }
-    let made: string | null = null;
-    let current = true;
-    call<SavedDesign>("POST", "/v1/designs", { name: PREVIEW_DESIGN_NAME, design: { ...(base ?? {}), logo_data: logo } }).then(
-      (design) => { made = design.design_id; if (current) { setId(design.design_id); setError(null); } else dropDesign(made); },
-      (err) => { if (current) { setId(null); setError(asApiError(err)); } },
-    );
-    return () => { current = false; if (made) dropDesign(made); };
-  }, [logo, base]);
-  return { id, error };
-}
-
-function dropDesign(designId: string): void {
-  call("DELETE", `/v1/designs/${designId}`).catch(() => undefined);
-}
 
 export function CreatePage() {
   const [kind, setKind] = useState<"static" | "dynamic">("dynamic");
@@ -121,21 +107,22 @@ export function CreatePage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [previews, setPreviews] = useState(0);
-  const saved = useLoad(() => list<SavedDesign>("/v1/designs?limit=100").then((r) => r.data.filter((d) => d.name !== PREVIEW_DESIGN_NAME)), []);
-  const chosen = saved.value?.find((d) => d.design_id === designId)?.design ?? null;
-  const logoDesign = useLogoPreviewDesign(logo, chosen);
-  const previewDesignId = logo !== null && logoDesign.id ? logoDesign.id : designId;
-  const query = useDebounced(previewQuery(kind === "dynamic" ? "url" : type, content.trim(), design, previewDesignId), 300);
+  const saved = useLoad(() => list<SavedDesign>("/v1/designs?limit=100").then((r) => r.data), []);
+  const settled = useDebounced({ type: kind === "dynamic" ? "url" : type, content: content.trim(), design, designId }, 300);
 
   useEffect(() => {
     const abort = new AbortController();
     let url: string | null = null;
-    image(`/v1/qrcodes/generate?${query}`, abort.signal).then(
+    const { type: t, content: c, design: d, designId: id } = settled;
+    const drawn = logo === null
+      ? image(`/v1/qrcodes/generate?${previewQuery(t, c, d, id)}`, abort.signal)
+      : image("/v1/qrcodes/preview", abort.signal, previewBody(t, c, d, id, logo));
+    drawn.then(
       (result) => { url = result.url; setPreview(result); setPreviewError(null); setPreviews((n) => n + 1); },
       (err) => { if (!abort.signal.aborted) setPreviewError(asApiError(err)); },
     );
     return () => { abort.abort(); if (url) URL.revokeObjectURL(url); };
-  }, [query]);
+  }, [settled, logo]);
 
   const set = (name: keyof Design) => (e: Event) => {
     const target = e.currentTarget as HTMLInputElement | HTMLSelectElement;
@@ -272,7 +259,7 @@ export function CreatePage() {
         <aside class="preview" aria-labelledby="preview-title">
           <h2 id="preview-title">Preview</h2>
           {preview ? <img src={preview.url} alt="Preview of the QR code" data-testid="preview" data-generation={previews} /> : null}
-          <ErrorMessage error={previewError ?? logoDesign.error} />
+          <ErrorMessage error={previewError} />
           <ul class="warnings" aria-live="polite" data-testid="warnings">
             {(preview?.warnings ?? []).map((w) => <li><strong>{w}</strong>: {WARNING_TEXT[w] ?? "see the API documentation"}</li>)}
           </ul>

@@ -1,6 +1,6 @@
 // Rules and variants of a dynamic code (API.md v1.1 "Dynamic codes"): edited as rows, saved with
 // one PATCH; the API's validation error is shown beside the field it names.
-import { useState } from "preact/hooks";
+import { useId, useRef, useState } from "preact/hooks";
 import { ApiError, call } from "../api";
 import { ErrorMessage, NotAvailable, asApiError } from "../ui";
 import type { QrRecord } from "./codes";
@@ -26,20 +26,65 @@ function fromCsv(text: string, upper: boolean): string[] | undefined {
   return values.length ? values : undefined;
 }
 
+/** Whether the API's ``field`` is ``path`` itself or inside it (``rules[0].if.country[1]``). */
+function within(field: string | null | undefined, path: string): boolean {
+  return !!field && (field === path || field.startsWith(path + "[") || field.startsWith(path + "."));
+}
+
+/**
+ * A comma-separated list typed as text: the text is the input's own state, so a trailing comma
+ * being typed is not eaten by re-joining the parsed list, and every keystroke reaches the rule
+ * (a change only committed on blur could miss the save that the blur came from).
+ */
+function ListInput({ label, values, upper, onValues, error }: {
+  label: string;
+  values: string[] | undefined;
+  upper: boolean;
+  onValues: (values: string[] | undefined) => void;
+  error: ApiError | null;
+}) {
+  const [text, setText] = useState(csv(values));
+  const id = useId();
+  return (
+    <>
+      <label>{label}
+        <input value={text} maxLength={400} aria-invalid={error ? true : undefined} aria-describedby={error ? id : undefined}
+          onInput={(e) => { setText(e.currentTarget.value); onValues(fromCsv(e.currentTarget.value, upper)); }} />
+      </label>
+      {error ? <span class="field-error" role="alert" id={id}>{error.message}</span> : null}
+    </>
+  );
+}
+
 export function RulesEditor({ record, onSaved }: { record: QrRecord; onSaved: () => void }) {
   const [rules, setRules] = useState<Rule[]>((record.rules as Rule[] | undefined) ?? []);
   const [variants, setVariants] = useState<Variant[]>((record.variants as Variant[] | undefined) ?? []);
+  // Stable keys for the rows: a removed rule takes its inputs' typed text with it.
+  const [ruleKeys, setRuleKeys] = useState<number[]>(() => rules.map((_, i) => i));
+  const nextKey = useRef(rules.length);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   if (record.rules === undefined && record.variants === undefined) {
     return <section aria-labelledby="rules-title"><h2 id="rules-title">Rules and variants</h2><NotAvailable what="Routing by rules and A/B variants" /></section>;
   }
-  const fieldError = (field: string) =>
-    error?.field === field ? <span class="field-error" role="alert">{error.message}</span> : null;
-  const setRule = (index: number, change: Partial<Rule>) =>
-    setRules(rules.map((rule, i) => (i === index ? { ...rule, ...change } : rule)));
+  // The API names the offending field (``rules[0].if.country[1]``): its message is shown under
+  // the input that holds it, the nearest one for fields the editor has no input of its own for.
+  const errorAt = (path: string) => (within(error?.field, path) ? error : null);
+  const fieldError = (path: string, exact = false) =>
+    (exact ? error?.field === path : within(error?.field, path))
+      ? <span class="field-error" role="alert">{error!.message}</span> : null;
+  const setRule = (index: number, change: (rule: Rule) => Partial<Rule>) =>
+    setRules((current) => current.map((rule, i) => (i === index ? { ...rule, ...change(rule) } : rule)));
   const setCondition = (index: number, name: keyof Rule["if"], value: string[] | undefined) =>
-    setRule(index, { if: { ...rules[index].if, [name]: value } });
+    setRule(index, (rule) => ({ if: { ...rule.if, [name]: value } }));
+  const removeRule = (index: number) => {
+    setRules(rules.filter((_, j) => j !== index));
+    setRuleKeys(ruleKeys.filter((_, j) => j !== index));
+  };
+  const addRule = () => {
+    setRules([...rules, { if: {}, destination_url: "" }]);
+    setRuleKeys([...ruleKeys, nextKey.current++]);
+  };
   const toggle = (list: string[] | undefined, value: string, on: boolean) => {
     const next = (list ?? []).filter((v) => v !== value).concat(on ? [value] : []);
     return next.length ? next : undefined;
@@ -62,7 +107,7 @@ export function RulesEditor({ record, onSaved }: { record: QrRecord; onSaved: ()
       <form class="stack" onSubmit={save}>
         <h3>Rules (first match wins)</h3>
         {rules.map((rule, i) => (
-          <fieldset class="rule">
+          <fieldset class="rule" key={ruleKeys[i]}>
             <legend>Rule {i + 1}</legend>
             <div class="checks" role="group" aria-label={`Rule ${i + 1} devices`}>
               {DEVICES.map((d) => (
@@ -74,21 +119,21 @@ export function RulesEditor({ record, onSaved }: { record: QrRecord; onSaved: ()
                 <label class="inline"><input type="checkbox" checked={rule.if.os?.includes(o) ?? false} onChange={(e) => setCondition(i, "os", toggle(rule.if.os, o, e.currentTarget.checked))} /> {o}</label>
               ))}
             </div>
-            <label>Countries (ISO codes, comma-separated)
-              <input value={csv(rule.if.country)} onChange={(e) => setCondition(i, "country", fromCsv(e.currentTarget.value, true))} />
-            </label>
-            {fieldError(`rules[${i}].if.country`)}
-            <label>Languages
-              <input value={csv(rule.if.language)} onChange={(e) => setCondition(i, "language", fromCsv(e.currentTarget.value, false))} />
-            </label>
+            {fieldError(`rules[${i}].if.device`)}
+            {fieldError(`rules[${i}].if.os`)}
+            <ListInput label="Countries (ISO codes, comma-separated)" values={rule.if.country} upper
+              onValues={(v) => setCondition(i, "country", v)} error={errorAt(`rules[${i}].if.country`)} />
+            <ListInput label="Languages" values={rule.if.language} upper={false}
+              onValues={(v) => setCondition(i, "language", v)} error={errorAt(`rules[${i}].if.language`)} />
+            {fieldError(`rules[${i}].if`, true)}
             <label>Destination URL
-              <input type="url" required value={rule.destination_url} onInput={(e) => setRule(i, { destination_url: e.currentTarget.value })} />
+              <input type="url" required value={rule.destination_url} onInput={(e) => { const url = e.currentTarget.value; setRule(i, () => ({ destination_url: url })); }} />
             </label>
             {fieldError(`rules[${i}].destination_url`)}
-            <button type="button" onClick={() => setRules(rules.filter((_, j) => j !== i))}>Remove rule {i + 1}</button>
+            <button type="button" onClick={() => removeRule(i)}>Remove rule {i + 1}</button>
           </fieldset>
         ))}
-        <button type="button" disabled={rules.length >= 20} onClick={() => setRules([...rules, { if: {}, destination_url: "" }])}>Add rule</button>
+        <button type="button" disabled={rules.length >= 20} onClick={addRule}>Add rule</button>
         <h3>Variants (weighted A/B split)</h3>
         {variants.map((variant, i) => (
           <fieldset class="rule">

@@ -1,5 +1,5 @@
 // Webhooks (API.md v1.1): endpoints, the secret shown once, the delivery log with retry.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, list } from "../api";
 import { ErrorMessage, Section, asApiError, formatDate, useLoad } from "../ui";
 import { ShownOnce } from "./account";
@@ -8,13 +8,35 @@ interface Webhook { webhook_id: string; url: string; events: string[]; active: b
 interface Delivery { delivery_id: string; event_type: string; status: string; attempts: number; last_status_code: number | null; last_error: string | null; next_attempt_at: string | null; created_at: string }
 
 const EVENTS = ["scan.created", "code.created", "code.updated", "code.deleted"];
+// How often an open delivery log asks again: new events and retry outcomes show up by themselves.
+const LOG_REFRESH_MS = 2000;
 
 function Deliveries({ webhookId }: { webhookId: string }) {
   const deliveries = useLoad(() => list<Delivery>(`/v1/webhooks/${webhookId}/deliveries`).then((r) => r.data), [webhookId]);
   const [error, setError] = useState<ApiError | null>(null);
+  const [retried, setRetried] = useState("");
+  useEffect(() => {
+    const timer = setInterval(deliveries.reload, LOG_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [deliveries.reload]);
+  // Any delivery can be sent again (API.md: the same event, same webhook-id): a failed one after
+  // the endpoint is fixed, a pending one without waiting for its backoff, a delivered one that
+  // the receiver lost.
+  const retry = async (delivery: Delivery) => {
+    setError(null);
+    setRetried("");
+    try {
+      await call("POST", `/v1/webhooks/${webhookId}/deliveries/${delivery.delivery_id}/retry`);
+      setRetried(`${delivery.event_type} queued to be sent again`);
+      deliveries.reload();
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
   return (
     <>
       <ErrorMessage error={error} />
+      {retried ? <p class="success" role="status">{retried}</p> : null}
       <Section loaded={deliveries} what="The delivery log">
         {(rows) => (
           <div class="table-wrap" tabIndex={0} role="region" aria-label="Deliveries">
@@ -24,9 +46,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
               <tbody>
                 {rows.length === 0 ? <tr><td colSpan={6}>No deliveries yet</td></tr> : rows.map((d) => (
                   <tr><td>{d.event_type}</td><td>{d.status}</td><td>{d.attempts}</td><td>{d.last_status_code ?? d.last_error ?? "—"}</td><td>{formatDate(d.created_at)}</td>
-                    <td>{d.status === "failed" ? <button type="button" onClick={async () => {
-                      try { await call("POST", `/v1/webhooks/${webhookId}/deliveries/${d.delivery_id}/retry`); deliveries.reload(); } catch (err) { setError(asApiError(err)); }
-                    }}>Retry</button> : null}</td></tr>
+                    <td><button type="button" aria-label={`Retry ${d.event_type} of ${formatDate(d.created_at)}`} onClick={() => retry(d)}>Retry</button></td></tr>
                 ))}
               </tbody>
             </table>

@@ -26,6 +26,7 @@ from services.gateway.qrcodes import storage
 from services.gateway.qrcodes.dynamic_codes import announce_deleted
 from services.gateway.qrcodes.fit_warnings import warnings_header
 from services.gateway.qrcodes.images import qr_image
+from services.gateway.qrcodes.name_search import name_query
 from services.gateway.qrcodes.options import (
     FORMATS,
     SIZE_RANGE,
@@ -35,7 +36,7 @@ from services.gateway.qrcodes.options import (
 from services.gateway.qrcodes.payloads import QR_TYPES, build_payload, payload_warnings
 from services.gateway.qrcodes.records import StoredQR, qr_json
 from services.gateway.qrcodes.responses import created_qr_response, detailed_qr_json
-from services.gateway.qrcodes.static_codes import create_static_code
+from services.gateway.qrcodes.static_codes import create_static_code, draw_static_preview
 from services.gateway.tags.values import tag_filter
 from services.runtime.errors import ApiError
 from services.runtime.topics import CODE_CREATED
@@ -73,6 +74,21 @@ async def generate_embed(request: web.Request) -> web.Response:
     return image_response(rendered, headers)
 
 
+async def preview(request: web.Request) -> web.Response:
+    """``POST /v1/qrcodes/preview``: the image of a static-code body, logo bytes included
+    (which no URL can carry), stored nowhere: what an editor shows while options change."""
+    ctx, principal = context_of(request), principal_of(request)
+    body = await read_json_object(request)
+    rendered = await draw_static_preview(
+        ctx.drawing, principal, body, fmt=requested_image_format(request)
+    )
+    headers = {
+        "Cache-Control": "no-store",
+        **warnings_header(warning.code for warning in rendered.warnings),
+    }
+    return image_response(rendered, headers)
+
+
 def encode_cursor(record: StoredQR) -> str:
     raw = json.dumps([record.created_at.isoformat(), record.qr_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -102,11 +118,12 @@ async def list_codes(request: web.Request) -> web.Response:
     if kind is not None and kind not in KINDS:
         raise ApiError("INVALID_PARAMETER", "kind must be static or dynamic", field="kind")
     tag = tag_filter(request.query)
+    name_contains = name_query(request.query)
     cursor = request.query.get("cursor")
     after = decode_cursor(cursor) if cursor else None
     records, total = await storage.list_qr(
         ctx.pool, principal.account_id, qr_type=qr_type, kind=kind, limit=limit,
-        offset=(page - 1) * limit, after=after, tag=tag,
+        offset=(page - 1) * limit, after=after, tag=tag, name_contains=name_contains,
     )  # fmt: skip
     has_more = len(records) == limit and (after is not None or page * limit < total)
     next_cursor = encode_cursor(records[-1]) if has_more else None

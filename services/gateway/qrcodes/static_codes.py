@@ -98,6 +98,14 @@ async def prepare_static_code(
     return PreparedCode(record, rendered, options.design.logo_data)
 
 
+async def draw_static_preview(
+    tools: DrawingTools, principal: Principal, body: dict[str, Any], *, fmt: str | None = None
+) -> Rendered:
+    """The image ``POST /v1/qrcodes/generate`` would answer for ``body`` (same checks, same
+    drawing, logo included, verified), with nothing stored: no code, no logo, no count."""
+    return (await prepare_static_code(tools, principal, body, fmt=fmt)).rendered
+
+
 async def create_static_code(
     tools: DrawingTools,
     inserts: GroupedInserts,

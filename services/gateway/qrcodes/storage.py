@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+from services.gateway.qrcodes.name_search import contains_pattern
 from services.gateway.qrcodes.records import StoredQR
 from services.gateway.tags.storage import tag_condition
 from services.runtime.errors import ApiError
@@ -265,13 +266,16 @@ async def list_qr(
     offset: int,
     after: tuple[Any, str] | None,
     tag: str | None = None,
+    name_contains: str | None = None,
 ) -> tuple[list[StoredQR], int]:
     """A page of codes, newest first, and the total matching the filters.
 
     ``after`` = (created_at, qr_id) of the last row seen continues by keyset, which stays
     correct while codes are added; otherwise ``offset`` pages.
     """
-    condition, args = catalog_filter(account_id, qr_type=qr_type, kind=kind, tag=tag)
+    condition, args = catalog_filter(
+        account_id, qr_type=qr_type, kind=kind, tag=tag, name_contains=name_contains
+    )
     total = await pool.fetchval(f"SELECT count(*) FROM qr_codes WHERE {condition}", *args)
     page_where = condition
     page_args = list(args)
@@ -289,10 +293,16 @@ async def list_qr(
 
 
 def catalog_filter(
-    account_id: str, *, qr_type: str | None = None, kind: str | None = None, tag: str | None = None
+    account_id: str,
+    *,
+    qr_type: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
+    name_contains: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The WHERE condition (and its arguments, ``$1`` the account) of the account's live
-    codes matching the filters given."""
+    codes matching the filters given (``name_contains``: case-insensitively, migration 011's
+    trigram index)."""
     where = ["account_id = $1", "deleted_at IS NULL"]
     args: list[Any] = [account_id]
     if qr_type is not None:
@@ -304,6 +314,9 @@ def catalog_filter(
     if tag is not None:
         args.append(tag)
         where.append(tag_condition("$1::text", f"${len(args)}::text"))
+    if name_contains is not None:
+        args.append(contains_pattern(name_contains))
+        where.append(f"name ILIKE ${len(args)}")
     return " AND ".join(where), args
 
 

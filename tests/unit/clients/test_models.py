@@ -27,6 +27,7 @@ MODELS: dict[str, Any] = {
     "Utm": models.Utm,
     "RouteShare": models.RouteShare,
     "ShortDomain": models.ShortDomain,
+    "TagCount": models.TagCount,
     "Webhook": models.Webhook,
     "CreatedWebhook": models.CreatedWebhook,
     "WebhookDelivery": models.WebhookDelivery,

@@ -143,6 +143,14 @@ def generate_qr_image(
     return Call("POST", "/v1/qrcodes/generate", read_image, json=body, headers=accept)
 
 
+def preview_qr(
+    type: str, content: str | Mapping[str, Any], format: str, options: Mapping[str, Any]
+) -> Call[models.Image]:
+    body = {"type": type, "content": content, "format": format, **_body(**options)}
+    accept = {"Accept": IMAGE_MEDIA_TYPES.get(format, "image/png")}
+    return Call("POST", "/v1/qrcodes/preview", read_image, json=body, headers=accept)
+
+
 def create_dynamic(
     name: str, destination_url: str, options: Mapping[str, Any]
 ) -> Call[models.DynamicQrCode]:
@@ -162,8 +170,9 @@ def list_qr_codes(
     type: str | None = None,
     kind: str | None = None,
     tag: str | None = None,
+    q: str | None = None,
 ) -> Call[models.Page[models.QrCode]]:
-    params = _params(page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag)
+    params = _params(page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag, q=q)
     return Call("GET", "/v1/qrcodes", page_of(models.QrCode), params=params)  # type: ignore[arg-type]
 
 
@@ -295,6 +304,13 @@ def download_barcode(barcode_id: str, output: str | None = None) -> Call[models.
 
 
 # --- short domains and webhooks -------------------------------------------------------------
+
+
+def list_tags(
+    *, page: int | None = None, limit: int | None = None
+) -> Call[models.Page[models.TagCount]]:
+    params = _params(page=page, limit=limit)
+    return Call("GET", "/v1/tags", page_of(models.TagCount), params=params)
 
 
 def list_domains() -> Call[list[models.ShortDomain]]:

@@ -232,6 +232,14 @@ class ShortDomain(Model):
     default: bool
 
 
+class TagCount(Model):
+    """A tag of the account (``/v1/tags``) and how many live codes carry it."""
+
+    tag: str
+    qr_codes: int
+    barcodes: int
+
+
 class DeviceBreakdown(Model):
     devices: list[ShareRow]
     os: list[ShareRow]

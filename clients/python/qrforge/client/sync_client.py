@@ -139,6 +139,13 @@ class Client:
         """A static QR code's image bytes straight away (the code is stored too: ``.qr_id``)."""
         return self.send(calls.generate_qr_image(type, content, format, options))
 
+    def preview_qr(
+        self, type: str, content: str | Mapping[str, Any], format: str = "png", **options: Any
+    ) -> models.Image:
+        """The image a static code with these options would have, storing nothing (a logo may
+        be sent inline, ``design={"logo_data": …}``); ``options`` as for ``generate_qr``."""
+        return self.send(calls.preview_qr(type, content, format, options))
+
     def create_dynamic(
         self, name: str, destination_url: str, **options: Any
     ) -> models.DynamicQrCode:
@@ -157,10 +164,11 @@ class Client:
         type: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        q: str | None = None,
     ) -> models.Page[models.QrCode]:
         return self.send(
             calls.list_qr_codes(
-                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag
+                page=page, limit=limit, cursor=cursor, type=type, kind=kind, tag=tag, q=q
             )
         )
 
@@ -170,12 +178,13 @@ class Client:
         type: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        q: str | None = None,
         page_size: int = 100,
     ) -> Iterator[models.QrCode]:
         """Every code of the account, newest first, fetched a page at a time."""
         return self._pages(
             lambda cursor: calls.list_qr_codes(
-                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag
+                limit=page_size, cursor=cursor, type=type, kind=kind, tag=tag, q=q
             )
         )
 
@@ -249,6 +258,12 @@ class Client:
         return self.send(calls.download_barcode(barcode_id, output))
 
     # --- short domains and webhooks ----------------------------------------------------------
+
+    def list_tags(
+        self, *, page: int | None = None, limit: int | None = None
+    ) -> models.Page[models.TagCount]:
+        """The account's tags, by name, with how many QR codes and barcodes carry each."""
+        return self.send(calls.list_tags(page=page, limit=limit))
 
     def list_domains(self) -> list[models.ShortDomain]:
         """The short domains dynamic codes may use, the default first."""
