@@ -215,4 +215,5 @@ async def test_https_checks_the_certificate_and_keeps_the_connection(tmp_path: P
         await system_store.close()
         await server.stop()
     assert refused == AttemptResult(None, "TLS handshake or certificate check failed")
-    assert len(server.requests) == 2 and server.connections == 1  # one kept connection; nothing sent unverified
+    # Both requests on one kept connection; nothing was sent where the check failed.
+    assert len(server.requests) == 2 and server.connections == 1
