@@ -42,6 +42,11 @@ FLUSH_EVERY_S: Final = 0.05
 FLUSH_MAX: Final = 500
 STORE_RETRY_S: Final = 1.0
 SECRET_CACHE: Final = 4096
+# A success clears the endpoint's failure clock in Postgres at most this often (unless this
+# process saw it fail since): nearly every flush would otherwise run an UPDATE that changes
+# nothing. Another replica's failure is cleared by a success here within this time, far
+# inside the 3 days that disable an endpoint.
+CLEAR_EVERY_S: Final = 60.0
 _ATTEMPTS: Final = {
     outcome: metrics.attempts_total.labels(outcome)
     for outcome in ("delivered", "failed", "gave_up", "gone")
@@ -77,6 +82,7 @@ class Dispatcher:
         self._endpoint_slots: dict[str, asyncio.Semaphore] = {}
         self._held: dict[str, asyncio.Task[None]] = {}
         self._keys: dict[tuple[str, bytes], bytes] = {}
+        self._cleared_at: dict[str, float] = {}  # webhook_id -> when its clock was cleared
         self._outcomes: list[DeliveryOutcome] = []
         self._flush_wake = asyncio.Event()
         self._poll_wake = asyncio.Event()
@@ -247,8 +253,19 @@ class Dispatcher:
             for o in outcomes
             if o.status != "delivered" and o.status_code != 410 and o.attempts > 0
         } - succeeded
-        if succeeded:
-            await self._store.endpoints_succeeded(sorted(succeeded))
+        now = time.monotonic()
+        for webhook_id in failed | gone:
+            self._cleared_at.pop(webhook_id, None)
+        to_clear = sorted(
+            w
+            for w in succeeded
+            if w not in self._cleared_at or now - self._cleared_at[w] >= CLEAR_EVERY_S
+        )
+        if to_clear:
+            await self._store.endpoints_succeeded(to_clear)
+            if len(self._cleared_at) + len(to_clear) > SECRET_CACHE:
+                self._cleared_at.clear()
+            self._cleared_at.update(dict.fromkeys(to_clear, now))
         disabled: list[tuple[str, str, str]] = []
         if gone:
             disabled += [(w, a, "gone") for w, a in await self._store.endpoints_gone(sorted(gone))]

@@ -2,7 +2,7 @@
 
 - The host is checked before connecting, against the rules of
   :mod:`services.runtime.public_addresses` (the allowlist aside, public addresses only), and
-  the connection goes to exactly the vetted addresses (a pinned resolver): a DNS answer that
+  the connection goes to exactly the vetted addresses (no second lookup): a DNS answer that
   changed to a private address after the endpoint was created is refused, never called. The
   check is repeated at least every ``revet_s`` per host; keep-alive connections stay pinned to
   addresses that passed it.
@@ -10,12 +10,13 @@
   followed (a 3xx is a failure: the customer fixes the URL); no proxy from the environment.
 - At most ``max_response_bytes`` (64 KiB) of the answer are read (so the connection can be
   reused), never kept; a longer answer drops the connection.
+- The exchange itself is :mod:`services.webhooks.http_connections` (a lean HTTP/1.1 client:
+  the CPU of each attempt is what bounds deliveries per second).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 from collections import OrderedDict
@@ -23,20 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import aiohttp
-from yarl import URL
-
-from services.runtime.public_addresses import (
-    BlockedAddressError,
-    PinnedResolver,
-    Resolve,
-    vet_host,
+from services.runtime.public_addresses import BlockedAddressError, Resolve, vet_host
+from services.webhooks.http_connections import (
+    ConnectionLostError,
+    ConnectionPool,
+    InvalidAnswerError,
 )
 from services.webhooks.url_safety import UnsafeUrlError, default_port, parse_endpoint_url
 
 USER_AGENT: Final = "QRForge-Webhooks/1"
-_CHUNK: Final = 16 * 1024
 MAX_HOSTS: Final = 1024
+MAX_URLS: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +53,19 @@ class AttemptResult:
 
 @dataclass(slots=True)
 class _HostClient:
-    session: aiohttp.ClientSession
+    pool: ConnectionPool
     addresses: tuple[str, ...]
     vetted_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """An endpoint URL as a request needs it, parsed once (every attempt to an endpoint has
+    the same URL)."""
+
+    key: tuple[str, str, int]  # scheme, host, port: one pool each
+    host: str
+    head: str  # request line and Host header
 
 
 class HttpSender:
@@ -73,97 +81,114 @@ class HttpSender:
         connections_per_host: int = 64,
     ) -> None:
         self._allowlist = tuple(allowlist)
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._max_bytes = max_response_bytes
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._ssl = ssl_context  # the system's trust store, loaded at the first https host
         self._resolve = resolve
         self._revet_s = revet_s
         self._per_host = connections_per_host
         self._hosts: OrderedDict[tuple[str, str, int], _HostClient] = OrderedDict()
         self._locks: dict[tuple[str, str, int], asyncio.Lock] = {}
+        self._targets: dict[str, _Target | str] = {}  # URL -> target, or why it is refused
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> AttemptResult:
+        target = self._target_of(url)
+        if isinstance(target, str):
+            return AttemptResult(None, target)
         try:
-            parsed = parse_endpoint_url(url, self._allowlist)
-        except UnsafeUrlError as exc:
-            return AttemptResult(None, str(exc))
-        try:
-            async with asyncio.timeout(self._timeout.total):
-                session = await self._session_for(parsed)
-                return await self._send(session, parsed, headers, body)
+            request = _request(target, headers, body)
+            async with asyncio.timeout(self._timeout_s):
+                pool = await self._pool_for(target)
+                status = await pool.exchange(request)
         except BlockedAddressError as exc:
             return AttemptResult(None, f"refused: {exc}")
         except TimeoutError:
-            return AttemptResult(None, f"no answer within {self._timeout.total:g} s")
-        except aiohttp.ClientSSLError:
+            return AttemptResult(None, f"no answer within {self._timeout_s:g} s")
+        except ssl.SSLError:
             return AttemptResult(None, "TLS handshake or certificate check failed")
-        except (aiohttp.ClientError, OSError, ValueError):
+        except InvalidAnswerError:
+            return AttemptResult(None, "the answer was not valid HTTP")
+        except (ConnectionLostError, OSError, ValueError):
             return AttemptResult(None, "connection failed")
-
-    async def _send(
-        self, session: aiohttp.ClientSession, url: URL, headers: dict[str, str], body: bytes
-    ) -> AttemptResult:
-        all_headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            **headers,
-        }
-        async with session.post(
-            url, data=body, headers=all_headers, allow_redirects=False
-        ) as response:
-            read = 0
-            async for chunk in response.content.iter_chunked(_CHUNK):
-                read += len(chunk)
-                if read > self._max_bytes:
-                    response.close()  # drop the connection rather than read the rest
-                    break
-            status = response.status
         return AttemptResult(status, "" if 200 <= status < 300 else f"HTTP {status}")
 
-    async def _session_for(self, url: URL) -> aiohttp.ClientSession:
-        host = url.raw_host or ""
-        key = (url.scheme.lower(), host, default_port(url))
+    def _target_of(self, url: str) -> _Target | str:
+        target = self._targets.get(url)
+        if target is None:
+            try:
+                parsed = parse_endpoint_url(url, self._allowlist)
+            except UnsafeUrlError as exc:
+                target = str(exc)
+            else:
+                scheme = parsed.scheme.lower()
+                host = parsed.raw_host or ""
+                target = _Target(
+                    (scheme, host, default_port(parsed)),
+                    host,
+                    f"POST {parsed.raw_path_qs or '/'} HTTP/1.1\r\n"
+                    f"Host: {parsed.raw_authority}\r\n"
+                    f"User-Agent: {USER_AGENT}\r\n"
+                    "Content-Type: application/json\r\n",
+                )
+            if len(self._targets) >= MAX_URLS:
+                self._targets.clear()
+            self._targets[url] = target
+        return target
+
+    async def _pool_for(self, target: _Target) -> ConnectionPool:
+        key = target.key
         client = self._hosts.get(key)
         if client is not None and time.monotonic() - client.vetted_at < self._revet_s:
-            return client.session  # the hot path: no lock, no DNS
+            return client.pool  # the hot path: no lock, no DNS
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             client = self._hosts.get(key)
             now = time.monotonic()
             if client is not None and now - client.vetted_at < self._revet_s:
                 self._hosts.move_to_end(key)
-                return client.session
-            vetted = await vet_host(host, key[2], self._allowlist, self._resolve)
+                return client.pool
+            vetted = await vet_host(target.host, key[2], self._allowlist, self._resolve)
             addresses = tuple(sorted(result["host"] for result in vetted))
             if client is not None and client.addresses == addresses:
                 client.vetted_at = now
-                return client.session
+                return client.pool
             if client is not None:
-                await self._drop(key)
-            connector = aiohttp.TCPConnector(
-                resolver=PinnedResolver(host, vetted),
-                ssl=self._ssl,
-                use_dns_cache=False,
+                self._drop(key)
+            tls: ssl.SSLContext | None = None
+            if key[0] == "https":
+                if self._ssl is None:
+                    self._ssl = ssl.create_default_context()
+                tls = self._ssl
+            # Connections go to exactly the vetted addresses (none for an IP literal: the
+            # literal itself, vetted as such); keep-alive ones stay pinned to them.
+            pool = ConnectionPool(
+                target.host.strip("[]"),
+                addresses,
+                key[2],
+                tls,
                 limit=self._per_host,
+                max_body=self._max_bytes,
             )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                trust_env=False,  # HTTPS_PROXY and friends would route around the checks
-                auto_decompress=False,
-                timeout=self._timeout,
-            )
-            self._hosts[key] = _HostClient(session, addresses, now)
+            self._hosts[key] = _HostClient(pool, addresses, now)
             while len(self._hosts) > MAX_HOSTS:
-                await self._drop(next(iter(self._hosts)))
-            return session
+                self._drop(next(iter(self._hosts)))
+            return pool
 
-    async def _drop(self, key: tuple[str, str, int]) -> None:
+    def _drop(self, key: tuple[str, str, int]) -> None:
         self._locks.pop(key, None)
         client = self._hosts.pop(key, None)
         if client is not None:
-            with contextlib.suppress(Exception):
-                await client.session.close()
+            client.pool.close()
 
     async def close(self) -> None:
         for key in list(self._hosts):
-            await self._drop(key)
+            self._drop(key)
+
+
+def _request(target: _Target, headers: dict[str, str], body: bytes) -> bytes:
+    for name, value in headers.items():
+        if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+            raise ValueError("header names and values cannot hold line breaks")
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    head = f"{target.head}Content-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode("latin-1") + body

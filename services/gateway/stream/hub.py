@@ -55,6 +55,7 @@ class ScanSubscription:
         "_chunks",
         "_queued_events",
         "_ready",
+        "_wake",
         "account_id",
         "ended",
         "qr_id",
@@ -71,6 +72,7 @@ class ScanSubscription:
         self._chunks: list[bytes] = []
         self._queued_events = 0
         self._ready = asyncio.Event()
+        self._wake: asyncio.TimerHandle | None = None
 
     def offer(self, chunk: bytes, events: int) -> None:
         """Queue ``chunk``, the frames of ``events`` scans (shared with other streams)."""
@@ -92,19 +94,35 @@ class ScanSubscription:
         if self.ended is None:
             self.ended = reason
             self._ready.set()
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
 
     def abort(self) -> None:
         if self._abort is not None:
             self._abort()
 
+    def _woken(self) -> None:
+        self._wake = None
+        self._ready.set()
+
     async def next_batch(self, timeout_s: float) -> tuple[bytes, int]:
         """Everything queued so far, as one chunk, and how many events it holds; waits up to
         ``timeout_s`` for something when nothing is queued (``(b"", 0)`` on timeout or once
-        ended)."""
+        ended).
+
+        The wait may end earlier than ``timeout_s`` with nothing: a wake-up timer already set
+        for an earlier moment is kept rather than replaced. A stream fed every few tens of
+        milliseconds thus sets about one timer per ``timeout_s`` instead of one per batch
+        (a timer per wait was an eighth of the gateway's CPU with 500 streams)."""
         if not self._chunks and self.ended is None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout_s):
-                    await self._ready.wait()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            if self._wake is None or self._wake.when() > deadline:
+                if self._wake is not None:
+                    self._wake.cancel()
+                self._wake = loop.call_at(deadline, self._woken)
+            await self._ready.wait()
         self._ready.clear()
         chunks, events = self._chunks, self._queued_events
         self._chunks, self._queued_events = [], 0
