@@ -46,16 +46,20 @@ async def seed(stack: Stack, account: ApiAccount) -> str:
             {
                 "name": "Spring flyer",
                 "destination_url": "https://example.com/spring",
+                "tags": ["spring", "print"],
                 "design": {"frame": {"style": "banner-bottom", "text": "SCAN ME"}},
             },
         )
-        for name, url in (
-            ("Shop window", "https://example.com/shop"),
-            ("Menu table 4", "https://example.com/menu"),
-            ("Trade fair badge", "https://example.com/fair"),
+        for name, url, tags in (
+            ("Shop window", "https://example.com/shop", ["print", "store"]),
+            ("Menu table 4", "https://example.com/menu", ["store"]),
+            ("Trade fair badge", "https://example.com/fair", ["events", "print"]),
         ):
             await _post(
-                http, f"{base}/v1/qrcodes/dynamic", key, {"name": name, "destination_url": url}
+                http,
+                f"{base}/v1/qrcodes/dynamic",
+                key,
+                {"name": name, "destination_url": url, "tags": tags},
             )
         for text in ("Wi-Fi of the café", "Opening hours"):
             await _post(
@@ -111,6 +115,7 @@ async def screenshots(stack: Stack, account: ApiAccount, qr_id: str) -> None:
             (f"#/codes/{qr_id}", "Spring flyer", "detail"),
             (f"#/codes/{qr_id}/stats", "Statistics", "stats"),
             ("#/live", "Live scans", "live"),
+            ("#/tags", "Tags", "tags"),
             ("#/designs", "Saved designs", "designs"),
             ("#/keys", "API keys", "keys"),
             ("#/usage", "Usage", "usage"),
