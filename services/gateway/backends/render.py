@@ -119,7 +119,8 @@ def _outcome(outcome: render_pb2.RenderOutcome) -> render_pb2.RenderedImage | Ap
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A verified image; for QR codes the level and logo size drawn (0.0 without a logo) and
-    the warnings of fitting (and of the payload, once the caller adds them)."""
+    the warnings of fitting (and of the payload, once the caller adds them). A planned code's
+    (``plan_only``) has everything but the image: ``data`` is empty."""
 
     data: bytes
     content_type: str
@@ -285,15 +286,22 @@ def etag_for(
 
 
 async def render(
-    backend: RenderBackend, request: render_pb2.RenderQRRequest, account_id: str
+    backend: RenderBackend,
+    request: render_pb2.RenderQRRequest,
+    account_id: str,
+    *,
+    plan_only: bool = False,
 ) -> Rendered:
     """Render ``request`` for ``account_id``: the render service takes turns between accounts.
+    With ``plan_only``, only what drawing it would decide comes back (``data`` empty; see
+    ``plan_only`` in render.proto): for a code stored without its image.
 
     The account travels on a copy, so ``request`` (and an ETag made from it) stays free of it.
     """
     billed = render_pb2.RenderQRRequest()
     billed.CopyFrom(request)
     billed.account_id = account_id
+    billed.plan_only = plan_only
     image = await backend.render_qr(billed)
     return Rendered(
         image.data,
@@ -336,15 +344,23 @@ async def decode_image(
 
 
 async def render_options(
-    backend: RenderBackend, payload: str, options: QROptions, account_id: str
+    backend: RenderBackend,
+    payload: str,
+    options: QROptions,
+    account_id: str,
+    *,
+    plan_only: bool = False,
 ) -> Rendered:
-    """Render ``payload`` drawn as ``options`` say, for ``account_id``.
+    """Render ``payload`` drawn as ``options`` say, for ``account_id`` (only planned, with no
+    image, under ``plan_only``: see :func:`render`).
 
     The renderer names ``design.logo_data`` when it refuses a logo (it only ever sees bytes);
     a logo the client gave as ``logo_url`` is reported on that field, as LOGO_FETCH_FAILED.
     """
     try:
-        return await render(backend, request_from_options(payload, options), account_id)
+        return await render(
+            backend, request_from_options(payload, options), account_id, plan_only=plan_only
+        )
     except ApiError as error:
         if options.design.logo_url is None or error.field != "design.logo_data":
             raise

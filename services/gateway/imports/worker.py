@@ -109,7 +109,10 @@ async def serve(settings: GatewaySettings, admin_port: int, stop: asyncio.Event)
         render = RenderBackend(
             render_pb2_grpc.RenderServiceStub(channel), settings.render_timeout_s
         )
-        tools = DrawingTools(render, logo_policy(settings), settings.short_domains, pool)
+        # An import returns no image: its codes are planned, not drawn (see DrawingTools).
+        tools = DrawingTools(
+            render, logo_policy(settings), settings.short_domains, pool, plan_only=True
+        )
         worker = ImportWorker(ImportRunner(pool, tools), pool)
         stack.push_async_callback(worker.stop)
 
