@@ -425,3 +425,11 @@ async def test_a_slug_taken_twice_in_one_chunk_fails_one_line_and_stores_the_oth
         f"https://example.com/slug/{i}" for i in (1, 2, 3, 5, 6)
     )
     assert sorted(c["slug"] for c in codes if c["slug"] == "chunk-slug") == ["chunk-slug"]
+    # The worker counts its lines where Prometheus scrapes it (its own admin port).
+    metrics = await owner.http.get(f"http://127.0.0.1:{import_worker.admin_port}/metrics")
+    counted = {
+        line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+        for line in (await metrics.text()).splitlines()
+        if line.startswith("qrforge_gateway_import_lines_total{")
+    }
+    assert counted['outcome="created"'] >= 5 and counted['outcome="failed"'] >= 1

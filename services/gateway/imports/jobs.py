@@ -37,6 +37,7 @@ from services.gateway.backends.render import BATCH_MAX_ITEMS, BATCHES_IN_FLIGHT
 from services.gateway.batch.creation import PreparedItem, prepare_items
 from services.gateway.imports import storage
 from services.gateway.imports.storage import ImportJob, PendingRow, RowOutcome
+from services.gateway.metrics import import_lines_total
 from services.gateway.qrcodes.prepared import DrawingTools, store_prepared
 from services.gateway.qrcodes.storage import insert_unlimited_qrs
 from services.runtime.errors import ApiError
@@ -118,6 +119,9 @@ class ImportRunner:
             )
             outcomes, retry_later = await self._store(conn, job, rows, prepared)
             await storage.record_outcomes(conn, job.import_id, outcomes)
+        created = sum(1 for outcome in outcomes if outcome.qr_id is not None)
+        import_lines_total.labels("created").inc(created)
+        import_lines_total.labels("failed").inc(len(outcomes) - created)
         return len(rows), retry_later
 
     async def _store(
