@@ -6,6 +6,8 @@ Images are a pure function of the render request, so the strong ETag is a hash o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -56,13 +58,19 @@ BATCHES_IN_FLIGHT: Final = 2
 @dataclass(frozen=True, slots=True)
 class RenderBackend:
     """The render service as the gateway calls it: its stub and the deadline of every call.
-    Small QR renders of concurrent requests travel together (see ``coalescing``)."""
+    Small QR renders of concurrent requests travel together (see ``coalescing``).
+
+    ``singles_in_flight`` (0: no bound) caps the QR renders sent alone at once, for a caller
+    that starts many (the import worker): the rest wait here, where no deadline runs, rather
+    than in render's queue behind the account's own, where theirs would."""
 
     stub: render_pb2_grpc.RenderServiceAsyncStub
     timeout_s: float
+    singles_in_flight: int = 0
     batches: Coalescer[render_pb2.RenderQRRequest, render_pb2.RenderedImage] = field(
         init=False, repr=False, compare=False
     )
+    singles: asyncio.Semaphore | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         batches = Coalescer(
@@ -72,6 +80,8 @@ class RenderBackend:
             max_in_flight=BATCHES_IN_FLIGHT,
         )
         object.__setattr__(self, "batches", batches)
+        singles = asyncio.Semaphore(self.singles_in_flight) if self.singles_in_flight else None
+        object.__setattr__(self, "singles", singles)
 
     async def _render_batch(
         self, items: Sequence[render_pb2.RenderQRRequest]
@@ -87,9 +97,10 @@ class RenderBackend:
     async def render_qr(self, request: render_pb2.RenderQRRequest) -> render_pb2.RenderedImage:
         if is_cheap(request):
             return await self.batches.submit(request)
-        return await call_unary(
-            self.stub.RenderQR, request, timeout=self.timeout_s, name="render.RenderQR"
-        )
+        async with self.singles or contextlib.nullcontext():
+            return await call_unary(
+                self.stub.RenderQR, request, timeout=self.timeout_s, name="render.RenderQR"
+            )
 
 
 def is_cheap(request: render_pb2.RenderQRRequest) -> bool:
