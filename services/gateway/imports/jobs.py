@@ -179,8 +179,8 @@ class ImportRunner:
             log.warning("a group of imported codes failed to store; storing them one by one")
             return {}
         return {
-            line: RowOutcome(line, qr_id=record.qr_id)
-            for (line, _), record in zip(group, stored, strict=True)
+            line: RowOutcome(line, qr_id=qr_id)
+            for (line, _), qr_id in zip(group, stored, strict=True)
         }
 
 
