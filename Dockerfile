@@ -77,6 +77,6 @@ WORKDIR /app
 # Numeric so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 # Public: gateway 8080, redirect 8081; gRPC: render 7051, keys 7052, analytics 7053;
-# admin (/healthz, /readyz, /metrics): 9080, 9081, 9051, 9052, 9053.
-EXPOSE 8080 8081 7051 7052 7053 9080 9081 9051 9052 9053
+# admin (/healthz, /readyz, /metrics): 9080, 9081, 9051, 9052, 9053, import worker 9085.
+EXPOSE 8080 8081 7051 7052 7053 9080 9081 9051 9052 9053 9085
 ENTRYPOINT ["python", "-m"]

@@ -37,3 +37,9 @@ enriched_scan_messages_total: Final = Counter(
     "(fanned_out, malformed).",
     ["outcome"],
 )
+
+import_lines_total: Final = Counter(
+    "qrforge_gateway_import_lines_total",
+    "Import lines given their outcome by the import worker: a code created, or failed.",
+    ["outcome"],
+)

@@ -39,7 +39,7 @@ from services.render.qr_frame import (
     validate_frame,
 )
 from services.render.qr_geometry import QRLayout, build_layout
-from services.render.qr_matrix import QRMatrix, encode_qr
+from services.render.qr_matrix import QRMatrix, encode_qr, qr_version
 from services.render.qr_paint import GradientPaint, Paint
 from services.render.qr_raster import (
     COLORIZED_IMAGE_MAX_SIDE,
@@ -133,6 +133,34 @@ def render_qr(spec: QRSpec) -> RenderedImage:
     if is_framed(spec.design.frame):
         return _framed(spec)
     return _render_validated(spec)
+
+
+def plan_qr(spec: QRSpec) -> RenderedImage:
+    """What :func:`render_qr` returns for ``spec``, without the image (``data`` empty): the
+    version, level, logo size and warnings a code is stored with, or the same ApiError.
+
+    A plain PNG (square modules, one ink, no logo, no frame) is only encoded: its fitting
+    cannot depend on its verification, which reads back the symbol's own module grid at one
+    pixel per module -- the encoder's matrix exactly, which always decodes -- so the level is
+    never raised for it and what is left to decide (colours, version, room for the modules)
+    comes before any drawing. Every other design is drawn and verified in full, since a
+    decode that fails there changes the outcome (level raised, logo shrunk, refused).
+    """
+    if spec.format != "png" or not spec.design.is_plain or is_framed(spec.design.frame):
+        return replace(render_qr(spec), data=b"")
+    _validate(spec)
+    _, inverted = _paint(spec)
+    if inverted and spec.fit == "strict":
+        raise inverted_refused()
+    version = qr_version(spec.payload, spec.error_correction)
+    _placement(spec, 17 + 4 * version)
+    return RenderedImage(
+        data=b"",
+        content_type=CONTENT_TYPES[spec.format],
+        version=version,
+        error_correction=spec.error_correction,
+        warnings=(_INVERTED_WARNING,) if inverted else (),
+    )
 
 
 def _render_validated(spec: QRSpec, frame: PdfFrame | _RasterFrame | None = None) -> RenderedImage:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.render.barcode_images import render_barcode
-from services.render.qr_images import render_qr
+from services.render.qr_images import plan_qr, render_qr
 from services.render.specs import BarcodeSpec, QRDesign, QRSpec, RenderedImage
 from services.runtime.errors import ApiError
 
@@ -20,19 +20,26 @@ __all__ = [
     "QRDesign",
     "QRSpec",
     "RenderedImage",
+    "qr_outcome",
     "render_barcode",
     "render_qr",
     "render_qr_group",
 ]
 
 
+def qr_outcome(spec: QRSpec) -> RenderedImage:
+    """``spec``'s verified image, or with ``plan_only`` what drawing it would decide and no
+    image (:func:`~services.render.qr_images.plan_qr`)."""
+    return plan_qr(spec) if spec.plan_only else render_qr(spec)
+
+
 def render_qr_group(specs: Sequence[QRSpec]) -> list[RenderedImage | ApiError]:
-    """Several codes in one job, one trip to a worker and back: each code's image, or the
-    ApiError :func:`render_qr` raised for it."""
+    """Several codes in one job, one trip to a worker and back: each code's
+    :func:`qr_outcome`, or the ApiError raised for it."""
     outcomes: list[RenderedImage | ApiError] = []
     for spec in specs:
         try:
-            outcomes.append(render_qr(spec))
+            outcomes.append(qr_outcome(spec))
         except ApiError as error:
             outcomes.append(error)
     return outcomes

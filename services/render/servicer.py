@@ -10,7 +10,7 @@ from typing import Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.image_decoding import DecodedSymbol, decode_image
-from services.render.render_jobs import render_barcode, render_qr, render_qr_group
+from services.render.render_jobs import qr_outcome, render_barcode, render_qr, render_qr_group
 from services.render.specs import BarcodeSpec, Frame, Gradient, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
 from services.runtime.errors import ApiError
@@ -74,6 +74,7 @@ def qr_spec_from(request: render_pb2.RenderQRRequest) -> QRSpec:
         ),
         fit=request.fit or _DEFAULT_QR.fit,
         error_correction_requested=request.error_correction_requested,
+        plan_only=request.plan_only,
     )
 
 
@@ -129,7 +130,7 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     async def RenderQR(  # noqa: N802 - gRPC method name
         self, request: render_pb2.RenderQRRequest, context: object
     ) -> render_pb2.RenderedImage:
-        image = await self._pool.run(render_qr, qr_spec_from(request), request.account_id)
+        image = await self._pool.run(qr_outcome, qr_spec_from(request), request.account_id)
         return to_message(image)
 
     async def RenderBarcode(  # noqa: N802 - gRPC method name

@@ -134,6 +134,8 @@ class QRSpec:
     fit: str = "auto"
     # The client chose the level: fitting may shrink the logo but never raises the level.
     error_correction_requested: bool = False
+    # No image wanted, only what drawing it would decide (see render_jobs.qr_outcome).
+    plan_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,20 @@ from typing import Final
 BASE62: Final = string.digits + string.ascii_letters
 
 
+# 248 = 4 × 62: bytes below it map onto the alphabet uniformly (byte % 62); the rest are
+# dropped. As one bytes.translate, in C: ~2 us an id where a generator over the bytes took
+# ~5.5 us (an import line takes one id, a dynamic one two).
+_TO_BASE62: Final = bytes(ord(BASE62[byte % 62]) for byte in range(256))
+_UNEVEN: Final = bytes(range(248, 256))
+
+
 def random_base62(length: int) -> str:
     """``length`` uniform base62 characters from one read of the system's random source
     (a ``secrets.choice`` per character cost a system call each)."""
-    chars: list[str] = []
+    chars = b""
     while len(chars) < length:
-        # 248 = 4 × 62: bytes below it map onto the alphabet uniformly; the rest are skipped.
-        chars.extend(BASE62[byte % 62] for byte in secrets.token_bytes(length + 8) if byte < 248)
-    return "".join(chars[:length])
+        chars += secrets.token_bytes(length + 8).translate(_TO_BASE62, _UNEVEN)
+    return chars[:length].decode("ascii")
 
 
 def new_id(prefix: str, length: int = 16) -> str:

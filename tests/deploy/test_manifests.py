@@ -381,8 +381,7 @@ def test_prometheus_may_scrape_every_admin_port(each: Rendered) -> None:
 
 def test_service_monitor_scrapes_every_admin_port(each: Rendered) -> None:
     (monitor,) = each.of_kind("ServiceMonitor")
-    (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] == "admin"
+    (endpoint,) = [e for e in monitor["spec"]["endpoints"] if e["port"] == "admin"]
     assert endpoint["path"] == "/metrics"
     assert monitor["spec"]["jobLabel"] == NAME_LABEL
     selected = {
@@ -395,6 +394,39 @@ def test_service_monitor_scrapes_every_admin_port(each: Rendered) -> None:
         service = each.get("Service", name)
         assert service["metadata"]["labels"][NAME_LABEL] == name
         assert "admin" in {p["name"] for p in service["spec"]["ports"]}
+
+
+def test_every_containers_admin_port_is_scraped_under_a_job_of_its_own(each: Rendered) -> None:
+    """A second process in a pod (the import worker beside the gateway) has an admin port of
+    its own: its Service exposes it, the ServiceMonitor scrapes it (as another job than the
+    pod's service), and Prometheus may reach it."""
+    (monitor,) = each.of_kind("ServiceMonitor")
+    endpoints = {e["port"]: e for e in monitor["spec"]["endpoints"]}
+    monitoring = {"kubernetes.io/metadata.name": "monitoring"}
+    sidecars = 0
+    for name, deployment in _deployments(each).items():
+        for container in pod_spec(deployment)["containers"]:
+            for port in container.get("ports", []):
+                if port["name"] == "admin" or not port["name"].endswith("admin"):
+                    continue
+                sidecars += 1
+                service_ports = {p["name"]: p for p in each.get("Service", name)["spec"]["ports"]}
+                assert service_ports[port["name"]]["targetPort"] == port["name"], name
+                endpoint = endpoints[port["name"]]
+                assert endpoint["path"] == "/metrics"
+                [job] = [r for r in endpoint["relabelings"] if r["targetLabel"] == "job"]
+                assert job["replacement"] not in SERVICES
+                assert any(
+                    peer.get("namespaceSelector", {}).get("matchLabels") == monitoring
+                    and any(
+                        p.get("port") in (port["name"], port["containerPort"])
+                        for p in rule.get("ports", [])
+                    )
+                    for policy in _policies_for(each, pod_labels(deployment))
+                    for rule in policy["spec"].get("ingress", [])
+                    for peer in rule.get("from", [])
+                ), (name, port["name"])
+    assert sidecars >= 1  # the import worker's
 
 
 def test_alert_rules_are_complete(each: Rendered) -> None:

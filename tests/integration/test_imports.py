@@ -9,12 +9,15 @@ code path: the mapping is the only per-source part).
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 from typing import Any
 
 import pytest
+import zxingcpp
+from PIL import Image, ImageDraw
 
 from tests.support.api_client import ApiClient, ApiResponse
 from tests.support.polling import eventually
@@ -236,3 +239,197 @@ async def test_an_import_stops_creating_at_the_plans_code_limit(
     failed = list(csv.DictReader(io.StringIO(errors.body.decode(), newline="")))
     assert all(row["reason"].startswith("QUOTA_EXCEEDED") for row in failed)
     assert len(await _exported(owner)) == 3
+
+
+# What a code keeps of its render...
+_DRAWN = (
+    "format",
+    "size",
+    "width",
+    "height",
+    "error_correction",
+    "quiet_zone",
+    "design",
+    "version",
+    "applied",
+    "warnings",
+)
+# ...and everything else a client reads of it but its ids (a dynamic code's short URL is its
+# own, and with it what drawing decides: its short code is another payload).
+_COMPARED = (
+    *_DRAWN, "kind", "type", "content", "name", "tags", "destination_url", "rules", "variants",
+    "expired_url", "forward_query", "utm", "protection", "active", "domain",
+)  # fmt: skip
+
+
+def _logo_data() -> str:
+    image = Image.new("RGB", (64, 64), (220, 40, 60))
+    ImageDraw.Draw(image).rectangle((20, 20, 44, 44), fill=(20, 90, 200))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _drawing_options(bodies: list[dict[str, Any]], code: dict[str, Any]) -> dict[str, Any]:
+    """The drawing options of the body ``code`` was created from (found by its name)."""
+    [body] = [body for body in bodies if body.get("name") == code["name"]]
+    return {key: body[key] for key in ("error_correction", "size", "design_id") if key in body}
+
+
+def _sort_key(code: dict[str, Any]) -> tuple[str, ...]:
+    return (code["kind"], code["name"] or "", str(code.get("content")), str(code.get("short_url")))
+
+
+def _decoded(png: bytes, *, inverted: bool) -> list[tuple[str, str]]:
+    """(text, level) of every QR code in a PNG, read as a phone app reads it (light-on-dark
+    with zxing's invert pass)."""
+    gray = Image.open(io.BytesIO(png)).convert("L")
+    results = zxingcpp.read_barcodes(
+        gray,
+        formats=zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode]),
+        text_mode=zxingcpp.TextMode.Plain,
+        try_invert=inverted,
+    )
+    return [(result.text, result.ec_level) for result in results]
+
+
+async def test_an_imported_code_is_the_code_the_batch_stores_and_its_image_decodes(
+    stack: Stack, api: ApiClient, import_worker: ServiceProcess
+) -> None:
+    """Imports plan their codes instead of drawing them: every line, plain or drawn in full
+    (a logo, round modules), stores what the same body stores through POST /v1/qrcodes/batch,
+    and each image, drawn when downloaded, decodes to the payload."""
+    owner = api.as_account(unlimited_account(stack, "import-vs-batch"))
+    logo = _logo_data()
+    designs = {}
+    for name, design in {
+        "inverted": {"fg_color": "#ffffff", "bg_color": "#1a237e"},
+        "logo": {"dot_style": "round", "logo_data": logo, "logo_size": 0.4},
+    }.items():
+        saved = await owner.request(
+            "POST", "/v1/designs", json_body={"name": name, "design": design}
+        )
+        designs[name] = saved.data(201)["design_id"]
+    wifi = json.dumps({"ssid": "Cafe", "password": "short", "encryption": "WPA"})
+    header = ["kind", "type", "content", "name", "destination_url", "error_correction", "size",
+              "design_id", "tags"]  # fmt: skip
+    rows = [
+        ["static", "url", "https://example.com/same/1", "", "", "", "", "", "a|b"],
+        ["static", "text", "x" * 900, "Long", "", "L", "1000", "", ""],
+        ["static", "wifi", wifi, "", "", "", "", "", ""],
+        ["static", "url", "https://example.com/same/inverted", "", "", "", "", designs["inverted"], ""],
+        ["static", "url", "https://example.com/same/logo", "", "", "", "", designs["logo"], ""],
+        ["dynamic", "", "", "Dyn", "https://example.com/same/d", "Q", "", "", "d"],
+        ["dynamic", "", "", "Dyn logo", "https://example.com/same/dl", "", "", designs["logo"], ""],
+        ["static", "text", "y" * 1200, "", "", "H", "100", "", ""],  # too small: refused
+    ]  # fmt: skip
+    queued = (await _upload(owner, "qrforge", _csv(header, rows))).data(202)
+    job = await _finished(owner, queued["import_id"], timeout_s=60)
+
+    bodies: list[dict[str, Any]] = []
+    for kind, qr_type, content, name, destination, level, size, design_id, tags in rows:
+        body: dict[str, Any] = {"kind": kind}
+        if kind == "static":
+            body |= {
+                "type": qr_type,
+                "content": json.loads(content) if qr_type == "wifi" else content,
+            }
+        else:
+            body |= {"destination_url": destination}
+        for key, value in (("name", name), ("error_correction", level), ("design_id", design_id)):
+            if value:
+                body[key] = value
+        if size:
+            body["size"] = int(size)
+        if tags:
+            body["tags"] = tags.split("|")
+        bodies.append(body)
+    batch = (await owner.batch(bodies)).data()["results"]
+    errors = await owner.request("GET", f"/v1/imports/{queued['import_id']}/errors")
+    failed = list(csv.DictReader(io.StringIO(errors.body.decode(), newline="")))
+    # The same lines fail for the same reasons (lines count from the first after the header).
+    assert [(row["line"], row["reason"].split(":")[0]) for row in failed] == [
+        (str(result["index"] + 1), result["error"]["code"])
+        for result in batch
+        if not result["success"]
+    ]
+    assert [result["success"] for result in batch].count(False) == 1
+    assert (job["succeeded"], job["failed"]) == (len(rows) - 1, 1)
+
+    listed = (await owner.request("GET", "/v1/qrcodes", params={"limit": "100"})).data()
+    batch_ids = {result["data"]["qr_id"] for result in batch if result["success"]}
+    imported = sorted(
+        (code for code in listed if code["qr_id"] not in batch_ids),
+        key=_sort_key,
+    )
+    by_batch = sorted(
+        (code for code in listed if code["qr_id"] in batch_ids),
+        key=_sort_key,
+    )
+    assert len(imported) == len(by_batch) == len(rows) - 1
+    # A dynamic code's drawing is compared with the static code of its very short URL, in the
+    # same design, stored by the batch.
+    twins = [
+        {"type": "url", "content": mine["short_url"], **_drawing_options(bodies, mine)}
+        for mine in imported
+        if mine["kind"] == "dynamic"
+    ]
+    drawn_twins = iter((await owner.batch(twins)).data()["results"])
+    warned: set[str] = set()
+    for mine, theirs in zip(imported, by_batch, strict=True):
+        compared: tuple[str, ...] = _COMPARED
+        if mine["kind"] == "dynamic":
+            compared = tuple(key for key in _COMPARED if key not in _DRAWN)
+            twin = next(drawn_twins)["data"]
+            assert {key: mine.get(key) for key in _DRAWN} == {key: twin.get(key) for key in _DRAWN}
+        assert {key: mine.get(key) for key in compared} == {
+            key: theirs.get(key) for key in compared
+        }
+        warned |= {warning["code"] for warning in mine["warnings"]}
+        inverted = any(w["code"] == "INVERTED_COLORS" for w in mine["warnings"])
+        texts = []
+        for code in (mine, theirs):
+            image = await owner.request("GET", f"/v1/qrcodes/{code['qr_id']}/download")
+            assert image.status == 200
+            [(text, level)] = _decoded(image.body, inverted=inverted)
+            assert level == code["error_correction"]
+            texts.append(text)
+        if mine["kind"] == "dynamic":
+            assert texts == [mine["short_url"], theirs["short_url"]]
+        else:
+            assert texts[0] == texts[1]
+            if mine["type"] in ("url", "text"):
+                assert texts[0] == mine["content"]
+    # The cases meant to be covered were: fitting and the payload reported what they changed.
+    assert {"INVERTED_COLORS", "LOGO_REDUCED", "WIFI_PASSWORD_LENGTH"} <= warned
+
+
+async def test_a_slug_taken_twice_in_one_chunk_fails_one_line_and_stores_the_others(
+    stack: Stack, api: ApiClient, import_worker: ServiceProcess
+) -> None:
+    """A chunk's dynamic codes go in one statement; a clash there stores them one by one."""
+    owner = api.as_account(unlimited_account(stack, "import-slug-clash"))
+    rows = [
+        ["dynamic", f"link {i}", f"https://example.com/slug/{i}", "chunk-slug" if i in (2, 4) else ""]
+        for i in range(1, 7)
+    ]  # fmt: skip
+    body = _csv(["kind", "name", "destination_url", "slug"], rows)
+    queued = (await _upload(owner, "qrforge", body)).data(202)
+    job = await _finished(owner, queued["import_id"], timeout_s=60)
+    assert (job["succeeded"], job["failed"]) == (5, 1)
+    errors = await owner.request("GET", f"/v1/imports/{queued['import_id']}/errors")
+    failed = list(csv.DictReader(io.StringIO(errors.body.decode(), newline="")))
+    assert [(row["line"], row["reason"].split(":")[0]) for row in failed] == [("4", "SLUG_TAKEN")]
+    codes = await _exported(owner)
+    assert sorted(c["destination_url"] for c in codes) == sorted(
+        f"https://example.com/slug/{i}" for i in (1, 2, 3, 5, 6)
+    )
+    assert sorted(c["slug"] for c in codes if c["slug"] == "chunk-slug") == ["chunk-slug"]
+    # The worker counts its lines where Prometheus scrapes it (its own admin port).
+    metrics = await owner.http.get(f"http://127.0.0.1:{import_worker.admin_port}/metrics")
+    counted = {
+        line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+        for line in (await metrics.text()).splitlines()
+        if line.startswith("qrforge_gateway_import_lines_total{")
+    }
+    assert counted['outcome="created"'] >= 5 and counted['outcome="failed"'] >= 1

@@ -6,6 +6,8 @@ Images are a pure function of the render request, so the strong ETag is a hash o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -56,13 +58,19 @@ BATCHES_IN_FLIGHT: Final = 2
 @dataclass(frozen=True, slots=True)
 class RenderBackend:
     """The render service as the gateway calls it: its stub and the deadline of every call.
-    Small QR renders of concurrent requests travel together (see ``coalescing``)."""
+    Small QR renders of concurrent requests travel together (see ``coalescing``).
+
+    ``singles_in_flight`` (0: no bound) caps the QR renders sent alone at once, for a caller
+    that starts many (the import worker): the rest wait here, where no deadline runs, rather
+    than in render's queue behind the account's own, where theirs would."""
 
     stub: render_pb2_grpc.RenderServiceAsyncStub
     timeout_s: float
+    singles_in_flight: int = 0
     batches: Coalescer[render_pb2.RenderQRRequest, render_pb2.RenderedImage] = field(
         init=False, repr=False, compare=False
     )
+    singles: asyncio.Semaphore | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         batches = Coalescer(
@@ -72,6 +80,8 @@ class RenderBackend:
             max_in_flight=BATCHES_IN_FLIGHT,
         )
         object.__setattr__(self, "batches", batches)
+        singles = asyncio.Semaphore(self.singles_in_flight) if self.singles_in_flight else None
+        object.__setattr__(self, "singles", singles)
 
     async def _render_batch(
         self, items: Sequence[render_pb2.RenderQRRequest]
@@ -87,9 +97,10 @@ class RenderBackend:
     async def render_qr(self, request: render_pb2.RenderQRRequest) -> render_pb2.RenderedImage:
         if is_cheap(request):
             return await self.batches.submit(request)
-        return await call_unary(
-            self.stub.RenderQR, request, timeout=self.timeout_s, name="render.RenderQR"
-        )
+        async with self.singles or contextlib.nullcontext():
+            return await call_unary(
+                self.stub.RenderQR, request, timeout=self.timeout_s, name="render.RenderQR"
+            )
 
 
 def is_cheap(request: render_pb2.RenderQRRequest) -> bool:
@@ -119,7 +130,8 @@ def _outcome(outcome: render_pb2.RenderOutcome) -> render_pb2.RenderedImage | Ap
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A verified image; for QR codes the level and logo size drawn (0.0 without a logo) and
-    the warnings of fitting (and of the payload, once the caller adds them)."""
+    the warnings of fitting (and of the payload, once the caller adds them). A planned code's
+    (``plan_only``) has everything but the image: ``data`` is empty."""
 
     data: bytes
     content_type: str
@@ -285,15 +297,22 @@ def etag_for(
 
 
 async def render(
-    backend: RenderBackend, request: render_pb2.RenderQRRequest, account_id: str
+    backend: RenderBackend,
+    request: render_pb2.RenderQRRequest,
+    account_id: str,
+    *,
+    plan_only: bool = False,
 ) -> Rendered:
     """Render ``request`` for ``account_id``: the render service takes turns between accounts.
+    With ``plan_only``, only what drawing it would decide comes back (``data`` empty; see
+    ``plan_only`` in render.proto): for a code stored without its image.
 
     The account travels on a copy, so ``request`` (and an ETag made from it) stays free of it.
     """
     billed = render_pb2.RenderQRRequest()
     billed.CopyFrom(request)
     billed.account_id = account_id
+    billed.plan_only = plan_only
     image = await backend.render_qr(billed)
     return Rendered(
         image.data,
@@ -336,15 +355,23 @@ async def decode_image(
 
 
 async def render_options(
-    backend: RenderBackend, payload: str, options: QROptions, account_id: str
+    backend: RenderBackend,
+    payload: str,
+    options: QROptions,
+    account_id: str,
+    *,
+    plan_only: bool = False,
 ) -> Rendered:
-    """Render ``payload`` drawn as ``options`` say, for ``account_id``.
+    """Render ``payload`` drawn as ``options`` say, for ``account_id`` (only planned, with no
+    image, under ``plan_only``: see :func:`render`).
 
     The renderer names ``design.logo_data`` when it refuses a logo (it only ever sees bytes);
     a logo the client gave as ``logo_url`` is reported on that field, as LOGO_FETCH_FAILED.
     """
     try:
-        return await render(backend, request_from_options(payload, options), account_id)
+        return await render(
+            backend, request_from_options(payload, options), account_id, plan_only=plan_only
+        )
     except ApiError as error:
         if options.design.logo_url is None or error.field != "design.logo_data":
             raise

@@ -1,15 +1,20 @@
 """Running an import: its lines become codes, a chunk at a time, through the batch's own
-prepare-then-store path (validation, logo, verified render, quota-checked insert).
+prepare-then-store path (validation, logo, fitting, quota-checked insert). An import returns
+no image, so render only plans its codes (``plan_only``: the version, level and warnings the
+row keeps, decided as drawing would decide them); each image is drawn and verified when it
+is asked for, as every stored code's is.
 
 A chunk is one transaction: claim up to :data:`CHUNK_ROWS` lines without an outcome
 (``FOR UPDATE SKIP LOCKED``), prepare their codes, insert each in its savepoint, record every
 line's outcome and the job's counters, commit. A worker killed anywhere in it loses the whole
 chunk -- codes, outcomes and counters together -- and whoever runs the job next does those
 lines again: every line creates its code exactly once. Several chunks of a job run at once
-(:data:`CHUNKS_IN_FLIGHT`) so the renders of one overlap the inserts of another. For an
-account under no code limit, a chunk's static codes are inserted by one statement (the
-grouped insert single creates use): a savepoint and three round trips per code were half
-the chunk's time.
+(:data:`CHUNKS_IN_FLIGHT`) so the renders of one overlap the inserts of another, and a chunk
+has :data:`RENDERS_IN_FLIGHT` renders out at once, enough for full coalesced render batches
+(a planned code costs render less than its gRPC call). For an account under no code limit,
+a chunk's codes without logos, static and dynamic, are inserted by one statement (the grouped
+insert single creates use): a savepoint and three round trips per code were half the chunk's
+time.
 
 A line that fails for a reason of its own (bad URL, quota reached) records that reason. One
 that fails because a backing service did (5xx: render away) records nothing and is tried
@@ -28,17 +33,22 @@ import asyncpg
 import msgspec
 
 from services.gateway.account.principal import Principal
+from services.gateway.backends.render import BATCH_MAX_ITEMS, BATCHES_IN_FLIGHT
 from services.gateway.batch.creation import PreparedItem, prepare_items
 from services.gateway.imports import storage
 from services.gateway.imports.storage import ImportJob, PendingRow, RowOutcome
+from services.gateway.metrics import import_lines_total
 from services.gateway.qrcodes.prepared import DrawingTools, store_prepared
-from services.gateway.qrcodes.storage import insert_unlimited_static_qrs
+from services.gateway.qrcodes.storage import insert_unlimited_qrs
 from services.runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS: Final = 200
 CHUNKS_IN_FLIGHT: Final = 3
+# Two coalesced batches' worth (BATCH_MAX_ITEMS, BATCHES_IN_FLIGHT): the render service still
+# queues them for the account, in its fair share of the workers.
+RENDERS_IN_FLIGHT: Final = BATCH_MAX_ITEMS * BATCHES_IN_FLIGHT
 MAX_IDLE_ATTEMPTS: Final = 8
 FIRST_PAUSE_S: Final = 0.5
 MAX_PAUSE_S: Final = 30.0
@@ -104,9 +114,14 @@ class ImportRunner:
             if not rows:
                 return 0, None
             bodies = [msgspec.json.decode(row.body.encode()) for row in rows]
-            prepared = await prepare_items(self._tools, principal, bodies)
+            prepared = await prepare_items(
+                self._tools, principal, bodies, concurrency=RENDERS_IN_FLIGHT
+            )
             outcomes, retry_later = await self._store(conn, job, rows, prepared)
             await storage.record_outcomes(conn, job.import_id, outcomes)
+        created = sum(1 for outcome in outcomes if outcome.qr_id is not None)
+        import_lines_total.labels("created").inc(created)
+        import_lines_total.labels("failed").inc(len(outcomes) - created)
         return len(rows), retry_later
 
     async def _store(
@@ -144,29 +159,28 @@ class ImportRunner:
         rows: Sequence[PendingRow],
         prepared: Sequence[PreparedItem | ApiError],
     ) -> dict[int, RowOutcome]:
-        """The chunk's static codes without logos, for an account under no code limit, in
-        one statement (as concurrent single creates are grouped): no quota to check one by
-        one and no short code to clash. If the statement fails they are stored one by one."""
+        """The chunk's codes without logos, for an account under no code limit, in one
+        statement (as concurrent single creates are grouped): no quota to check one by one.
+        If the statement fails (a generated short code or a slug already taken: rare) they
+        are stored one by one, where a clashing code is drawn again or refused."""
         if job.max_codes > 0:
             return {}
         group = [
             (row.line, item[0].record)
             for row, item in zip(rows, prepared, strict=True)
-            if not isinstance(item, ApiError)
-            and item[0].record.kind == "static"
-            and not item[0].logo
+            if not isinstance(item, ApiError) and not item[0].logo
         ]
         if not group:
             return {}
         try:
             async with conn.transaction():  # a savepoint: a failure leaves the chunk usable
-                stored = await insert_unlimited_static_qrs(conn, [record for _, record in group])
+                stored = await insert_unlimited_qrs(conn, [record for _, record in group])
         except asyncpg.PostgresError:
             log.warning("a group of imported codes failed to store; storing them one by one")
             return {}
         return {
-            line: RowOutcome(line, qr_id=record.qr_id)
-            for (line, _), record in zip(group, stored, strict=True)
+            line: RowOutcome(line, qr_id=qr_id)
+            for (line, _), qr_id in zip(group, stored, strict=True)
         }
 
 

@@ -42,6 +42,10 @@ from services.runtime.topics import IMPORTS_QUEUE
 log = logging.getLogger(__name__)
 
 JOBS_IN_FLIGHT: Final = 2
+# Renders of designs that cannot travel in a coalesced batch (logos, frames, large sizes), out
+# at once: the jobs' chunks start far more (jobs.RENDERS_IN_FLIGHT each), and every one queued
+# at render behind the account's others would count that wait against its deadline.
+SINGLE_RENDERS_IN_FLIGHT: Final = 16
 
 
 class _JobMessage(msgspec.Struct):
@@ -107,9 +111,14 @@ async def serve(settings: GatewaySettings, admin_port: int, stop: asyncio.Event)
         )
         stack.push_async_callback(channel.close)
         render = RenderBackend(
-            render_pb2_grpc.RenderServiceStub(channel), settings.render_timeout_s
+            render_pb2_grpc.RenderServiceStub(channel),
+            settings.render_timeout_s,
+            singles_in_flight=SINGLE_RENDERS_IN_FLIGHT,
         )
-        tools = DrawingTools(render, logo_policy(settings), settings.short_domains, pool)
+        # An import returns no image: its codes are planned, not drawn (see DrawingTools).
+        tools = DrawingTools(
+            render, logo_policy(settings), settings.short_domains, pool, plan_only=True
+        )
         worker = ImportWorker(ImportRunner(pool, tools), pool)
         stack.push_async_callback(worker.stop)
 

@@ -147,7 +147,9 @@ async def prepare_dynamic_code(
         attempts += 1
         short_code = slug if slug is not None else random_base62(SHORT_CODE_LENGTH)
         payload = f"{base_url}/{short_code}"
-        rendered = await render_options(tools.render, payload, options, principal.account_id)
+        rendered = await render_options(
+            tools.render, payload, options, principal.account_id, plan_only=tools.plan_only
+        )
         record = new_record(
             principal, options, rendered, kind="dynamic", qr_type="url", name=name,
             content=payload, payload=payload, short_code=short_code, destination_url=destination,

@@ -25,12 +25,16 @@ from services.runtime.short_links import ShortDomains
 class DrawingTools:
     """What preparing a code draws with: the render service, the policy ``logo_url`` is
     fetched under, the short domains dynamic codes' URLs may use, and the catalog pool the
-    saved designs a request names (``design_id``) are read from."""
+    saved designs a request names (``design_id``) are read from. ``plan_only``: the codes
+    are stored without their image being returned (an import), so render only plans them
+    (version, level, warnings: what the row keeps) and draws nothing it need not; every image
+    of them is drawn and verified when asked for."""
 
     render: RenderBackend
     logo_policy: LogoFetchPolicy
     short_domains: ShortDomains
     pool: Any  # asyncpg.Pool (untyped library)
+    plan_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,9 @@ async def prepare_static_code(
     if fmt is not None:
         options = replace(options, format=fmt)
     options = await with_fetched_logo(tools.logo_policy, options)
-    rendered = await render_options(tools.render, payload, options, principal.account_id)
+    rendered = await render_options(
+        tools.render, payload, options, principal.account_id, plan_only=tools.plan_only
+    )
     rendered = replace(rendered, warnings=(*payload_warnings(qr_type, content), *rendered.warnings))
     record = new_record(
         principal, options, rendered, kind="static", qr_type=qr_type, name=options.name,

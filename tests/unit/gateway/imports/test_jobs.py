@@ -82,7 +82,9 @@ async def test_lines_failing_for_their_own_reason_are_recorded_and_the_job_ends_
     store = FakeJobStore(5)
     store.install(monkeypatch)
 
-    async def prepare_items(tools: Any, principal: Any, items: Sequence[object]) -> list[Any]:
+    async def prepare_items(
+        tools: Any, principal: Any, items: Sequence[object], **_: Any
+    ) -> list[Any]:
         return [ApiError("INVALID_CONTENT", "bad") for _ in items]
 
     monkeypatch.setattr(jobs, "prepare_items", prepare_items)
@@ -99,7 +101,9 @@ async def test_a_backing_service_failure_records_nothing_and_a_job_that_never_pr
     store.install(monkeypatch)
     calls = 0
 
-    async def prepare_items(tools: Any, principal: Any, items: Sequence[object]) -> list[Any]:
+    async def prepare_items(
+        tools: Any, principal: Any, items: Sequence[object], **_: Any
+    ) -> list[Any]:
         nonlocal calls
         calls += 1
         return [ApiError("SERVICE_UNAVAILABLE", "render away") for _ in items]

@@ -424,3 +424,14 @@ def test_a_wpa_password_of_another_length_is_encoded_as_given_with_a_warning(
 def test_payloads_without_warnings(qr_type: str, content: object) -> None:
     build_payload(qr_type, content)
     assert payload_warnings(qr_type, content) == ()
+
+
+@pytest.mark.parametrize(
+    "inside", [" ", "\t", "\n", "\x00", "\x1f", "\x7f", "\x85", "\xa0", "\u2003", "\u3000"]
+)
+def test_a_url_with_whitespace_or_a_control_character_inside_is_refused(inside: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        validate_http_url(f"https://example.com/a{inside}b", "content")
+    assert "spaces or control characters" in refused.value.message
+    # Around it, whitespace is a copy-paste artefact and stripped; other characters are kept.
+    assert validate_http_url(" https://example.com/ä€ ", "content") == "https://example.com/ä€"
