@@ -31,7 +31,7 @@ from services.redirect.password_limiter import (
 )
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
-from services.redirect.routing import VariantHasher, ascii_url, decide_route
+from services.redirect.routing import Routing, VariantHasher, ascii_url, route
 from services.redirect.scan_messages import (
     MAX_ACCEPT_LANGUAGE,
     MAX_REFERER,
@@ -104,18 +104,36 @@ class RedirectHandlers:
         if routing is None:
             return record.destination_url, None, None
         headers = request.headers
-        decision = decide_route(
+        return self._route_as(
+            request,
             routing,
             record.qr_id,
             ip,
             headers.get(hdrs.USER_AGENT, "")[:MAX_USER_AGENT],
             headers.get(hdrs.ACCEPT_LANGUAGE, "")[:MAX_ACCEPT_LANGUAGE],
+        )
+
+    def _route_as(
+        self,
+        request: web.BaseRequest,
+        routing: Routing,
+        qr_id: str,
+        ip: str,
+        user_agent: str,
+        accept_language: str,
+    ) -> Route:
+        """:meth:`_route` with the (already cut) headers the scan event carries too."""
+        return route(
+            routing,
+            qr_id,
+            ip,
+            user_agent,
+            accept_language,
             # Parsing the query costs more than the rest: only when a rule reads a present one.
-            request.query if routing.needs_query and request.raw_path.find("?") >= 0 else _NO_QUERY,
+            request.query if routing.query and request.raw_path.find("?") >= 0 else _NO_QUERY,
             request.rel_url.raw_query_string if routing.forward_query else "",
             self._hasher,
         )
-        return decision.location, decision.rule, decision.variant
 
     def _count_scan(
         self, request: web.BaseRequest, record: CodeRecord, now: float, ip: str, route: Route
@@ -230,10 +248,23 @@ class RedirectHandlers:
         self._counts.cache_hit += 1
         headers = request.headers
         ip = self._ip(request)
-        if record.routing is None:
+        user_agent = headers.get(hdrs.USER_AGENT, "")[:MAX_USER_AGENT]
+        accept_language = headers.get(hdrs.ACCEPT_LANGUAGE, "")[:MAX_ACCEPT_LANGUAGE]
+        routing = record.routing
+        if routing is None:
             location, rule, variant = record.destination_url, None, None
         else:
-            location, rule, variant = self._route(request, record, ip)
+            # _route_as(), inlined: a call less per routed scan.
+            location, rule, variant = route(
+                routing,
+                record.qr_id,
+                ip,
+                user_agent,
+                accept_language,
+                request.query if routing.query and request.raw_path.find("?") >= 0 else _NO_QUERY,
+                request.rel_url.raw_query_string if routing.forward_query else "",
+                self._hasher,
+            )
         # What capture() builds (and _count_scan offers), inlined: a call less per scan on the
         # hottest path. tests/unit/redirect/test_handlers.py proves the two agree.
         self._offer(
@@ -242,9 +273,9 @@ class RedirectHandlers:
                 record.qr_id,
                 record.account_id,
                 ip,
-                headers.get(hdrs.USER_AGENT, "")[:MAX_USER_AGENT],
+                user_agent,
                 headers.get(hdrs.REFERER, "")[:MAX_REFERER],
-                headers.get(hdrs.ACCEPT_LANGUAGE, "")[:MAX_ACCEPT_LANGUAGE],
+                accept_language,
                 rule,
                 variant,
             )

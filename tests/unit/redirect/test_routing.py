@@ -4,6 +4,7 @@ forwarded parameters merge into destinations."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import Any
 
@@ -16,6 +17,7 @@ from services.redirect.routing import (
     decide_route,
     pick_variant,
     preferred_language,
+    route,
     target,
 )
 
@@ -213,3 +215,43 @@ def test_forward_query_applies_to_rules_and_variants() -> None:
         [rule("https://r.example/x", os=["windows"])], raw_query="ref=poster", forward_query=True
     )
     assert decision == Decision("https://r.example/x?ref=poster", 0, None)
+
+
+def test_a_query_rule_without_a_query_gives_way_to_the_next_rule() -> None:
+    # A scan without a query skips the query conditions' loop: the same answer as with one.
+    rules = [rule("https://q", query={"src": "poster"}), rule("https://w", os=["windows"])]
+    assert decide(rules) == Decision("https://w", 1, None)
+    assert decide(rules, query={"src": "flyer"}) == Decision("https://w", 1, None)
+    assert decide(rules, query={"src": "poster"}) == Decision("https://q", 0, None)
+    variants = [{"destination_url": "https://a", "weight": 1}]
+    assert decide(rules[:1], variants=variants) == Decision("https://a", None, 0)
+
+
+def test_the_variant_hash_is_the_documented_mac() -> None:
+    # Visitors keep their variant across releases: the MAC is keyed BLAKE2b-64 (person
+    # "qrf-variant") of "ip\nuser agent\ncode id", big-endian; invalid UTF-8 in a header
+    # (a surrogate here) is hashed as its surrogate-pass bytes.
+    for user_agent in (IPHONE, "bad \udcff agent"):
+        text = f"203.0.113.7\n{user_agent}\nqr_1".encode(errors="surrogatepass")
+        mac = hashlib.blake2b(text, key=b"unit-test-key", digest_size=8, person=b"qrf-variant")
+        assert HASHER("203.0.113.7", user_agent, "qr_1") == int.from_bytes(mac.digest(), "big")
+
+
+@pytest.mark.parametrize("forward_query", [False, True])
+def test_route_is_decide_route_as_a_tuple(forward_query: bool) -> None:
+    rules = [rule("https://r#f", os=["ios"]), rule("https://q", query={"src": "poster"})]
+    variants: list[dict[str, Any]] = [
+        {"destination_url": "https://a?x=1", "weight": 2},
+        {"destination_url": "https://b"},
+    ]
+    routing = compile_routing(DEFAULT + "#top", rules, variants, forward_query, {"source": "qr"})
+    assert routing is not None
+    for ua, query in ((IPHONE, {}), (WINDOWS, {"src": "poster"}), (WINDOWS, {})):
+        for ip in (FR_IP, GB_IP, US_IP, "10.0.0.1"):
+            args = (routing, "qr_1", ip, ua, "fr", query, "src=poster&y=2", HASHER)
+            assert route(*args) == tuple(decide_route(*args))
+    no_variants = compile_routing(DEFAULT, rules, [], forward_query, None)
+    assert no_variants is not None
+    args = (no_variants, "qr_1", US_IP, WINDOWS, "", {}, "y=2", HASHER)
+    assert route(*args) == tuple(decide_route(*args))
+    assert route(*args)[0] == (DEFAULT + "?y=2" if forward_query else DEFAULT)
