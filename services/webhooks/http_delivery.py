@@ -10,8 +10,8 @@
   followed (a 3xx is a failure: the customer fixes the URL); no proxy from the environment.
 - At most ``max_response_bytes`` (64 KiB) of the answer are read (so the connection can be
   reused), never kept; a longer answer drops the connection.
-- The exchange itself is :mod:`services.webhooks.http_connections` (a lean HTTP/1.1 client:
-  the CPU of each attempt is what bounds deliveries per second).
+- The exchange itself is :mod:`services.webhooks.http_connections` (a lean HTTP/1.1 client
+  over h11: the CPU of each attempt is what bounds deliveries per second).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import h11
+
 from services.runtime.public_addresses import BlockedAddressError, Resolve, vet_host
 from services.webhooks.http_connections import (
     ConnectionLostError,
@@ -32,7 +34,7 @@ from services.webhooks.http_connections import (
 )
 from services.webhooks.url_safety import UnsafeUrlError, default_port, parse_endpoint_url
 
-USER_AGENT: Final = "QRForge-Webhooks/1"
+USER_AGENT: Final = b"QRForge-Webhooks/1"
 MAX_HOSTS: Final = 1024
 MAX_URLS: Final = 4096
 
@@ -65,7 +67,8 @@ class _Target:
 
     key: tuple[str, str, int]  # scheme, host, port: one pool each
     host: str
-    head: str  # request line and Host header
+    path: bytes  # path and query, as the request line carries them
+    authority: bytes  # the Host header
 
 
 class HttpSender:
@@ -99,7 +102,7 @@ class HttpSender:
             request = _request(target, headers, body)
             async with asyncio.timeout(self._timeout_s):
                 pool = await self._pool_for(target)
-                status = await pool.exchange(request)
+                status = await pool.exchange(request, body)
         except BlockedAddressError as exc:
             return AttemptResult(None, f"refused: {exc}")
         except TimeoutError:
@@ -108,7 +111,7 @@ class HttpSender:
             return AttemptResult(None, "TLS handshake or certificate check failed")
         except InvalidAnswerError:
             return AttemptResult(None, "the answer was not valid HTTP")
-        except (ConnectionLostError, OSError, ValueError):
+        except (ConnectionLostError, OSError, ValueError, h11.LocalProtocolError):
             return AttemptResult(None, "connection failed")
         return AttemptResult(status, "" if 200 <= status < 300 else f"HTTP {status}")
 
@@ -125,10 +128,8 @@ class HttpSender:
                 target = _Target(
                     (scheme, host, default_port(parsed)),
                     host,
-                    f"POST {parsed.raw_path_qs or '/'} HTTP/1.1\r\n"
-                    f"Host: {parsed.raw_authority}\r\n"
-                    f"User-Agent: {USER_AGENT}\r\n"
-                    "Content-Type: application/json\r\n",
+                    (parsed.raw_path_qs or "/").encode("latin-1"),
+                    parsed.raw_authority.encode("latin-1"),
                 )
             if len(self._targets) >= MAX_URLS:
                 self._targets.clear()
@@ -185,10 +186,17 @@ class HttpSender:
             self._drop(key)
 
 
-def _request(target: _Target, headers: dict[str, str], body: bytes) -> bytes:
-    for name, value in headers.items():
-        if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
-            raise ValueError("header names and values cannot hold line breaks")
-    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    head = f"{target.head}Content-Length: {len(body)}\r\n{extra}\r\n"
-    return head.encode("latin-1") + body
+def _request(target: _Target, headers: dict[str, str], body: bytes) -> h11.Request:
+    """The POST; h11 refuses header names and values that could inject lines
+    (``h11.LocalProtocolError``)."""
+    return h11.Request(
+        method=b"POST",
+        target=target.path,
+        headers=[
+            (b"Host", target.authority),
+            (b"User-Agent", USER_AGENT),
+            (b"Content-Type", b"application/json"),
+            (b"Content-Length", b"%d" % len(body)),
+            *[(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
+        ],
+    )
