@@ -6,13 +6,16 @@ allows it. aiohttp's general client spent about 4 times the CPU of the whole exc
 machinery this does not use (cookies, redirects, decompression, tracing, multidict headers),
 and that CPU bounded how many deliveries one process makes a second.
 
-The HTTP/1.1 framing itself (writing the request, reading the answer as RFC 9112 frames it:
-1xx interim answers, 204/304, chunked, Content-Length, read-to-close, keep-alive) is h11's, a
-sans-IO implementation kept by others; this module owns the sockets around it. A connection is
-reused only after a complete exchange that h11 says may be followed by another, with no bytes
-past the answer and a body under the cap; anything unexpected (a malformed answer, bytes after
-it, a cut) closes it. Where the connection goes (vetted addresses, TLS) is the caller's
-choice: see :mod:`services.webhooks.http_delivery`.
+The answer is read by httptools (llhttp, Node's C parser, as uvicorn uses it): status line,
+headers, 1xx interim answers, 204/304, chunked, Content-Length, keep-alive. h11 did the same
+in pure Python at about 135 us an exchange, most of the CPU a delivery costs; llhttp takes
+about 1 us. llhttp cannot be told the stream ended (httptools does not expose
+``llhttp_finish``), so an answer read to the close is completed here: a final answer whose
+head gave no length ends at the peer's close. A connection is reused only after a complete
+answer llhttp says may be followed by another, in HTTP/1.1, with no bytes past it and a body
+under the cap; anything unexpected (a malformed answer, bytes after it, a cut) closes it.
+Where the connection goes (vetted addresses, TLS) is the caller's choice: see
+:mod:`services.webhooks.http_delivery`.
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ import time
 from collections.abc import Sequence
 from typing import Final
 
-import h11
+import httptools
 
-# h11's bound on an answer's status line and headers (and on a chunk's size line).
+# Bound on an answer's status line and headers.
 MAX_HEAD_BYTES: Final = 64 * 1024
 # Servers commonly close idle keep-alive connections after 5 to 60 s; one idle longer than this
 # is not trusted to be open any more.
 IDLE_S: Final = 4.0
-_HTTP_1: Final = (b"1.1", b"1.0")
+_HTTP_1: Final = ("1.1", "1.0")
 
 
 class InvalidAnswerError(Exception):
@@ -47,15 +50,25 @@ class ConnectionLostError(ConnectionError):
 
 
 class _Http1Connection(asyncio.Protocol):
-    """One connection; :meth:`exchange` sends a request and waits for its answer's status."""
+    """One connection; :meth:`exchange` sends a request and waits for its answer's status.
+
+    It is also the parser's callback object: llhttp calls the ``on_*`` methods as it reads."""
 
     def __init__(self, max_body: int) -> None:
         self._max_body = max_body
         self._transport: asyncio.Transport | None = None
-        self._http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[int] | None = None
         self._status = 0
         self._body_read = 0
+        self._head_fed = 0  # bytes of reads that ended inside the current head
+        self._head_size = 0  # the current head's size, as llhttp's callbacks show it
+        self._in_head = True  # the current answer's head is not complete yet
+        self._interim = False  # the current answer is a 1xx: the final one follows
+        self._framed = False  # the head gave the body's end (Content-Length or chunked)
+        self._keep_alive = False
+        self._complete = False  # the final answer is read
+        self._extra = False  # bytes came past the final answer
         self._answered = False
         self.reusable = False
         self.closed = False
@@ -71,13 +84,27 @@ class _Http1Connection(asyncio.Protocol):
             self.close()  # nothing was asked: a peer that talks out of turn is not reused
             return
         self._answered = True
-        self._http.receive_data(data)
         try:
-            self._read_events()
-        except h11.RemoteProtocolError as exc:
-            self._fail(InvalidAnswerError(str(exc)))
-        except InvalidAnswerError as exc:
-            self._fail(exc)
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            if not self._complete:
+                # A check of ours that failed in a callback reaches here as its context.
+                reason = exc.__context__
+                if not isinstance(reason, InvalidAnswerError):
+                    reason = InvalidAnswerError(str(exc) or type(exc).__name__)
+                self._fail(reason)
+                return
+            self._extra = True  # the answer stands; what follows it is no answer to anything
+        if self._in_head:
+            # A head still being read is bounded here, as its bytes come (httptools holds a
+            # header until it is complete); a head completed within a read is bounded in
+            # on_headers_complete.
+            self._head_fed += len(data)
+            if self._head_fed > MAX_HEAD_BYTES:
+                self._fail(InvalidAnswerError("header section too large"))
+                return
+        if self._complete:
+            self._finish(reusable=self._keep_alive and not self._extra)
 
     def eof_received(self) -> bool | None:
         self._closed_by_peer()
@@ -88,20 +115,64 @@ class _Http1Connection(asyncio.Protocol):
         self.reusable = False
         self._closed_by_peer()
 
+    # -- llhttp's callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._complete:
+            self._extra = True
+            return
+        self._in_head, self._interim, self._framed = True, False, False
+        self._head_fed = self._head_size = 0
+
+    def on_status(self, reason: bytes) -> None:
+        self._head_size += len(reason) + 15  # "HTTP/1.1 200 " and CRLF around it
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if len(name) == 14 and name.lower() == b"content-length":
+            self._framed = True
+        elif len(name) == 17 and name.lower() == b"transfer-encoding":
+            # Only chunked as the last coding frames a response's body; otherwise it runs to
+            # the close (RFC 9112, 6.3).
+            self._framed = value.rstrip().lower().endswith(b"chunked")
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        if self._head_size > MAX_HEAD_BYTES:
+            raise InvalidAnswerError("header section too large")
+        if parser.get_http_version() not in _HTTP_1:
+            raise InvalidAnswerError("not an HTTP/1.x answer")
+        status = parser.get_status_code()
+        if status == 101:
+            raise InvalidAnswerError("protocol switch not asked for")
+        self._in_head = False
+        self._interim = status < 200
+        if not self._interim:
+            self._status = status
+            self._keep_alive = parser.should_keep_alive() and parser.get_http_version() == "1.1"
+
+    def on_body(self, body: bytes) -> None:
+        self._body_read += len(body)
+        if self._body_read > self._max_body:
+            self._finish(reusable=False)  # the status counts; the rest is never read
+
+    def on_message_complete(self) -> None:
+        if not self._interim:
+            self._complete = True
+
     # -- use ------------------------------------------------------------------------------------
 
-    async def exchange(self, request: h11.Request, body: bytes) -> int:
-        """Send ``request`` (whose headers give ``body``'s length) and ``body``, and return the
-        answer's status once the answer is read; ``reusable`` then says whether another
-        exchange may follow."""
+    async def exchange(self, request: bytes) -> int:
+        """Send ``request`` (a whole HTTP/1.1 request, head and body) and return the answer's
+        status once the answer is read; ``reusable`` then says whether another exchange may
+        follow."""
         if self._transport is None or self.closed:
             raise ConnectionLostError(answered=False)
-        http = self._http
-        data = http.send(request) + http.send(h11.Data(data=body)) + http.send(h11.EndOfMessage())
         self._waiter = asyncio.get_running_loop().create_future()
         self._answered, self.reusable = False, False
-        self._status = self._body_read = 0
-        self._transport.write(data)
+        self._status = self._body_read = self._head_fed = self._head_size = 0
+        self._in_head, self._complete, self._extra = True, False, False
+        self._transport.write(request)
         try:
             return await self._waiter
         finally:
@@ -114,47 +185,16 @@ class _Http1Connection(asyncio.Protocol):
             self.closed = True
             self._transport.abort()  # never linger on an answer not wanted any more
 
-    # -- reading the answer ---------------------------------------------------------------------
-
-    def _read_events(self) -> None:
-        """Take h11's events until it needs more bytes or the answer is complete."""
-        http = self._http
-        while True:
-            event = http.next_event()
-            if isinstance(event, h11.Data):
-                self._body_read += len(event.data)
-                if self._body_read > self._max_body:
-                    self._finish(reusable=False)  # the status counts; the rest is never read
-                    return
-            elif isinstance(event, h11.Response):
-                if event.http_version not in _HTTP_1:
-                    raise InvalidAnswerError("not an HTTP/1.x answer")
-                self._status = event.status_code
-            elif isinstance(event, h11.EndOfMessage):
-                # Bytes already past the answer belong to no request: the connection is not
-                # reused (its next answer would be misread).
-                self._finish(
-                    reusable=http.our_state is h11.DONE
-                    and http.their_state is h11.DONE
-                    and not http.trailing_data[0]
-                )
-                return
-            elif (
-                event is h11.NEED_DATA
-                or event is h11.PAUSED
-                or isinstance(event, h11.ConnectionClosed)
-            ):
-                return
-            # InformationalResponse (1xx): the final answer follows.
+    # -- ending the answer ----------------------------------------------------------------------
 
     def _closed_by_peer(self) -> None:
-        """The peer closed: an answer read to the close ends here, any other is cut short."""
+        """The peer closed: a final answer whose head gave no length ends here (it is read to
+        the close); any other is cut short."""
         if self._waiter is None or self._waiter.done():
             return
-        self._http.receive_data(b"")
-        with contextlib.suppress(h11.RemoteProtocolError, InvalidAnswerError):
-            self._read_events()
-        if self._waiter is not None and not self._waiter.done():
+        if not self._in_head and not self._interim and not self._framed and self._status:
+            self._finish(reusable=False)
+        else:
             self._waiter.set_exception(ConnectionLostError(self._answered))
 
     def _fail(self, exc: Exception) -> None:
@@ -164,8 +204,6 @@ class _Http1Connection(asyncio.Protocol):
 
     def _finish(self, *, reusable: bool) -> None:
         self.reusable = reusable and not self.closed
-        if self.reusable:
-            self._http.start_next_cycle()
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(self._status)
         if not self.reusable:
@@ -195,8 +233,8 @@ class ConnectionPool:
         self._idle: list[_Http1Connection] = []
         self._closed = False
 
-    async def exchange(self, request: h11.Request, body: bytes) -> int:
-        """The status of the answer to ``request`` with ``body``. A reused connection that the
+    async def exchange(self, request: bytes) -> int:
+        """The status of the answer to ``request`` (head and body). A reused connection that the
         peer had closed meanwhile (nothing came back) is replaced once by a new one: the request
         may then reach the receiver twice, with the same ``webhook-id``, as at-least-once
         allows."""
@@ -204,18 +242,16 @@ class ConnectionPool:
             connection = self._reuse()
             if connection is not None:
                 try:
-                    return await self._exchange_on(connection, request, body)
+                    return await self._exchange_on(connection, request)
                 except ConnectionLostError as exc:
                     if exc.answered:
                         raise
-            return await self._exchange_on(await self._connect(), request, body)
+            return await self._exchange_on(await self._connect(), request)
 
-    async def _exchange_on(
-        self, connection: _Http1Connection, request: h11.Request, body: bytes
-    ) -> int:
+    async def _exchange_on(self, connection: _Http1Connection, request: bytes) -> int:
         done = False
         try:
-            status = await connection.exchange(request, body)
+            status = await connection.exchange(request)
             done = True
             return status
         finally:

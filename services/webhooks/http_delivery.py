@@ -11,20 +11,19 @@
 - At most ``max_response_bytes`` (64 KiB) of the answer are read (so the connection can be
   reused), never kept; a longer answer drops the connection.
 - The exchange itself is :mod:`services.webhooks.http_connections` (a lean HTTP/1.1 client
-  over h11: the CPU of each attempt is what bounds deliveries per second).
+  whose answers llhttp parses: the CPU of each attempt is what bounds deliveries per second).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
-
-import h11
 
 from services.runtime.public_addresses import BlockedAddressError, Resolve, vet_host
 from services.webhooks.http_connections import (
@@ -34,7 +33,7 @@ from services.webhooks.http_connections import (
 )
 from services.webhooks.url_safety import UnsafeUrlError, default_port, parse_endpoint_url
 
-USER_AGENT: Final = b"QRForge-Webhooks/1"
+USER_AGENT: Final = "QRForge-Webhooks/1"
 MAX_HOSTS: Final = 1024
 MAX_URLS: Final = 4096
 
@@ -67,8 +66,7 @@ class _Target:
 
     key: tuple[str, str, int]  # scheme, host, port: one pool each
     host: str
-    path: bytes  # path and query, as the request line carries them
-    authority: bytes  # the Host header
+    head: bytes  # request line, Host, User-Agent and Content-Type
 
 
 class HttpSender:
@@ -102,7 +100,7 @@ class HttpSender:
             request = _request(target, headers, body)
             async with asyncio.timeout(self._timeout_s):
                 pool = await self._pool_for(target)
-                status = await pool.exchange(request, body)
+                status = await pool.exchange(request)
         except BlockedAddressError as exc:
             return AttemptResult(None, f"refused: {exc}")
         except TimeoutError:
@@ -111,7 +109,7 @@ class HttpSender:
             return AttemptResult(None, "TLS handshake or certificate check failed")
         except InvalidAnswerError:
             return AttemptResult(None, "the answer was not valid HTTP")
-        except (ConnectionLostError, OSError, ValueError, h11.LocalProtocolError):
+        except (ConnectionLostError, OSError, ValueError):
             return AttemptResult(None, "connection failed")
         return AttemptResult(status, "" if 200 <= status < 300 else f"HTTP {status}")
 
@@ -128,8 +126,12 @@ class HttpSender:
                 target = _Target(
                     (scheme, host, default_port(parsed)),
                     host,
-                    (parsed.raw_path_qs or "/").encode("latin-1"),
-                    parsed.raw_authority.encode("latin-1"),
+                    (
+                        f"POST {parsed.raw_path_qs or '/'} HTTP/1.1\r\n"
+                        f"Host: {parsed.raw_authority}\r\n"
+                        f"User-Agent: {USER_AGENT}\r\n"
+                        "Content-Type: application/json\r\n"
+                    ).encode("latin-1"),
                 )
             if len(self._targets) >= MAX_URLS:
                 self._targets.clear()
@@ -186,17 +188,19 @@ class HttpSender:
             self._drop(key)
 
 
-def _request(target: _Target, headers: dict[str, str], body: bytes) -> h11.Request:
-    """The POST; h11 refuses header names and values that could inject lines
-    (``h11.LocalProtocolError``)."""
-    return h11.Request(
-        method=b"POST",
-        target=target.path,
-        headers=[
-            (b"Host", target.authority),
-            (b"User-Agent", USER_AGENT),
-            (b"Content-Type", b"application/json"),
-            (b"Content-Length", b"%d" % len(body)),
-            *[(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
-        ],
+_NOT_IN_HEADERS: Final = re.compile(r"[\r\n\0]")
+
+
+def _request(target: _Target, headers: dict[str, str], body: bytes) -> bytes:
+    """The POST, head and body. A header name or value holding CR, LF or NUL could end the
+    header or inject another: it is refused (``ValueError``) before anything is sent."""
+    for name, value in headers.items():
+        if _NOT_IN_HEADERS.search(name) or _NOT_IN_HEADERS.search(value):
+            raise ValueError("header names and values cannot hold CR, LF or NUL")
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return b"%sContent-Length: %d\r\n%s\r\n%s" % (
+        target.head,
+        len(body),
+        extra.encode("latin-1"),
+        body,
     )

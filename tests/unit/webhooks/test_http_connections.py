@@ -218,13 +218,25 @@ async def test_a_new_connection_closed_without_an_answer_is_a_failed_attempt(
     assert len(server.requests) == 2  # one each: a new connection is not tried twice
 
 
-async def test_a_header_value_cannot_inject_lines(sender: HttpSender) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"webhook-id": "a\r\nX-Evil: 1"},
+        {"webhook-id": "a\nX-Evil: 1"},
+        {"x-a\r\nX-Evil": "1"},
+        {"webhook-id": "a\0b"},
+    ],
+    ids=["crlf-in-value", "lf-in-value", "crlf-in-name", "nul-in-value"],
+)
+async def test_a_header_value_cannot_inject_lines(
+    sender: HttpSender, headers: dict[str, str]
+) -> None:
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     server = ScriptedServer(lambda n: ok)
     await server.start()
     try:
         url = f"http://127.0.0.1:{server.port}/"
-        result = await sender.post(url, {"webhook-id": "a\r\nX-Evil: 1"}, BODY)
+        result = await sender.post(url, headers, BODY)
     finally:
         await server.stop()
     assert result.status_code is None and server.requests == []
