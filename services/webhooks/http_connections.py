@@ -6,12 +6,16 @@ allows it. aiohttp's general client spent about 4 times the CPU of the whole exc
 machinery this does not use (cookies, redirects, decompression, tracing, multidict headers),
 and that CPU bounded how many deliveries one process makes a second.
 
-The answer is read as RFC 9112 frames it: 1xx interim answers skipped, no body for 204/304,
-``Transfer-Encoding: chunked`` (trailers discarded), else ``Content-Length``, else up to the
-close. A connection is reused only after a complete HTTP/1.1 answer without
-``Connection: close`` whose body fit under the cap; anything unexpected (a malformed answer,
-bytes after it, a cut) closes it. Where the connection goes (vetted addresses, TLS) is the
-caller's choice: see :mod:`services.webhooks.http_delivery`.
+The answer is read by httptools (llhttp, Node's C parser, as uvicorn uses it): status line,
+headers, 1xx interim answers, 204/304, chunked, Content-Length, keep-alive. h11 did the same
+in pure Python at about 135 us an exchange, most of the CPU a delivery costs; llhttp takes
+about 1 us. llhttp cannot be told the stream ended (httptools does not expose
+``llhttp_finish``), so an answer read to the close is completed here: a final answer whose
+head gave no length ends at the peer's close. A connection is reused only after a complete
+answer llhttp says may be followed by another, in HTTP/1.1, with no bytes past it and a body
+under the cap; anything unexpected (a malformed answer, bytes after it, a cut) closes it.
+Where the connection goes (vetted addresses, TLS) is the caller's choice: see
+:mod:`services.webhooks.http_delivery`.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ import time
 from collections.abc import Sequence
 from typing import Final
 
+import httptools
+
+# Bound on an answer's status line and headers.
 MAX_HEAD_BYTES: Final = 64 * 1024
-MAX_CHUNK_LINE: Final = 1024
 # Servers commonly close idle keep-alive connections after 5 to 60 s; one idle longer than this
 # is not trusted to be open any more.
 IDLE_S: Final = 4.0
+_HTTP_1: Final = ("1.1", "1.0")
 
 
 class InvalidAnswerError(Exception):
@@ -43,18 +50,25 @@ class ConnectionLostError(ConnectionError):
 
 
 class _Http1Connection(asyncio.Protocol):
-    """One connection; :meth:`exchange` sends a request and waits for its answer's status."""
+    """One connection; :meth:`exchange` sends a request and waits for its answer's status.
+
+    It is also the parser's callback object: llhttp calls the ``on_*`` methods as it reads."""
 
     def __init__(self, max_body: int) -> None:
         self._max_body = max_body
         self._transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[int] | None = None
-        self._buffer = bytearray()
         self._status = 0
-        self._state = "idle"  # idle | head | length | chunk_size | chunk_data | chunk_end
-        # | trailers | until_close | done
-        self._remaining = 0
         self._body_read = 0
+        self._head_fed = 0  # bytes of reads that ended inside the current head
+        self._head_size = 0  # the current head's size, as llhttp's callbacks show it
+        self._in_head = True  # the current answer's head is not complete yet
+        self._interim = False  # the current answer is a 1xx: the final one follows
+        self._framed = False  # the head gave the body's end (Content-Length or chunked)
+        self._keep_alive = False
+        self._complete = False  # the final answer is read
+        self._extra = False  # bytes came past the final answer
         self._answered = False
         self.reusable = False
         self.closed = False
@@ -70,36 +84,94 @@ class _Http1Connection(asyncio.Protocol):
             self.close()  # nothing was asked: a peer that talks out of turn is not reused
             return
         self._answered = True
-        self._buffer += data
         try:
-            self._parse()
-        except InvalidAnswerError as exc:
-            self._fail(exc)
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            if not self._complete:
+                # A check of ours that failed in a callback reaches here as its context.
+                reason = exc.__context__
+                if not isinstance(reason, InvalidAnswerError):
+                    reason = InvalidAnswerError(str(exc) or type(exc).__name__)
+                self._fail(reason)
+                return
+            self._extra = True  # the answer stands; what follows it is no answer to anything
+        if self._in_head:
+            # A head still being read is bounded here, as its bytes come (httptools holds a
+            # header until it is complete); a head completed within a read is bounded in
+            # on_headers_complete.
+            self._head_fed += len(data)
+            if self._head_fed > MAX_HEAD_BYTES:
+                self._fail(InvalidAnswerError("header section too large"))
+                return
+        if self._complete:
+            self._finish(reusable=self._keep_alive and not self._extra)
 
     def eof_received(self) -> bool | None:
-        if self._state == "until_close":
-            self._finish(reusable=False)
+        self._closed_by_peer()
         return None  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
-        if self._state == "until_close":
-            self._finish(reusable=False)
-        elif self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(ConnectionLostError(self._answered))
+        self._closed_by_peer()
+
+    # -- llhttp's callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._complete:
+            self._extra = True
+            return
+        self._in_head, self._interim, self._framed = True, False, False
+        self._head_fed = self._head_size = 0
+
+    def on_status(self, reason: bytes) -> None:
+        self._head_size += len(reason) + 15  # "HTTP/1.1 200 " and CRLF around it
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if len(name) == 14 and name.lower() == b"content-length":
+            self._framed = True
+        elif len(name) == 17 and name.lower() == b"transfer-encoding":
+            # Only chunked as the last coding frames a response's body; otherwise it runs to
+            # the close (RFC 9112, 6.3).
+            self._framed = value.rstrip().lower().endswith(b"chunked")
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        if self._head_size > MAX_HEAD_BYTES:
+            raise InvalidAnswerError("header section too large")
+        if parser.get_http_version() not in _HTTP_1:
+            raise InvalidAnswerError("not an HTTP/1.x answer")
+        status = parser.get_status_code()
+        if status == 101:
+            raise InvalidAnswerError("protocol switch not asked for")
+        self._in_head = False
+        self._interim = status < 200
+        if not self._interim:
+            self._status = status
+            self._keep_alive = parser.should_keep_alive() and parser.get_http_version() == "1.1"
+
+    def on_body(self, body: bytes) -> None:
+        self._body_read += len(body)
+        if self._body_read > self._max_body:
+            self._finish(reusable=False)  # the status counts; the rest is never read
+
+    def on_message_complete(self) -> None:
+        if not self._interim:
+            self._complete = True
 
     # -- use ------------------------------------------------------------------------------------
 
     async def exchange(self, request: bytes) -> int:
-        """Send ``request`` (head and body) and return the answer's status once the answer is
-        read; ``reusable`` then says whether another exchange may follow."""
+        """Send ``request`` (a whole HTTP/1.1 request, head and body) and return the answer's
+        status once the answer is read; ``reusable`` then says whether another exchange may
+        follow."""
         if self._transport is None or self.closed:
             raise ConnectionLostError(answered=False)
         self._waiter = asyncio.get_running_loop().create_future()
-        self._state, self._answered, self.reusable = "head", False, False
-        self._buffer.clear()
-        self._body_read = 0
+        self._answered, self.reusable = False, False
+        self._status = self._body_read = self._head_fed = self._head_size = 0
+        self._in_head, self._complete, self._extra = True, False, False
         self._transport.write(request)
         try:
             return await self._waiter
@@ -113,7 +185,17 @@ class _Http1Connection(asyncio.Protocol):
             self.closed = True
             self._transport.abort()  # never linger on an answer not wanted any more
 
-    # -- reading the answer ---------------------------------------------------------------------
+    # -- ending the answer ----------------------------------------------------------------------
+
+    def _closed_by_peer(self) -> None:
+        """The peer closed: a final answer whose head gave no length ends here (it is read to
+        the close); any other is cut short."""
+        if self._waiter is None or self._waiter.done():
+            return
+        if not self._in_head and not self._interim and not self._framed and self._status:
+            self._finish(reusable=False)
+        else:
+            self._waiter.set_exception(ConnectionLostError(self._answered))
 
     def _fail(self, exc: Exception) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -121,138 +203,11 @@ class _Http1Connection(asyncio.Protocol):
         self.close()
 
     def _finish(self, *, reusable: bool) -> None:
-        self._state = "done"
-        self.reusable = reusable and not self._buffer and not self.closed
+        self.reusable = reusable and not self.closed
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(self._status)
         if not self.reusable:
             self.close()
-
-    def _take_body(self, size: int) -> bool:
-        """Count ``size`` body bytes (dropped); False once past the cap."""
-        del self._buffer[:size]
-        self._body_read += size
-        if self._body_read > self._max_body:
-            self._finish(reusable=False)  # the status counts; the rest is never read
-            return False
-        return True
-
-    def _line(self, limit: int) -> bytes | None:
-        end = self._buffer.find(b"\r\n")
-        if end < 0:
-            if len(self._buffer) > limit:
-                raise InvalidAnswerError("line too long")
-            return None
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 2]
-        return line
-
-    def _parse(self) -> None:
-        while self._state != "done":
-            state = self._state
-            if state == "head":
-                end = self._buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(self._buffer) > MAX_HEAD_BYTES:
-                        raise InvalidAnswerError("header section too large")
-                    return
-                head = bytes(self._buffer[:end])
-                del self._buffer[: end + 4]
-                self._start_body(head)
-            elif state == "length":
-                size = min(self._remaining, len(self._buffer))
-                self._remaining -= size
-                if not self._take_body(size):
-                    return
-                if self._remaining:
-                    return
-                self._finish(reusable=self.reusable)
-            elif state == "until_close":
-                self._take_body(len(self._buffer))
-                return
-            elif state == "chunk_size":
-                line = self._line(MAX_CHUNK_LINE)
-                if line is None:
-                    return
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise InvalidAnswerError("bad chunk size") from None
-                if size < 0:
-                    raise InvalidAnswerError("bad chunk size")
-                self._remaining = size
-                self._state = "chunk_data" if size else "trailers"
-            elif state == "chunk_data":
-                size = min(self._remaining, len(self._buffer))
-                self._remaining -= size
-                if not self._take_body(size):
-                    return
-                if self._remaining:
-                    return
-                self._state = "chunk_end"
-            elif state == "chunk_end":
-                if len(self._buffer) < 2:
-                    return
-                if self._buffer[:2] != b"\r\n":
-                    raise InvalidAnswerError("chunk not followed by CRLF")
-                del self._buffer[:2]
-                self._state = "chunk_size"
-            elif state == "trailers":
-                line = self._line(MAX_HEAD_BYTES)
-                if line is None:
-                    return
-                if not line:
-                    self._finish(reusable=self.reusable)
-            else:  # pragma: no cover - every state is handled above
-                raise InvalidAnswerError(f"unexpected state {state}")
-
-    def _start_body(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        version, _, rest = lines[0].partition(b" ")
-        code = rest[:3]
-        if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
-            raise InvalidAnswerError("not an HTTP/1.x status line")
-        status = int(code)
-        if 100 <= status < 200:
-            if status == 101:
-                raise InvalidAnswerError("protocol switch not asked for")
-            return  # an interim answer: the final one follows
-        self._status = status
-        length: int | None = None
-        chunked = False
-        keep_alive = version == b"HTTP/1.1"
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon:
-                raise InvalidAnswerError("malformed header line")
-            name = name.strip().lower()
-            if name == b"content-length":
-                try:
-                    parsed = int(value.strip())
-                except ValueError:
-                    raise InvalidAnswerError("bad Content-Length") from None
-                if parsed < 0 or (length is not None and parsed != length):
-                    raise InvalidAnswerError("bad Content-Length")
-                length = parsed
-            elif name == b"transfer-encoding":
-                chunked = value.strip().lower().endswith(b"chunked")
-                if not chunked:
-                    keep_alive = False  # another coding: the body runs to the close
-            elif name == b"connection":
-                tokens = {token.strip() for token in value.lower().split(b",")}
-                if b"close" in tokens:
-                    keep_alive = False
-        self.reusable = keep_alive
-        if status in (204, 304):
-            self._finish(reusable=keep_alive)
-        elif chunked:
-            self._state = "chunk_size"
-        elif length is not None:
-            self._state, self._remaining = "length", length
-            if length == 0:
-                self._finish(reusable=keep_alive)
-        else:
-            self._state = "until_close"
 
 
 class ConnectionPool:
@@ -279,9 +234,10 @@ class ConnectionPool:
         self._closed = False
 
     async def exchange(self, request: bytes) -> int:
-        """The status of ``request``'s answer. A reused connection that the peer had closed
-        meanwhile (nothing came back) is replaced once by a new one: the request may then
-        reach the receiver twice, with the same ``webhook-id``, as at-least-once allows."""
+        """The status of the answer to ``request`` (head and body). A reused connection that the
+        peer had closed meanwhile (nothing came back) is replaced once by a new one: the request
+        may then reach the receiver twice, with the same ``webhook-id``, as at-least-once
+        allows."""
         async with self._slots:
             connection = self._reuse()
             if connection is not None:

@@ -10,13 +10,14 @@
   followed (a 3xx is a failure: the customer fixes the URL); no proxy from the environment.
 - At most ``max_response_bytes`` (64 KiB) of the answer are read (so the connection can be
   reused), never kept; a longer answer drops the connection.
-- The exchange itself is :mod:`services.webhooks.http_connections` (a lean HTTP/1.1 client:
-  the CPU of each attempt is what bounds deliveries per second).
+- The exchange itself is :mod:`services.webhooks.http_connections` (a lean HTTP/1.1 client
+  whose answers llhttp parses: the CPU of each attempt is what bounds deliveries per second).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections import OrderedDict
@@ -65,7 +66,7 @@ class _Target:
 
     key: tuple[str, str, int]  # scheme, host, port: one pool each
     host: str
-    head: str  # request line and Host header
+    head: bytes  # request line, Host, User-Agent and Content-Type
 
 
 class HttpSender:
@@ -125,10 +126,12 @@ class HttpSender:
                 target = _Target(
                     (scheme, host, default_port(parsed)),
                     host,
-                    f"POST {parsed.raw_path_qs or '/'} HTTP/1.1\r\n"
-                    f"Host: {parsed.raw_authority}\r\n"
-                    f"User-Agent: {USER_AGENT}\r\n"
-                    "Content-Type: application/json\r\n",
+                    (
+                        f"POST {parsed.raw_path_qs or '/'} HTTP/1.1\r\n"
+                        f"Host: {parsed.raw_authority}\r\n"
+                        f"User-Agent: {USER_AGENT}\r\n"
+                        "Content-Type: application/json\r\n"
+                    ).encode("latin-1"),
                 )
             if len(self._targets) >= MAX_URLS:
                 self._targets.clear()
@@ -185,10 +188,19 @@ class HttpSender:
             self._drop(key)
 
 
+_NOT_IN_HEADERS: Final = re.compile(r"[\r\n\0]")
+
+
 def _request(target: _Target, headers: dict[str, str], body: bytes) -> bytes:
+    """The POST, head and body. A header name or value holding CR, LF or NUL could end the
+    header or inject another: it is refused (``ValueError``) before anything is sent."""
     for name, value in headers.items():
-        if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
-            raise ValueError("header names and values cannot hold line breaks")
+        if _NOT_IN_HEADERS.search(name) or _NOT_IN_HEADERS.search(value):
+            raise ValueError("header names and values cannot hold CR, LF or NUL")
     extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    head = f"{target.head}Content-Length: {len(body)}\r\n{extra}\r\n"
-    return head.encode("latin-1") + body
+    return b"%sContent-Length: %d\r\n%s\r\n%s" % (
+        target.head,
+        len(body),
+        extra.encode("latin-1"),
+        body,
+    )

@@ -154,13 +154,51 @@ async def test_a_body_running_to_the_close_is_read_to_the_close(sender: HttpSend
         b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",  # never asked for
+        b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        # A head far over the 64 KiB cap (bounded per read, so the cap is met before its end).
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Big: " + b"x" * 2**20 + b"\r\n\r\n",
     ],
-    ids=["not-http", "bad-status", "bad-length", "bad-chunk", "bad-header"],
+    ids=[
+        "not-http",
+        "bad-status",
+        "bad-length",
+        "bad-chunk",
+        "bad-header",
+        "switch",
+        "not-http-1",
+        "head-too-large",
+    ],
 )
 async def test_a_malformed_answer_is_a_failed_attempt(sender: HttpSender, answer: bytes) -> None:
     first, second, server = await post_twice(sender, lambda n: answer)
     assert first == AttemptResult(None, "the answer was not valid HTTP")
     assert second == first and server.connections == 2  # never reused
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n",
+        b"HTTP/1.1 200 O",
+    ],
+    ids=["short-body", "unfinished-chunks", "unfinished-head"],
+)
+async def test_an_answer_cut_short_is_a_failed_attempt(sender: HttpSender, answer: bytes) -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    listening = await asyncio.start_server(cut, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    try:
+        result = await sender.post(f"http://127.0.0.1:{port}/", {}, BODY)
+    finally:
+        listening.close()
+    assert result == AttemptResult(None, "connection failed")
 
 
 async def test_a_kept_connection_the_server_closed_is_replaced_once(sender: HttpSender) -> None:
@@ -180,13 +218,25 @@ async def test_a_new_connection_closed_without_an_answer_is_a_failed_attempt(
     assert len(server.requests) == 2  # one each: a new connection is not tried twice
 
 
-async def test_a_header_value_cannot_inject_lines(sender: HttpSender) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"webhook-id": "a\r\nX-Evil: 1"},
+        {"webhook-id": "a\nX-Evil: 1"},
+        {"x-a\r\nX-Evil": "1"},
+        {"webhook-id": "a\0b"},
+    ],
+    ids=["crlf-in-value", "lf-in-value", "crlf-in-name", "nul-in-value"],
+)
+async def test_a_header_value_cannot_inject_lines(
+    sender: HttpSender, headers: dict[str, str]
+) -> None:
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     server = ScriptedServer(lambda n: ok)
     await server.start()
     try:
         url = f"http://127.0.0.1:{server.port}/"
-        result = await sender.post(url, {"webhook-id": "a\r\nX-Evil: 1"}, BODY)
+        result = await sender.post(url, headers, BODY)
     finally:
         await server.stop()
     assert result.status_code is None and server.requests == []
