@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import pytest_asyncio
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import REGISTRY
 
@@ -21,32 +19,16 @@ from services.runtime.enriched_scans import (
     EnrichedScan,
     encode_batch,
 )
-from services.runtime.migrations import apply_migrations, discover
-from services.runtime.postgres import open_pool
 from services.webhooks.dispatcher import Dispatcher
 from services.webhooks.endpoint_directory import EndpointDirectory
 from services.webhooks.endpoint_secrets import SecretBox
 from services.webhooks.event_intake import EventIntake
 from services.webhooks.records import ClaimedDelivery
 from services.webhooks.storage import WebhookStore
-from tests.support.backing import create_database, drop_database, scratch_name
 
 BOX = SecretBox(os.urandom(32))
 MESSAGES = 40
 SCANS_PER_MESSAGE = 3
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool() -> AsyncIterator[Any]:
-    name = scratch_name("qrforge_webhooks_intake_test")
-    dsn = await create_database(name)
-    try:
-        await apply_migrations(dsn, [m for m in discover() if m.service == "webhooks"])
-        opened = await open_pool(dsn)
-        yield opened
-        await opened.close()
-    finally:
-        await drop_database(name)
 
 
 class Message:

@@ -4,32 +4,13 @@ durable retry state, deduplication of redelivered events, leases, disabling, ret
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
-
-from services.runtime.migrations import apply_migrations, discover
-from services.runtime.postgres import open_pool
 from services.webhooks.endpoint_secrets import SecretBox
 from services.webhooks.records import NewDelivery
 from services.webhooks.storage import WebhookStore
-from tests.support.backing import create_database, drop_database, scratch_name
 
 BOX = SecretBox(os.urandom(32))
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool() -> AsyncIterator[Any]:
-    name = scratch_name("qrforge_webhooks_test")
-    dsn = await create_database(name)
-    try:
-        await apply_migrations(dsn, [m for m in discover() if m.service == "webhooks"])
-        opened = await open_pool(dsn)
-        yield opened
-        await opened.close()
-    finally:
-        await drop_database(name)
 
 
 async def _endpoint(store: WebhookStore, webhook_id: str, account_id: str = "acc_1") -> None:
