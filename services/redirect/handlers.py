@@ -31,7 +31,7 @@ from services.redirect.password_limiter import (
 )
 from services.redirect.publisher import ScanPublisher
 from services.redirect.resolver import CodeResolver
-from services.redirect.routing import Routing, VariantHasher, ascii_url, route
+from services.redirect.routing import Route, Routing, VariantHasher, ascii_url, route
 from services.redirect.scan_messages import (
     MAX_ACCEPT_LANGUAGE,
     MAX_REFERER,
@@ -49,9 +49,6 @@ log = logging.getLogger(__name__)
 # scrypt costs ~16 MiB and tens of ms: bound how many run at once.
 PASSWORD_CHECKS_AT_ONCE: Final = 2
 _NO_QUERY: Final[dict[str, str]] = {}
-
-# (where to, rule index, variant index)
-Route = tuple[str, int | None, int | None]
 
 
 def _found(location: str) -> web.Response:
@@ -254,16 +251,8 @@ class RedirectHandlers:
         if routing is None:
             location, rule, variant = record.destination_url, None, None
         else:
-            # _route_as(), inlined: a call less per routed scan.
-            location, rule, variant = route(
-                routing,
-                record.qr_id,
-                ip,
-                user_agent,
-                accept_language,
-                request.query if routing.query and request.raw_path.find("?") >= 0 else _NO_QUERY,
-                request.rel_url.raw_query_string if routing.forward_query else "",
-                self._hasher,
+            location, rule, variant = self._route_as(
+                request, routing, record.qr_id, ip, user_agent, accept_language
             )
         # What capture() builds (and _count_scan offers), inlined: a call less per scan on the
         # hottest path. tests/unit/redirect/test_handlers.py proves the two agree.

@@ -30,7 +30,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from services.runtime.geo import country_of_address
@@ -108,10 +108,9 @@ class Routing:
         return bool(self.query)
 
 
-class Decision(NamedTuple):
-    location: str
-    rule: int | None  # index of the rule that matched; None: none did
-    variant: int | None  # index of the variant served; None: no variant
+# Where a scan goes: (location, index of the rule that matched or None, index of the variant
+# served or None). A plain tuple, not a NamedTuple: building one costs as much as matching.
+Route = tuple[str, int | None, int | None]
 
 
 def ascii_url(url: str) -> str:
@@ -232,12 +231,8 @@ class VariantHasher:
         key = key if len(key) <= hashlib.blake2b.MAX_KEY_SIZE else hashlib.sha512(key).digest()
         self._keyed = hashlib.blake2b(key=key, digest_size=8, person=b"qrf-variant")
 
-    def __call__(self, ip: str, user_agent: str, code_id: str) -> int:
-        return self.point(ip, user_agent, code_id)
-
     def point(self, ip: str, user_agent: str, code_id: str) -> int:
-        """The visitor's 64-bit point. Called by name on the request path: a method call is
-        cheaper than calling the instance (Python's ``__call__`` slot)."""
+        """The visitor's 64-bit point: where it falls among the variants' weights."""
         text = f"{ip}\n{user_agent}\n{code_id}"
         mac = self._keyed.copy()
         try:
@@ -253,22 +248,6 @@ def pick_variant(thresholds: Sequence[int], point: int) -> int:
     return bisect_right(thresholds, point % thresholds[-1])
 
 
-def decide_route(
-    routing: Routing,
-    code_id: str,
-    ip: str,
-    user_agent: str,
-    accept_language: str,
-    query: Mapping[str, str],
-    raw_query: str,
-    hasher: VariantHasher,
-) -> Decision:
-    """Where this scan goes and why (rule and variant indexes for the scan event)."""
-    return Decision._make(
-        route(routing, code_id, ip, user_agent, accept_language, query, raw_query, hasher)
-    )
-
-
 def route(
     routing: Routing,
     code_id: str,
@@ -278,9 +257,8 @@ def route(
     query: Mapping[str, str],
     raw_query: str,
     hasher: VariantHasher,
-) -> tuple[str, int | None, int | None]:
-    """:func:`decide_route` as a plain tuple (location, rule, variant), for the request path:
-    building the named tuple costs as much as matching the rules."""
+) -> Route:
+    """Where this scan goes and why (rule and variant indexes for the scan event)."""
     matching = routing.every_rule
     if matching:
         device, os = routing.device, routing.os
@@ -318,8 +296,7 @@ def route(
                 return chosen.with_query(raw_query), rule, None
             return chosen.url, rule, None
     if routing.variants:
-        thresholds = routing.thresholds  # pick_variant(), inlined
-        variant = bisect_right(thresholds, hasher.point(ip, user_agent, code_id) % thresholds[-1])
+        variant = pick_variant(routing.thresholds, hasher.point(ip, user_agent, code_id))
         chosen = routing.variants[variant]
         if routing.forward_query:
             return chosen.with_query(raw_query), None, variant
