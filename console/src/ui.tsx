@@ -1,7 +1,7 @@
 // Small pieces every page uses: loading data with its error, and the states around it.
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { ApiError } from "./api";
+import { ApiError, type Pagination } from "./api";
 
 export interface Loaded<T> {
   value: T | null;
@@ -62,6 +62,22 @@ export function Section<T>({ loaded, what, children }: {
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (loaded.value === null) return <p aria-busy="true">Loading…</p>;
   return <>{children(loaded.value)}</>;
+}
+
+// Previous/next over a paged list, shown only when there is more than one page.
+export function Pager({ pagination, page, setPage }: {
+  pagination: Pagination | null;
+  page: number;
+  setPage: (page: number) => void;
+}) {
+  if (!pagination || pagination.pages <= 1) return null;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>Previous</button>
+      <span>Page {pagination.page} of {pagination.pages}</span>
+      <button type="button" disabled={page >= pagination.pages} onClick={() => setPage(page + 1)}>Next</button>
+    </nav>
+  );
 }
 
 export function formatDate(iso: string | null | undefined): string {

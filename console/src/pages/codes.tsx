@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, download, image, list } from "../api";
 import { RulesEditor } from "./rules";
-import { ErrorMessage, Section, asApiError, formatDate, navigate, useDebounced, useLoad } from "../ui";
+import { ErrorMessage, Pager, Section, asApiError, formatDate, navigate, useDebounced, useLoad } from "../ui";
 
 export interface QrRecord {
   qr_id: string;
@@ -111,13 +111,7 @@ export function CodesPage({ initialTag = "" }: { initialTag?: string }) {
                 </table>
               </div>
               {shown.length === 0 ? <p>No codes match.</p> : null}
-              {pagination && pagination.pages > 1 ? (
-                <nav class="pager" aria-label="Pages">
-                  <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>Previous</button>
-                  <span>Page {pagination.page} of {pagination.pages}</span>
-                  <button type="button" disabled={page >= pagination.pages} onClick={() => setPage(page + 1)}>Next</button>
-                </nav>
-              ) : null}
+              <Pager pagination={pagination} page={page} setPage={setPage} />
             </>
           );
         }}

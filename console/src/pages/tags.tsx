@@ -2,7 +2,7 @@
 // code list filtered by it.
 import { useState } from "preact/hooks";
 import { list } from "../api";
-import { Section, useLoad } from "../ui";
+import { Pager, Section, useLoad } from "../ui";
 
 interface TagCount { tag: string; qr_codes: number; barcodes: number }
 
@@ -34,13 +34,7 @@ export function TagsPage() {
                 </table>
               </div>
             )}
-            {pagination && pagination.pages > 1 ? (
-              <nav class="pager" aria-label="Pages">
-                <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>Previous</button>
-                <span>Page {pagination.page} of {pagination.pages}</span>
-                <button type="button" disabled={page >= pagination.pages} onClick={() => setPage(page + 1)}>Next</button>
-              </nav>
-            ) : null}
+            <Pager pagination={pagination} page={page} setPage={setPage} />
           </>
         )}
       </Section>
