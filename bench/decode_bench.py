@@ -22,6 +22,7 @@ from typing import Any, Final
 import zxingcpp
 from PIL import Image
 
+from services.render.heap_tuning import keep_freed_heap
 from services.render.image_decoding import decode_image
 from services.render.render_jobs import QRSpec, render_qr
 from tests.support.decode_inputs import phone_photo
@@ -70,6 +71,7 @@ def interleaved(
 
 def main() -> dict[str, Any]:
     _pin_to_one_core()
+    keep_freed_heap()  # as the render workers do (see services/render/servicer.py)
     code = render_qr(QRSpec(payload=CONTENT, size=600)).data
     photo = phone_photo(code, side=PHOTO_SIDE)
     rates = interleaved({"ours": ours, "plain_zxing": plain_zxing}, photo)

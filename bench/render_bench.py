@@ -23,6 +23,7 @@ import segno
 from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw
 
+from services.render.heap_tuning import keep_freed_heap
 from services.render.render_jobs import BarcodeSpec, QRDesign, QRSpec, render_barcode, render_qr
 from services.render.specs import Frame, Gradient
 
@@ -144,6 +145,7 @@ def python_barcode_png(i: int) -> bytes:
 
 def main() -> dict[str, Any]:
     _pin_to_one_core()
+    keep_freed_heap()  # as the render workers do (see services/render/servicer.py)
     logo = _logo_png()
     styled = QRDesign(dot_style="round", corner_style="extra-rounded", logo=logo, logo_size=0.2)
     # Issue 15's styled bar: frame + gradient + 20 % logo at H.

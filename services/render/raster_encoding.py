@@ -83,14 +83,14 @@ def pixels_gray(image: Image.Image, module_px: int, min_module_px: int) -> npt.N
 def _reduced_gray(
     image: Image.Image, width: int, module_px: int, min_module_px: int
 ) -> npt.NDArray[np.uint8]:
+    # What draft() did not reduce (it scales by 1/2, 1/4 or 1/8 only), box averaging does.
+    remaining = max(1, (module_px * image.width // width) // min_module_px)
     if image.has_transparency_data:
         # What a reader sees on the usual surface: a transparent background as white.
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         gray = Image.alpha_composite(white, image.convert("RGBA")).convert("L")
-    else:
-        gray = image.convert("L")
-    # What draft() did not reduce (it scales by 1/2, 1/4 or 1/8 only), box averaging does.
-    remaining = max(1, (module_px * gray.width // width) // min_module_px)
-    if remaining > 1:
-        gray = gray.reduce(remaining)
-    return np.asarray(gray)
+        return np.asarray(gray.reduce(remaining) if remaining > 1 else gray)
+    # Averaged first, then grey: one pass over the full image instead of two (the grey of an
+    # average and the average of greys differ by rounding, at most one level).
+    reduced = image.reduce(remaining) if remaining > 1 else image
+    return np.asarray(reduced.convert("L"))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
+from services.render.heap_tuning import keep_freed_heap
 from services.render.image_decoding import DecodedSymbol, decode_image
 from services.render.render_jobs import qr_outcome, render_barcode, render_qr, render_qr_group
 from services.render.specs import BarcodeSpec, Frame, Gradient, QRDesign, QRSpec, RenderedImage
@@ -25,7 +26,9 @@ GROUP_ITEMS: Final = 8
 
 
 def warm_up_worker() -> None:
-    """Pool initializer: draw one code so imports and caches are warm before the first call."""
+    """Pool initializer: the heap set to keep its buffers between renders, then one code drawn
+    so imports and caches are warm before the first call."""
+    keep_freed_heap()
     render_qr(QRSpec(payload="warm-up"))
 
 
