@@ -65,7 +65,7 @@ from services.runtime.admin import AdminServer
 from services.runtime.amqp import BrokerConnection
 from services.runtime.grpc_client import open_channel
 from services.runtime.http_server import GuardedAppRunner
-from services.runtime.postgres import check_pool, open_pool
+from services.runtime.postgres import check_pool, close_pool, open_pool
 
 # How long stopping waits for live streams to end by themselves before cutting them off.
 STREAM_CLOSE_GRACE_S: Final = 1.0
@@ -116,7 +116,7 @@ async def _backends(app: web.Application, settings: GatewaySettings) -> AsyncIte
 async def open_backends(settings: GatewaySettings, stack: AsyncExitStack) -> GatewayContext:
     """Open what the handlers use, each closed by ``stack`` in reverse order."""
     pool = await open_pool(settings.database_url, max_size=20)
-    stack.push_async_callback(pool.close)
+    stack.push_async_callback(close_pool, pool)
 
     token, tls = settings.grpc_auth_token, settings.grpc_tls
     render_channel = open_channel(settings.render_addr, auth_token=token, tls=tls)

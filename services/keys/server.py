@@ -33,14 +33,14 @@ from services.keys.storage import KeysStore
 from services.keys.usage import LastUsedRecorder
 from services.runtime.admin import AdminServer
 from services.runtime.grpc_server import start_grpc_server
-from services.runtime.postgres import check_pool, open_pool
+from services.runtime.postgres import check_pool, close_pool, open_pool
 
 
 async def serve(settings: KeysSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set."""
     async with AsyncExitStack() as stack:
         pool = await open_pool(settings.database_url)
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(close_pool, pool)
         store = KeysStore(pool)
 
         async def postgres_ready() -> None:

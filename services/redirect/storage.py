@@ -12,7 +12,7 @@ from typing import Final
 import asyncpg
 
 from services.redirect.codes import CodeRecord, split_cache_key
-from services.runtime.postgres import open_pool
+from services.runtime.postgres import close_pool, open_pool
 
 _FETCH: Final = """
     SELECT qr_id, account_id, short_code, destination_url, password_hash, expires_at,
@@ -48,7 +48,7 @@ class CodeStore:
 
     async def close(self) -> None:
         if self._pool is not None:
-            await self._pool.close()
+            await close_pool(self._pool)
             self._pool = None
 
     def _require_pool(self) -> asyncpg.Pool:

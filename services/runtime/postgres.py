@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from typing import Final
 
 import asyncpg
+
+log = logging.getLogger(__name__)
+
+# How long a shutdown waits for connections still in use before cutting them.
+POOL_CLOSE_TIMEOUT_S: Final = 5.0
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -40,3 +48,14 @@ async def check_pool(pool: asyncpg.Pool) -> None:
     """Readiness: a round trip to the database."""
     async with pool.acquire() as conn:
         await conn.fetchval("SELECT 1")
+
+
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = POOL_CLOSE_TIMEOUT_S) -> None:
+    """Close ``pool``, waiting at most ``timeout_s`` for connections still in use, then cut
+    them. asyncpg's own close waits for every acquired connection without limit, so one caller
+    stuck on a database that stopped answering would hold the whole process's shutdown."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        log.error("postgres connections still in use after %g s of shutdown: cut", timeout_s)
+        pool.terminate()

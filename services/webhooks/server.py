@@ -24,7 +24,7 @@ from contextlib import AsyncExitStack
 from qrforge.v1 import webhooks_pb2_grpc
 from services.runtime.admin import AdminServer
 from services.runtime.grpc_server import start_grpc_server
-from services.runtime.postgres import check_pool, open_pool
+from services.runtime.postgres import check_pool, close_pool, open_pool
 from services.webhooks.dispatcher import Dispatcher
 from services.webhooks.endpoint_directory import EndpointDirectory
 from services.webhooks.endpoint_secrets import SecretBox
@@ -42,7 +42,7 @@ async def serve(settings: WebhooksSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set."""
     async with AsyncExitStack() as stack:
         pool = await open_pool(settings.database_url, max_size=10)
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(close_pool, pool)
         store = WebhookStore(pool)
         box = SecretBox(settings.encryption_key)
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
+
+from services.runtime.migrations import apply_migrations, discover
 
 ADMIN_DSN = os.environ.get(
     "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -41,6 +43,21 @@ async def drop_database(name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def scratch_database(prefix: str, migrations_of: str | None = None) -> AsyncIterator[str]:
+    """A fresh database named after ``prefix``, with the migrations of the service
+    ``migrations_of`` applied (only that service's: other services' folders may hold work in
+    progress); yields its URL and drops it afterwards, connections and all."""
+    name = scratch_name(prefix)
+    dsn = await create_database(name)
+    try:
+        if migrations_of is not None:
+            await apply_migrations(dsn, [m for m in discover() if m.service == migrations_of])
+        yield dsn
+    finally:
+        await drop_database(name)
 
 
 def _rabbitmqctl(*args: str) -> None:

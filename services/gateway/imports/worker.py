@@ -36,7 +36,7 @@ from services.gateway.settings import GatewaySettings
 from services.runtime.admin import AdminServer
 from services.runtime.amqp import BrokerConnection
 from services.runtime.grpc_client import open_channel
-from services.runtime.postgres import check_pool, open_pool
+from services.runtime.postgres import check_pool, close_pool, open_pool
 from services.runtime.topics import IMPORTS_QUEUE
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class ImportWorker:
 async def serve(settings: GatewaySettings, admin_port: int, stop: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
         pool = await open_pool(settings.database_url, max_size=2 + JOBS_IN_FLIGHT * 4)
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(close_pool, pool)
         channel = open_channel(
             settings.render_addr, auth_token=settings.grpc_auth_token, tls=settings.grpc_tls
         )

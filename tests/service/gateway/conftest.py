@@ -20,10 +20,9 @@ from aiohttp.test_utils import TestServer
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from services.runtime.migrations import apply_migrations, discover
 from tests.service.gateway.fakes import FakeBackends
 from tests.support.api_client import ApiClient
-from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
+from tests.support.backing import scratch_database, scratch_name, scratch_vhost
 from tests.support.processes import free_port
 from tests.support.stack import ApiAccount
 
@@ -35,14 +34,8 @@ StartGateway = Callable[..., Awaitable[ApiClient]]
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    name = scratch_name("qrforge_gateway_test")
-    dsn = await create_database(name)
-    try:
-        # Only the gateway's own migrations: other services' folders may hold work in progress.
-        await apply_migrations(dsn, [m for m in discover() if m.service == "gateway"])
+    async with scratch_database("qrforge_gateway_test", migrations_of="gateway") as dsn:
         yield dsn
-    finally:
-        await drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,9 @@ from services.keys.server import serve
 from services.keys.settings import KeysSettings
 from services.keys.storage import KeysStore
 from services.runtime.grpc_client import open_channel
-from services.runtime.migrations import apply_migrations, discover
 from services.runtime.postgres import open_pool
 from services.runtime.topics import KEY_REVOKED, KEYS_EXCHANGE
-from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
+from tests.support.backing import scratch_database, scratch_name, scratch_vhost
 from tests.support.processes import free_port
 
 PEPPER = b"service-test-pepper"
@@ -39,14 +38,8 @@ DEADLINE_S = 15.0
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    name = scratch_name("qrforge_keys_test")
-    dsn = await create_database(name)
-    try:
-        # Only our own migrations: other services' folders may hold work in progress.
-        await apply_migrations(dsn, [m for m in discover() if m.service == "keys"])
+    async with scratch_database("qrforge_keys_test", migrations_of="keys") as dsn:
         yield dsn
-    finally:
-        await drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from services.runtime.migrations import apply_migrations, discover
 from services.runtime.passwords import hash_password
 from services.runtime.scan_events import SCAN_EVENT_VERSION
 from services.runtime.topics import CATALOG_EXCHANGE, SCANS_EXCHANGE
-from tests.support.backing import create_database, drop_database, scratch_name, scratch_vhost
+from tests.support.backing import create_database, scratch_database, scratch_name, scratch_vhost
 from tests.support.processes import ServiceProcess, free_port
 
 ACCOUNT = "acc_redirect_test"
@@ -45,12 +45,8 @@ async def migrated_database(name: str) -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    name = scratch_name("qrforge_redirect_test")
-    dsn = await migrated_database(name)
-    try:
+    async with scratch_database("qrforge_redirect_test", migrations_of="gateway") as dsn:
         yield dsn
-    finally:
-        await drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -8,19 +8,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from services.runtime.migrations import apply_migrations, discover
-from services.runtime.postgres import open_pool
-from tests.support.backing import create_database, drop_database, scratch_name
+from services.runtime.postgres import close_pool, open_pool
+from tests.support.backing import scratch_database
 
 
 @pytest_asyncio.fixture(scope="module")
 async def pool(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    name = scratch_name(f"qrforge_{request.module.__name__.rsplit('.', 1)[-1]}")
-    dsn = await create_database(name)
-    try:
-        await apply_migrations(dsn, [m for m in discover() if m.service == "webhooks"])
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    async with scratch_database(f"qrforge_{module}", migrations_of="webhooks") as dsn:
         opened = await open_pool(dsn)
         yield opened
-        await opened.close()
-    finally:
-        await drop_database(name)
+        await close_pool(opened)
