@@ -1,7 +1,7 @@
 """Write the style gallery into ``docs/gallery/``: one PNG per dot × corner style, colours and
-a logo, eye colours and styles, gradients, a transparent background, what ``design.fit``
-does to a design that would not scan, and the JPEG, WebP and EPS formats; ``docs/gallery.md``
-shows them. Run: ``make gallery``.
+a logo, eye colours and styles, gradients, a transparent background, frames with a call to
+action, what ``design.fit`` does to a design that would not scan, and the JPEG, WebP and EPS
+formats; ``docs/gallery.md`` shows them. Run: ``make gallery``.
 
 Every file is decoded here with zxing-cpp (EPS through Ghostscript, Debian ``ghostscript``)
 and must read back exactly its payload before the page is written: the render service
@@ -22,7 +22,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from services.render.render_jobs import QRDesign, QRSpec, RenderedImage, render_qr
-from services.render.specs import CONTENT_TYPES, Gradient
+from services.render.specs import CONTENT_TYPES, Frame, Gradient
 from services.runtime.errors import ApiError
 
 DOCS: Final = Path(__file__).resolve().parent.parent / "docs"
@@ -324,6 +324,69 @@ def transparent_background() -> list[str]:
     ]
 
 
+def frames() -> list[str]:
+    flagship = QRDesign(
+        dot_style="round",
+        corner_style="extra-rounded",
+        gradient=Gradient("linear", ("#1a237e", "#b71c1c"), angle=45),
+        logo=sample_logo(),
+        logo_size=0.2,
+        frame=Frame("banner-bottom", "SCAN ME"),
+    )
+    examples = [
+        (
+            save(
+                "frame-banner-bottom.png",
+                example(QRDesign(frame=Frame("banner-bottom", "SCAN ME"))),
+            ),
+            '`banner-bottom`, `"SCAN ME"`, default colours',
+        ),
+        (
+            save(
+                "frame-banner-top.png",
+                example(
+                    QRDesign(
+                        fg_color="#004d40",
+                        dot_style="classy-rounded",
+                        corner_style="round",
+                        frame=Frame("banner-top", "SEE THE MENU", color="#d81b60"),
+                    )
+                ),
+            ),
+            '`banner-top`, `"SEE THE MENU"`, `color: "#d81b60"`',
+        ),
+        (
+            save(
+                "frame-box.png",
+                example(
+                    QRDesign(
+                        fg_color="#1a237e",
+                        dot_style="dots",
+                        corner_style="extra-rounded",
+                        frame=Frame("box", "JOIN OUR WIFI", color="#1a237e", text_color="#ffeb3b"),
+                    )
+                ),
+            ),
+            '`box`, `"JOIN OUR WIFI"`, `text_color: "#ffeb3b"`',
+        ),
+        (
+            save("frame-gradient-logo.png", example(flagship, level="H")),
+            "`banner-bottom` with a linear gradient and a 20 % logo at H",
+        ),
+    ]
+    return [
+        "## Frames",
+        "",
+        "`frame: {style, text, color, text_color}` puts a call to action around the code, in",
+        "the shipped font (text as outlines in the vector formats). `size` stays the width; the",
+        "band adds 18 % of it in height (the box draws the code smaller inside its border).",
+        "`color` defaults to the code's ink and `text_color` to black or white, whichever reads",
+        "better on it; a text colour below 3:1 on its band is refused.",
+        "",
+        *table(examples),
+    ]
+
+
 def strict_refusal(spec: QRSpec) -> str:
     """What ``fit: "strict"`` answers for the same design (an ApiError is what is shown)."""
     try:
@@ -468,6 +531,8 @@ def main() -> None:
         *gradients(),
         "",
         *transparent_background(),
+        "",
+        *frames(),
         "",
         *fit_examples(),
         "",

@@ -51,6 +51,19 @@ def test_every_linked_image_decodes_to_the_payload(gallery_dir: Path) -> None:
         assert decoded_on_white(data, content_type) == [make_gallery.PAYLOAD], link
 
 
+def test_the_frames_are_shown_with_their_band(gallery_dir: Path) -> None:
+    make_gallery.main()
+
+    links = _LINK.findall((gallery_dir / "gallery.md").read_text(encoding="utf-8"))
+    framed = [link for link in links if Path(link).name.startswith("frame-")]
+    assert len(framed) >= 3  # banner-bottom, banner-top, box
+    for link in framed:
+        with Image.open(gallery_dir / link) as image:
+            # size stays the width; the band adds height
+            assert image.width == make_gallery.EXAMPLE_SIZE, link
+            assert image.height > image.width, link
+
+
 @pytest.mark.parametrize("wrong_format", ["png", "webp", "eps"])
 def test_an_image_of_another_payload_fails_the_gallery(
     gallery_dir: Path, monkeypatch: pytest.MonkeyPatch, wrong_format: str
