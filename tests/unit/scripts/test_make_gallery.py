@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import zxingcpp
 from PIL import Image
@@ -15,6 +17,9 @@ from services.render.render_jobs import QRSpec, RenderedImage, render_qr
 from tests.support.decoding import raster_image, rasterize_eps
 
 _LINK = re.compile(r"\]\((gallery/[^)]+)\)")
+# Rasters are compared by their pixels (levels per channel); the page and the EPS, which this
+# code writes itself, byte for byte.
+_PIXEL_TOLERANCE = {".png": 2, ".webp": 2, ".jpeg": 8}
 
 
 def decoded_on_white(data: bytes, content_type: str) -> list[str]:
@@ -77,3 +82,36 @@ def test_an_image_of_another_payload_fails_the_gallery(
     with pytest.raises(make_gallery.GalleryImageError, match="/other"):
         make_gallery.main()
     assert not (gallery_dir / "gallery.md").exists()
+
+
+def _drawn_alike(fresh: bytes, committed: bytes, tolerance: int) -> bool:
+    """Same size and every channel within ``tolerance`` levels: a newer Pillow or libjpeg may
+    round a blend differently, which does not make the gallery show something else."""
+    with Image.open(io.BytesIO(fresh)) as new, Image.open(io.BytesIO(committed)) as old:
+        if new.size != old.size:
+            return False
+        difference = np.abs(
+            np.asarray(new.convert("RGBA"), dtype=np.int16)
+            - np.asarray(old.convert("RGBA"), dtype=np.int16)
+        )
+        return int(difference.max()) <= tolerance
+
+
+def test_the_committed_gallery_is_what_the_renderer_draws_today(gallery_dir: Path) -> None:
+    """A rendering change regenerates the gallery (make gallery) in the same commit."""
+    make_gallery.main()
+
+    committed = Path(make_gallery.__file__).resolve().parent.parent / "docs"
+    fresh = sorted(path.relative_to(gallery_dir) for path in gallery_dir.rglob("*.*"))
+    assert fresh == sorted(
+        path.relative_to(committed)
+        for path in [committed / "gallery.md", *(committed / "gallery").glob("*.*")]
+    )
+    stale = []
+    for path in fresh:
+        new, old = (gallery_dir / path).read_bytes(), (committed / path).read_bytes()
+        tolerance = _PIXEL_TOLERANCE.get(path.suffix)
+        alike = new == old if tolerance is None else _drawn_alike(new, old, tolerance)
+        if not alike:
+            stale.append(str(path))
+    assert stale == [], "run make gallery"
