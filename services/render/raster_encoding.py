@@ -90,6 +90,8 @@ def _reduced_gray(
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         gray = Image.alpha_composite(white, image.convert("RGBA")).convert("L")
         return np.asarray(gray.reduce(remaining) if remaining > 1 else gray)
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("L")  # a palette's indices must not be averaged
     # Averaged first, then grey: one pass over the full image instead of two (the grey of an
     # average and the average of greys differ by rounding, at most one level).
     reduced = image.reduce(remaining) if remaining > 1 else image
