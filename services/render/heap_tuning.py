@@ -15,7 +15,6 @@ The cost is bounded: at most that much idle memory per worker process.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 from typing import Final
 
@@ -31,10 +30,8 @@ _M_MMAP_THRESHOLD: Final = -3
 def keep_freed_heap() -> bool:
     """Apply the settings above to this process's allocator; False where the C library has
     no ``mallopt`` that honours them (musl, macOS), which only costs speed."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
+    # The process's own symbols: the C library Python runs on, found without a lookup.
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
