@@ -113,7 +113,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     principal = principal_of(request)
     account_id, api_key_id = principal.account_id, principal.key_id
     hashed = key_hash(key)
-    request_fingerprint = fingerprint(request.method, request.path, body)
+    request_fingerprint = fingerprint(request.method, request.path, body, request.query.items())
     await _purge.maybe_purge(pool)
 
     delays = poll_delays()

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from typing import Final
 
@@ -98,10 +98,18 @@ def canonical_body(body: bytes) -> bytes:
     return b"json:" + canonical.encode("utf-8", "surrogatepass")
 
 
-def fingerprint(method: str, path: str, body: bytes) -> bytes:
+def fingerprint(
+    method: str, path: str, body: bytes, query: Iterable[tuple[str, str]] = ()
+) -> bytes:
+    """What makes two requests the same one: method, path, query parameters (in any order;
+    a query can change what is done, such as ``POST /v1/decode?formats=QR``) and body."""
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode("utf-8", "surrogateescape")):
         digest.update(len(part).to_bytes(4, "big") + part)
+    parameters = sorted(query)
+    if parameters:  # absent from requests without one, whose fingerprints stay as they were
+        encoded = json.dumps(parameters, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        digest.update(b"query:" + len(encoded).to_bytes(4, "big") + encoded)
     digest.update(canonical_body(body))
     return digest.digest()
 

@@ -73,6 +73,23 @@ def test_non_json_bodies_count_as_raw_bytes_and_never_collide_with_json() -> Non
     assert canonical_body('{"t":"é"}'.encode()) == canonical_body(b'{"t":"\\u00e9"}')
 
 
+def test_fingerprint_takes_the_query_in_any_order() -> None:
+    image = b"\x89PNG..."
+    plain = fingerprint("POST", "/v1/decode", image)
+    assert fingerprint("POST", "/v1/decode", image, []) == plain  # as before queries counted
+    qr_only = fingerprint("POST", "/v1/decode", image, [("formats", "QR")])
+    assert qr_only != plain
+    assert fingerprint("POST", "/v1/decode", image, [("formats", "EAN13")]) != qr_only
+    both = [("formats", "QR"), ("formats", "EAN13")]
+    assert fingerprint("POST", "/v1/decode", image, both) == fingerprint(
+        "POST", "/v1/decode", image, both[::-1]
+    )
+    # a body that happens to spell the query is not the query
+    assert fingerprint("POST", "/p", b'query:[["a", "b"]]') != fingerprint(
+        "POST", "/p", b"", [("a", "b")]
+    )
+
+
 def test_path_and_method_cannot_run_into_each_other() -> None:
     assert fingerprint("POS", "T/x", b"") != fingerprint("POST", "/x", b"")
 
