@@ -6,11 +6,12 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Final
 
 from qrforge.v1 import render_pb2, render_pb2_grpc
 from services.render.heap_tuning import keep_freed_heap
-from services.render.image_decoding import DecodedSymbol, decode_image
+from services.render.image_decoding import DecodedSymbol, decode_image, reader_formats
 from services.render.render_jobs import qr_outcome, render_barcode, render_qr, render_qr_group
 from services.render.specs import BarcodeSpec, Frame, Gradient, QRDesign, QRSpec, RenderedImage
 from services.render.worker_pool import WorkerPool
@@ -189,5 +190,8 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     ) -> render_pb2.DecodeImageResponse:
         """Decoding is CPU-bound like a render, so it takes the account's turn in the same
         pool; the image's limits are checked in the worker, before any pixel is decoded."""
-        symbols = await self._pool.run(decode_image, request.image, request.account_id)
+        formats = tuple(request.formats)
+        reader_formats(formats)  # an unknown name is refused before the image takes a turn
+        decode = partial(decode_image, formats=formats)
+        symbols = await self._pool.run(decode, request.image, request.account_id)
         return render_pb2.DecodeImageResponse(results=[symbol_message(s) for s in symbols])

@@ -122,6 +122,39 @@ async def test_every_code_on_a_page_is_found_inside_its_place(client: ApiClient)
         ), result
 
 
+async def test_only_the_formats_asked_for_are_looked_for(client: ApiClient) -> None:
+    qr = await qr_png(client, {"type": "text", "content": "the qr code", "size": 300})
+    ean = await client.generate_barcode(
+        {"format": "EAN13", "value": "400638133393"}, accept="image/png"
+    )
+    page, _ = page_of([qr, ean.body])
+    both = [("EAN13", "4006381333931"), ("QR", "the qr code")]
+
+    async def found(params: Any) -> list[tuple[str, str]]:
+        response = await client.decode(page, params=params)
+        assert response.status == 200, response.body[:300]
+        return sorted((r["format"], r["text"]) for r in response.data()["results"])
+
+    assert await found({"formats": "QR"}) == [both[1]]
+    assert await found({"formats": "ean13"}) == [both[0]]  # names in any case
+    assert await found({"formats": "QR, EAN13"}) == both
+    assert await found([("formats", "QR"), ("formats", "EAN13")]) == both  # or repeated
+    assert await found({"formats": "DATAMATRIX,AZTEC"}) == []
+    assert await found(None) == both
+
+
+async def test_an_unknown_format_is_refused_with_the_names_there_are(client: ApiClient) -> None:
+    png = await qr_png(client, {"type": "text", "content": "x"})
+    response = await client.decode(png, params={"formats": "QR,QRCODE9"})
+    error = response.json()["error"]
+    assert (response.status, error["code"]) == (400, "INVALID_PARAMETER")
+    assert error["details"]["field"] == "formats"
+    assert "'QRCODE9'" in error["message"]
+    assert "DATAMATRIX" in error["message"] and "EAN13" in error["message"]
+    long = await client.decode(png, params={"formats": ",".join(["QR"] * 400)})
+    assert (long.status, long.json()["error"]["details"]["field"]) == (400, "formats")
+
+
 async def test_an_image_without_codes_gives_an_empty_list(client: ApiClient) -> None:
     out = io.BytesIO()
     Image.new("RGB", (200, 120), "#ddeeff").save(out, "PNG")
@@ -215,3 +248,13 @@ async def test_a_decode_with_an_idempotency_key_is_replayed(client: ApiClient) -
     assert first.data()["results"][0]["text"] == "once"
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.data() == first.data()
+    # The same key with another query is another request, not a replay of the first.
+    other = await client.request(
+        "POST",
+        "/v1/decode",
+        data=png,
+        params={"formats": "EAN13"},
+        headers={"Content-Type": "image/png"},
+        idempotency_key=key,
+    )
+    assert (other.status, other.json()["error"]["code"]) == (409, "IDEMPOTENCY_CONFLICT")

@@ -182,6 +182,9 @@ async def test_every_answer_parses_into_its_model(
     decoded = client.decode_image(made.content)
     _covers(seen, decoded)
     assert [(c.format, c.text) for c in decoded.results] == [("QR", "https://example.com/img")]
+    assert client.decode_image(made.content, formats=["EAN13", "CODE128"]).results == []
+    only_qr = client.decode_image(made.content, formats=["QR"])
+    assert [(c.format, c.text) for c in only_qr.results] == [("QR", "https://example.com/img")]
 
 
 def test_v1_1_answers_parse_into_their_models(

@@ -19,7 +19,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from tests.support.stack import ApiAccount
 
-Params = Mapping[str, str]
+# A mapping, or pairs for a parameter that repeats.
+Params = Mapping[str, str] | Sequence[tuple[str, str]]
 _NO_BODY: Final = object()
 
 
@@ -210,10 +211,12 @@ class ApiClient:
 
     # --- decoding ----------------------------------------------------------------------------
 
-    async def decode(self, image: bytes, content_type: str | None = "image/png") -> ApiResponse:
+    async def decode(
+        self, image: bytes, content_type: str | None = "image/png", params: Params | None = None
+    ) -> ApiResponse:
         """``POST /v1/decode`` with ``image`` as the body (``content_type`` None: no header)."""
         headers = {"Content-Type": content_type} if content_type else None
-        return await self.request("POST", "/v1/decode", data=image, headers=headers)
+        return await self.request("POST", "/v1/decode", data=image, headers=headers, params=params)
 
     # --- stats -------------------------------------------------------------------------------
 

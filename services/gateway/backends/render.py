@@ -341,13 +341,14 @@ async def render_barcode(
 
 
 async def decode_image(
-    backend: RenderBackend, image: bytes, account_id: str
+    backend: RenderBackend, image: bytes, account_id: str, formats: Sequence[str] = ()
 ) -> list[render_pb2.DecodedSymbol]:
-    """Every code render's decoder finds in ``image``, decoded in its workers in
-    ``account_id``'s turn (render checks the image's limits before decoding a pixel)."""
+    """Every code render's decoder finds in ``image`` (of ``formats`` when named), decoded
+    in its workers in ``account_id``'s turn (render checks the names, then the image's limits
+    before decoding a pixel)."""
     response = await call_unary(
         backend.stub.DecodeImage,
-        render_pb2.DecodeImageRequest(image=image, account_id=account_id),
+        render_pb2.DecodeImageRequest(image=image, account_id=account_id, formats=formats),
         timeout=backend.timeout_s,
         name="render.DecodeImage",
     )

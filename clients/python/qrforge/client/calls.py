@@ -6,7 +6,7 @@ exactly alike."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -417,11 +417,14 @@ def delete_design(design_id: str) -> Call[models.Deleted]:
     return Call("DELETE", f"/v1/designs/{_id(design_id)}", data_of(models.Deleted))
 
 
-def decode_image(image: bytes, media_type: str) -> Call[models.DecodeResults]:
+def decode_image(
+    image: bytes, media_type: str, formats: Sequence[str] = ()
+) -> Call[models.DecodeResults]:
     return Call(
         "POST",
         "/v1/decode",
         data_of(models.DecodeResults),
+        params={"formats": ",".join(formats)} if formats else {},
         content=image,
         headers={"Content-Type": media_type},
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -336,9 +336,12 @@ class Client:
     def delete_design(self, design_id: str) -> models.Deleted:
         return self.send(calls.delete_design(design_id))
 
-    def decode_image(self, image: bytes, media_type: str = "image/png") -> models.DecodeResults:
-        """Every QR code and barcode found in a PNG, JPEG or WebP image."""
-        return self.send(calls.decode_image(image, media_type))
+    def decode_image(
+        self, image: bytes, media_type: str = "image/png", formats: Sequence[str] = ()
+    ) -> models.DecodeResults:
+        """Every QR code and barcode found in a PNG, JPEG or WebP image; only of ``formats``
+        (names as results carry them: "QR", "EAN13", ...) when given, which is faster."""
+        return self.send(calls.decode_image(image, media_type, formats))
 
     # --- imports and exports ----------------------------------------------------------------
 
