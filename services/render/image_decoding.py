@@ -92,7 +92,8 @@ def reader_formats(names: Collection[str]) -> zxingcpp.BarcodeFormats:
     unknown = sorted({name for name in names if name not in READABLE_FORMATS})
     if unknown:
         known = ", ".join(sorted(READABLE_FORMATS))
-        raise _invalid_formats(f"unknown format {unknown[0]!r}; formats are: {known}")
+        # Echoed cut short: the message must not carry whatever a caller sent.
+        raise _invalid_formats(f"unknown format {unknown[0][:40]!r}; formats are: {known}")
     return zxingcpp.BarcodeFormats([member for name in names for member in READABLE_FORMATS[name]])
 
 
