@@ -130,19 +130,28 @@ async def test_answers_that_cannot_be_followed_close_the_connection(
     assert server.connections == 2
 
 
-async def test_a_body_running_to_the_close_is_read_to_the_close(sender: HttpSender) -> None:
-    async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def post_to_answer_then_close(sender: HttpSender, answer: bytes) -> AttemptResult:
+    """One attempt against a server that writes ``answer`` after the request head, then
+    closes the connection."""
+
+    async def answer_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 503 Unavailable\r\n\r\nbusy, try later")
+        writer.write(answer)
         await writer.drain()
         writer.close()
 
-    listening = await asyncio.start_server(until_close, "127.0.0.1", 0)
+    listening = await asyncio.start_server(answer_then_close, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
     try:
-        result = await sender.post(f"http://127.0.0.1:{port}/", {}, BODY)
+        return await sender.post(f"http://127.0.0.1:{port}/", {}, BODY)
     finally:
         listening.close()
+
+
+async def test_a_body_running_to_the_close_is_read_to_the_close(sender: HttpSender) -> None:
+    result = await post_to_answer_then_close(
+        sender, b"HTTP/1.1 503 Unavailable\r\n\r\nbusy, try later"
+    )
     assert result == AttemptResult(503, "HTTP 503")
 
 
@@ -186,18 +195,7 @@ async def test_a_malformed_answer_is_a_failed_attempt(sender: HttpSender, answer
     ids=["short-body", "unfinished-chunks", "unfinished-head"],
 )
 async def test_an_answer_cut_short_is_a_failed_attempt(sender: HttpSender, answer: bytes) -> None:
-    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(answer)
-        await writer.drain()
-        writer.close()
-
-    listening = await asyncio.start_server(cut, "127.0.0.1", 0)
-    port = listening.sockets[0].getsockname()[1]
-    try:
-        result = await sender.post(f"http://127.0.0.1:{port}/", {}, BODY)
-    finally:
-        listening.close()
+    result = await post_to_answer_then_close(sender, answer)
     assert result == AttemptResult(None, "connection failed")
 
 
