@@ -135,20 +135,29 @@ def generate_qr(
     return Call("POST", "/v1/qrcodes/generate", data_of(models.StaticQrCode), json=body)
 
 
-def generate_qr_image(
-    type: str, content: str | Mapping[str, Any], format: str, options: Mapping[str, Any]
+def _qr_image(
+    path: str,
+    type: str,
+    content: str | Mapping[str, Any],
+    format: str,
+    options: Mapping[str, Any],
 ) -> Call[models.Image]:
     body = {"type": type, "content": content, "format": format, **_body(**options)}
     accept = {"Accept": IMAGE_MEDIA_TYPES.get(format, "image/png")}
-    return Call("POST", "/v1/qrcodes/generate", read_image, json=body, headers=accept)
+    return Call("POST", path, read_image, json=body, headers=accept)
+
+
+def generate_qr_image(
+    type: str, content: str | Mapping[str, Any], format: str, options: Mapping[str, Any]
+) -> Call[models.Image]:
+    return _qr_image("/v1/qrcodes/generate", type, content, format, options)
 
 
 def preview_qr(
     type: str, content: str | Mapping[str, Any], format: str, options: Mapping[str, Any]
 ) -> Call[models.Image]:
-    body = {"type": type, "content": content, "format": format, **_body(**options)}
-    accept = {"Accept": IMAGE_MEDIA_TYPES.get(format, "image/png")}
-    return Call("POST", "/v1/qrcodes/preview", read_image, json=body, headers=accept)
+    """Drawn and verified, never stored."""
+    return _qr_image("/v1/qrcodes/preview", type, content, format, options)
 
 
 def create_dynamic(
