@@ -353,11 +353,9 @@ def colorized_image(
         image.paste(bg, (x, y, x + width, y + height))
     image.paste(ink, (x, y), coverage)
     logo = levels >= LEVELS
-    logo_rows = np.flatnonzero(logo.any(axis=1))
-    if logo_rows.size:
-        logo_cols = np.flatnonzero(logo.any(axis=0))
-        top, left = int(logo_rows[0]), int(logo_cols[0])
-        box = slice(top, int(logo_rows[-1]) + 1), slice(left, int(logo_cols[-1]) + 1)
+    box = _bounding_box(logo)
+    if box is not None:
+        top, left = box[0].start, box[1].start
         inside = logo[box]
         block = Image.fromarray(np.ascontiguousarray(palette[levels[box]]), "RGB")
         mask = None if inside.all() else Image.fromarray(inside.astype(np.uint8) * 255, "L")
@@ -397,18 +395,23 @@ def _paint_logo(
     """Give indices from ``LEVELS`` up (the logo) their ``palette`` colour, opaque, within the
     logo's bounding box only (a boolean index over the whole band cost ~1 ms at 512 px)."""
     logo = levels >= LEVELS
-    logo_rows = np.flatnonzero(logo.any(axis=1))
-    if logo_rows.size == 0:
+    box = _bounding_box(logo)
+    if box is None:
         return
-    logo_cols = np.flatnonzero(logo.any(axis=0))
-    box = (
-        slice(int(logo_rows[0]), int(logo_rows[-1]) + 1),
-        slice(int(logo_cols[0]), int(logo_cols[-1]) + 1),
-    )
     inside, indices, block = logo[box], levels[box], band[box]
     block[inside, :3] = palette[indices[inside]]
     if band.shape[2] == 4:
         block[inside, 3] = 255
+
+
+def _bounding_box(mask: npt.NDArray[np.bool_]) -> tuple[slice, slice] | None:
+    """The smallest (rows, columns) box holding every True of ``mask``; None when there is
+    none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    columns = np.flatnonzero(mask.any(axis=0))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
 
 
 # Opacity 0..255 of each canvas index's coverage (logo indices: 0, drawn afterwards).
