@@ -218,7 +218,7 @@ class _RasterFrame:
 
 def _framed(spec: QRSpec) -> RenderedImage:
     """A raster: the code drawn (and fitted) at the frame's code square as pixels, put in its
-    frame (see qr_frame), encoded as ``spec.format`` and verified once, on the final file.
+    frame (see qr_frame), encoded as ``spec.format`` and verified again on the final file.
     A vector: the code's own vector file at its square, put in a vector frame, once the
     framed PNG of the same geometry has decoded."""
     frame = spec.design.frame
@@ -333,15 +333,11 @@ def _code_image(
             return image
         pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
         if inverted is not None:
-            sample = pixels[step // 2 :: step, step // 2 :: step] if step > 1 else pixels
-            if paint.transparent:
-                sample = _over_white(sample)
-            verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
+            _verify_rgb(spec, pixels, step, level, inverted)
         return Image.fromarray(pixels, "RGBA" if paint.transparent else "RGB")
     canvas, palette = _indexed(spec, layout, placement, paint, digest)
     if inverted is not None:
-        sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
-        verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
+        _verify_indexed(spec, canvas, palette, step, level, inverted)
     indexed = Image.frombuffer("P", (canvas.shape[1], canvas.shape[0]), canvas, "raw", "P", 0, 1)
     if not paint.transparent:
         indexed.putpalette(palette.tobytes())
@@ -696,6 +692,30 @@ def _rgb_gray(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return gray
 
 
+def _verify_rgb(
+    spec: QRSpec, pixels: npt.NDArray[np.uint8], step: int, level: str, inverted: bool
+) -> None:
+    """Decode every ``step``-th pixel of an RGB (or RGBA, seen over white) drawing: the
+    nearest-pixel decimation of what the PNG holds, to 3-5 px per module."""
+    sample = pixels[step // 2 :: step, step // 2 :: step] if step > 1 else pixels
+    if sample.shape[2] == 4:
+        sample = _over_white(sample)
+    verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
+
+
+def _verify_indexed(
+    spec: QRSpec,
+    canvas: npt.NDArray[np.uint8],
+    palette: npt.NDArray[np.uint8],
+    step: int,
+    level: str,
+    inverted: bool,
+) -> None:
+    """:func:`_verify_rgb` of a canvas of palette indices, through the palette's greys."""
+    sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
+    verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
+
+
 def _styled_png(
     spec: QRSpec, layout: QRLayout, paint: Paint, digest: bytes | None, inverted: bool
 ) -> bytes:
@@ -706,10 +726,7 @@ def _styled_png(
     if not paint.single_ink:
         pixels = _rgb(spec, layout, placement, paint, digest, transparent=paint.transparent)
         data = png_from_rgb(pixels)
-        sample = pixels[step // 2 :: step, step // 2 :: step] if step > 1 else pixels
-        if paint.transparent:
-            sample = _over_white(sample)
-        verify_qr(_rgb_gray(sample), spec.payload, level, inverted=inverted)
+        _verify_rgb(spec, pixels, step, level, inverted)
         return data
     canvas, palette = _indexed(spec, layout, placement, paint, digest)
     if paint.transparent:
@@ -719,8 +736,7 @@ def _styled_png(
         data = png_from_indexed(canvas, written, level_alpha())
     else:
         data = png_from_indexed(canvas, palette)
-    sample = canvas[step // 2 :: step, step // 2 :: step] if step > 1 else canvas
-    verify_qr(_gray_lut(palette)[sample], spec.payload, level, inverted=inverted)
+    _verify_indexed(spec, canvas, palette, step, level, inverted)
     return data
 
 
